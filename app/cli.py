@@ -1,0 +1,185 @@
+"""The `smeflow` command line. Every command answers bad input with one clear line and a
+non-zero exit, never a traceback (set SMEFLOW_DEBUG=1 to see one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from services.errors import SmeflowError
+
+app = typer.Typer(help="smeflow: Nanchang SME support policy workflows", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+audit_app = typer.Typer(help="Audit chain", no_args_is_help=True)
+bpmn_app = typer.Typer(help="BPMN diagrams", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(bpmn_app, name="bpmn")
+T = TypeVar("T")
+
+
+def _services() -> Any:
+    from services.bootstrap import build
+
+    return build()
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"错误 error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run a command body, turning every service error into one line and an exit code."""
+    try:
+        return fn()
+    except SmeflowError as exc:
+        fail(exc.message)
+    except (OperationalError, ProgrammingError) as exc:
+        if os.environ.get("SMEFLOW_DEBUG"):
+            raise
+        fail(f"database not ready ({type(exc.orig).__name__}); run `smeflow init` first")
+    except ValueError as exc:  # settings and policy files report as ValueError subclasses
+        if os.environ.get("SMEFLOW_DEBUG"):
+            raise
+        fail(str(exc))
+    raise AssertionError("unreachable")
+
+
+@app.command()
+def init() -> None:
+    """Create or migrate the database, load policy data and install the bundled diagrams."""
+    from services.setup import initialise
+
+    def body() -> None:
+        services = _services()
+        for line in initialise(services):
+            typer.echo(f"installed route {line}")
+        typer.echo(f"database ready: {services.settings.database_url}")
+
+    guarded(body)
+
+
+@app.command()
+def demo() -> None:
+    """Load demo users, enterprises and a call, and drive cases through every path."""
+    from app.cli_views import print_demo
+
+    guarded(lambda: print_demo(_services()))
+
+
+@app.command("tasks")
+def tasks_cmd(user: Annotated[str, typer.Option("--user", help="username")]) -> None:
+    """The user's inbox: open work items, oldest deadline first."""
+    from app.cli_views import print_inbox
+
+    guarded(lambda: print_inbox(_services(), user))
+
+
+@app.command()
+def complete(
+    item: Annotated[int, typer.Argument(help="work item id (from `smeflow tasks`)")],
+    user: Annotated[str, typer.Option("--user")],
+    decision: Annotated[str, typer.Option("--decision", help="approve/return/reject/objection/pay/resubmit")],
+    amount: Annotated[str | None, typer.Option("--amount", help="award amount in yuan (bureau review)")] = None,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    reference: Annotated[str | None, typer.Option("--reference", help="payment reference (finance)")] = None,
+) -> None:
+    """Complete a work item with a decision."""
+    from services import tasks
+    from services.payouts import parse_yuan
+
+    def body() -> None:
+        services = _services()
+        fen = parse_yuan(amount) if amount is not None else None
+        with services.uow() as uow:
+            done = tasks.complete(uow, services, item_id=item, username=user, now=services.clock.now(),
+                                  decision=tasks.Decision(decision, reason, fen, reference))
+            uow.commit()
+        typer.echo(f"work item {done.id} ({done.name}) completed: {decision}")
+
+    guarded(body)
+
+
+@app.command()
+def cases() -> None:
+    """Where every case is."""
+    from app.cli_views import print_cases
+
+    guarded(lambda: print_cases(_services()))
+
+
+@app.command()
+def sweep() -> None:
+    """Fire the timers that are due now (the deadline sweep, once)."""
+    from services.deadlines import sweep as run_sweep
+
+    def body() -> None:
+        services = _services()
+        report = run_sweep(services, services.clock.now())
+        typer.echo(f"fired {len(report.fired)} timer(s) on {report.due_instances} case(s)")
+
+    guarded(body)
+
+
+@app.command()
+def awards(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """The award catalogue of every loaded policy edition."""
+    from app.cli_views import catalogue_json, print_awards
+
+    def body() -> None:
+        services = _services()
+        if as_json:
+            typer.echo(json.dumps(catalogue_json(services.editions), ensure_ascii=False, indent=2))
+        else:
+            print_awards(services.editions)
+
+    guarded(body)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the whole hash chain and name the first broken link."""
+    from services import audit
+
+    def body() -> None:
+        services = _services()
+        with services.uow() as uow:
+            report = audit.verify(uow.session)
+        if report.ok:
+            typer.echo(f"OK: audit chain intact, {report.checked} events")
+            return
+        fail(f"audit chain broken at event {report.broken_at}: {report.reason} "
+             f"({report.checked} events before it are intact)")
+
+    guarded(body)
+
+
+@bpmn_app.command("validate")
+def bpmn_validate(files: Annotated[list[Path], typer.Argument(help="BPMN/DMN files")]) -> None:
+    """Check diagrams: per file, OK or each problem with its element id and line."""
+    from services.engine_validate import validate_files
+
+    results = validate_files(files)
+    bad = 0
+    for name, problems in results.items():
+        if not problems:
+            typer.echo(f"{name}: OK")
+        for problem in problems:
+            bad += 1
+            typer.echo(str(problem))
+    if bad:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,99 @@
+"""Printing for the CLI: tables of cases, inboxes, the catalogue and the demo run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import typer
+
+from config.policy import Edition
+from services.bootstrap import Services
+from services.payouts import yuan
+
+
+def _local(services: Services, when: datetime | None) -> str:
+    if when is None:
+        return "-"
+    return when.astimezone(ZoneInfo(services.settings.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def table(headers: list[str], rows: list[list[str]]) -> None:
+    """Print an aligned plain-text table (CJK characters count double)."""
+    def width(text: str) -> int:
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+    cols = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    for line in [headers, ["-" * c for c in cols], *rows]:
+        typer.echo("  ".join(cell + " " * (cols[i] - width(cell)) for i, cell in enumerate(line)).rstrip())
+
+
+def print_cases(services: Services) -> None:
+    from services.queries import case_rows
+
+    with services.uow() as uow:
+        rows = case_rows(uow.session)
+    now = services.clock.now()
+    table(["#", "企业", "奖励", "状态", "环节", "申请(元)", "核定(元)", "已拨(元)", "时限"], [
+        [str(r.application_id), r.enterprise, r.award, r.status, r.stage, yuan(r.requested_fen),
+         yuan(r.awarded_fen) if r.awarded_fen is not None else "-", yuan(r.paid_fen) if r.paid_fen else "-",
+         _local(services, r.due_at) + (" 已逾期" if r.overdue or (r.due_at and r.due_at < now) else "")]
+        for r in rows])
+
+
+def print_inbox(services: Services, username: str) -> None:
+    from services import tasks
+    from services.db.models import Application, Enterprise
+    from services.users import get_user
+
+    with services.uow() as uow:
+        user = get_user(uow.session, username)
+        items = tasks.inbox(uow.session, user)
+        rows = []
+        for item in items:
+            app = uow.session.get_one(Application, item.application_id)
+            ent = uow.session.get_one(Enterprise, app.enterprise_id)
+            due = _local(services, item.due_at) + ("（暂定）" if item.due_provisional else "")
+            rows.append([str(item.id), item.name, f"#{app.id} {ent.name}", app.award_type_code, due,
+                         "已逾期" if item.overdue else ""])
+    if not rows:
+        typer.echo(f"{username}: 没有待办事项 (no open work items)")
+        return
+    table(["待办#", "环节", "申请", "奖励类型", "办理时限", ""], rows)
+
+
+def catalogue_json(editions: list[Edition]) -> list[dict[str, Any]]:
+    return [{
+        "edition": ed.code, "doc_no": ed.doc_no, "title": ed.title,
+        "in_force_from": ed.in_force_from.isoformat(), "in_force_until": ed.in_force_until.isoformat(),
+        "coverage_from": ed.coverage_from.isoformat(),
+        "award_types": [{"code": a.code, "measure": a.measure, "honour_type": a.honour_type, "level": a.level,
+                         "name_zh": a.name_zh, "cap_fen": a.cap_fen, "cap_yuan": yuan(a.cap_fen),
+                         "route": a.route, "clause": a.clause} for a in ed.award_types],
+    } for ed in editions]
+
+
+def print_awards(editions: list[Edition]) -> None:
+    for ed in editions:
+        typer.echo(f"{ed.doc_no} {ed.in_force_from} ~ {ed.in_force_until}")
+        table(["代码", "措施", "奖励", "上限(元)"],
+              [[a.code, str(a.measure), a.name_zh, yuan(a.cap_fen)] for a in ed.award_types])
+
+
+def print_demo(services: Services) -> None:
+    from services.demo import DEMO_PASSWORD, Demo
+
+    demo = Demo(services)
+    if demo.already_loaded():
+        typer.echo("演示数据已存在 (demo data already loaded); current cases:")
+    else:
+        demo.load()
+        for case in demo.run():
+            typer.echo(f"\n案例 #{case.application_id}（{case.title}）")
+            for step in case.path:
+                typer.echo(f"  → {step}")
+        typer.echo("")
+    print_cases(services)
+    typer.echo(f"\ndemo accounts (password {DEMO_PASSWORD!r}): bureau, finance, manager, auditor, admin, "
+               "district-donghu, district-xihu, district-honggutan, applicant-a … applicant-f")

@@ -1,0 +1,202 @@
+"""Runtime settings of smeflow (pydantic-settings, environment prefix ``SMEFLOW_``).
+
+Defaults come from ``config/defaults.toml``, where each one is documented with
+its basis; the notice fixes none of them, so this module holds no policy value.
+Override any field from the environment, e.g. ``SMEFLOW_DATABASE_URL``,
+``SMEFLOW_STAGE_LIMITS='{"district_check": 5}'`` (merged over the defaults) or
+``SMEFLOW_STAGE_LIMITS__BUREAU_REVIEW=20``; or pass keyword arguments to
+``Settings(...)`` in tests.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "DEFAULTS_FILE",
+    "DEV_SECRET_KEY",
+    "InsecureSecretError",
+    "Settings",
+    "get_settings",
+    "load_defaults",
+]
+
+DEFAULTS_FILE = Path(__file__).parent / "defaults.toml"
+
+#: The development secret key; refused outside the environments below.
+DEV_SECRET_KEY = "dev-insecure-secret"
+_DEV_ENVIRONMENTS = frozenset({"development", "test"})
+
+
+class InsecureSecretError(RuntimeError):
+    """The secret key is missing or the development default outside development/test.
+
+    Not a ValueError on purpose: pydantic lets it through unwrapped, so the
+    message is not followed by a dump of the (secret-bearing) input.
+    """
+
+
+Environment = Literal["development", "test", "staging", "production"]
+
+
+@lru_cache(maxsize=1)
+def load_defaults(path: Path = DEFAULTS_FILE) -> dict[str, Any]:
+    """Return the documented defaults of ``config/defaults.toml`` as a dict."""
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _default(key: str) -> Any:
+    """Return the default of ``key`` from defaults.toml; KeyError names the key."""
+    defaults = load_defaults()
+    if key not in defaults:
+        raise KeyError(f"{DEFAULTS_FILE}: missing default {key!r}")
+    value = defaults[key]
+    return dict(value) if isinstance(value, dict) else value
+
+
+class Settings(BaseSettings):
+    """All settings of smeflow; each default's basis is documented in defaults.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SMEFLOW_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    environment: Environment = Field(
+        default_factory=lambda: _default("environment"),
+        description="Deployment environment; the development secret key is refused outside development/test.",
+    )
+    data_dir: Path = Field(
+        default_factory=lambda: Path(_default("data_dir")),
+        description="Directory for the embedded SQLite database and other local files.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy database URL; empty means sqlite:///<data_dir>/smeflow.db.",
+    )
+    secret_key: str = Field(
+        default=DEV_SECRET_KEY,
+        repr=False,
+        description="Secret for signing sessions and tokens; must be set outside development/test.",
+    )
+    timezone: str = Field(
+        default_factory=lambda: _default("timezone"),
+        description="IANA time zone of the authorities; deadlines end at local midnight.",
+    )
+    stage_limits: dict[str, int] = Field(
+        default_factory=lambda: _default("stage_limits"),
+        description="Time limit of each review stage in working days (工作日), keyed by stage.",
+    )
+    honours_highest_only: bool = Field(
+        default_factory=lambda: _default("honours_highest_only"),
+        description="就高不重复: pay an enterprise with several honours for the same thing only the highest.",
+    )
+    reminder_lead_working_days: int = Field(
+        default_factory=lambda: _default("reminder_lead_working_days"),
+        ge=0,
+        description="Working days before a deadline when a reminder is sent.",
+    )
+    escalate_after_working_days: int = Field(
+        default_factory=lambda: _default("escalate_after_working_days"),
+        ge=0,
+        description="Working days overdue after which a task is escalated.",
+    )
+    smtp_host: str = Field(
+        default_factory=lambda: _default("smtp_host"), description="SMTP server host for notifications."
+    )
+    smtp_port: int = Field(
+        default_factory=lambda: _default("smtp_port"), gt=0, lt=65536, description="SMTP server port."
+    )
+    smtp_starttls: bool = Field(
+        default_factory=lambda: _default("smtp_starttls"),
+        description="Upgrade the SMTP connection with STARTTLS.",
+    )
+    smtp_tls: bool = Field(
+        default_factory=lambda: _default("smtp_tls"), description="Connect to SMTP over implicit TLS."
+    )
+    smtp_user: str = Field(
+        default_factory=lambda: _default("smtp_user"), description="SMTP user name; empty for no login."
+    )
+    smtp_password: str = Field(
+        default_factory=lambda: _default("smtp_password"), repr=False, description="SMTP password."
+    )
+    mail_from: str = Field(
+        default_factory=lambda: _default("mail_from"), description="Sender address of notification mail."
+    )
+    outbox_max_attempts: int = Field(
+        default_factory=lambda: _default("outbox_max_attempts"),
+        gt=0,
+        description="Delivery attempts of an outbox message before it is given up.",
+    )
+    policy_dir: Path | None = Field(
+        default=None, description="Directory of policy edition files; None means the packaged config/policy."
+    )
+    calendar_dir: Path | None = Field(
+        default=None,
+        description="Extra directory of holiday calendar files <year>.toml (besides the packaged ones).",
+    )
+
+    @field_validator("stage_limits", mode="before")
+    @classmethod
+    def _merge_stage_limits(cls, value: Any) -> Any:
+        """Merge a partial override over the defaults and reject unknown stages."""
+        if not isinstance(value, dict):
+            return value
+        defaults = _default("stage_limits")
+        unknown = sorted(set(value) - set(defaults))
+        if unknown:
+            raise ValueError(f"unknown stage(s) {unknown}; known stages: {sorted(defaults)}")
+        return {**defaults, **value}
+
+    @field_validator("stage_limits")
+    @classmethod
+    def _positive_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {k: v for k, v in value.items() if v <= 0}
+        if bad:
+            raise ValueError(f"stage limits must be positive working days, got {bad}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _finish(self) -> Settings:
+        if self.secret_key == DEV_SECRET_KEY and self.environment not in _DEV_ENVIRONMENTS:
+            raise InsecureSecretError(
+                f"refusing to start: SMEFLOW_SECRET_KEY is the insecure development default "
+                f"in environment {self.environment!r}; set SMEFLOW_SECRET_KEY to a secret value"
+            )
+        if not self.secret_key:
+            raise InsecureSecretError("refusing to start: SMEFLOW_SECRET_KEY must not be empty")
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir.as_posix()}/smeflow.db"
+        return self
+
+    def stage_limit(self, stage: str) -> int:
+        """Return the time limit of ``stage`` in working days; KeyError for an unknown stage."""
+        try:
+            return self.stage_limits[stage]
+        except KeyError:
+            raise KeyError(f"unknown stage {stage!r}; known stages: {sorted(self.stage_limits)}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached; ``get_settings.cache_clear()`` in tests)."""
+    return Settings()

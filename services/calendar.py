@@ -1,0 +1,205 @@
+"""Working days (工作日) under the State Council's yearly holiday calendar.
+
+Chinese administrative deadlines count working days: Monday to Friday except
+public holidays, plus the weekend days swapped into working days (调休上班).
+
+Sources, in order, for a given year:
+
+1. the ``chinese_calendar`` package (chinesecalendar on PyPI) for the years it
+   carries (it raises NotImplementedError for other years);
+2. a data file ``<year>.toml`` in the packaged ``config/calendar`` directory or in
+   ``extra_dir`` (which wins), transcribed from the State Council notice;
+3. otherwise weekdays alone, and every answer that depends on such a year is
+   PROVISIONAL (the holidays of that year are not yet known).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+import config
+
+__all__ = ["CALENDAR_DIR", "CalendarError", "Deadline", "WorkingCalendar", "YearCalendar", "load_year_file"]
+
+CALENDAR_DIR = Path(config.__file__).parent / "calendar"
+
+_SATURDAY = 5  # date.weekday(): Monday is 0
+
+
+class CalendarError(ValueError):
+    """A holiday calendar data file is missing, unreadable or invalid."""
+
+    def __init__(self, file: Path, field: str, message: str) -> None:
+        self.file = file
+        self.field = field
+        where = f"{file}: {field}" if field else str(file)
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The end of a time limit: ``at`` is UTC-aware; ``provisional`` if it relied on an unknown year."""
+
+    at: datetime
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class YearCalendar:
+    """One year's official arrangement, read from ``config/calendar/<year>.toml``."""
+
+    year: int
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+    source: str
+
+    def is_workday(self, d: date) -> bool:
+        """Return whether ``d`` (a day of this year) is a working day."""
+        if d in self.workdays:
+            return True
+        return d.weekday() < _SATURDAY and d not in self.holidays
+
+
+def _dates(file: Path, data: dict[str, Any], key: str, year: int) -> frozenset[date]:
+    value = data.get(key)
+    if not isinstance(value, list):
+        raise CalendarError(file, key, "must be an array of dates")
+    days: set[date] = set()
+    for i, item in enumerate(value):
+        if isinstance(item, datetime) or not isinstance(item, date):
+            raise CalendarError(file, f"{key}[{i}]", f"must be a TOML date, got {item!r}")
+        if item.year != year:
+            raise CalendarError(file, f"{key}[{i}]", f"{item} is not in year {year}")
+        if item in days:
+            raise CalendarError(file, f"{key}[{i}]", f"duplicate date {item}")
+        days.add(item)
+    return frozenset(days)
+
+
+def load_year_file(file: Path) -> YearCalendar:
+    """Read and validate one calendar file ``<year>.toml``; raise CalendarError naming the field."""
+    try:
+        with file.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise CalendarError(file, "", f"cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CalendarError(file, "", f"invalid TOML: {exc}") from exc
+    unknown = sorted(set(data) - {"year", "holidays", "workdays", "source"})
+    if unknown:
+        raise CalendarError(file, unknown[0], "unknown key (typo?)")
+    year = data.get("year")
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise CalendarError(file, "year", f"must be an integer, got {year!r}")
+    if file.stem != str(year):
+        raise CalendarError(file, "year", f"{year} does not match the file name")
+    source = data.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise CalendarError(file, "source", "must name the State Council notice")
+    holidays = _dates(file, data, "holidays", year)
+    workdays = _dates(file, data, "workdays", year)
+    for i, d in enumerate(sorted(workdays)):
+        if d in holidays:
+            raise CalendarError(file, "workdays", f"{d} is also listed as a holiday")
+        if d.weekday() < _SATURDAY:
+            raise CalendarError(file, f"workdays[{i}]", f"{d} is a weekday; list only swapped weekend days")
+    return YearCalendar(year=year, holidays=holidays, workdays=workdays, source=source)
+
+
+class WorkingCalendar:
+    """Working-day arithmetic over chinese_calendar, data files, and weekday fallback."""
+
+    def __init__(self, extra_dir: Path | None = None) -> None:
+        """Load the packaged calendar files and those of ``extra_dir`` (which win per year)."""
+        if extra_dir is not None and not extra_dir.is_dir():
+            raise CalendarError(extra_dir, "", "calendar directory does not exist")
+        self._files: dict[int, YearCalendar] = {}
+        for directory in (CALENDAR_DIR, extra_dir):
+            if directory is None or not directory.is_dir():
+                continue
+            for file in sorted(directory.glob("*.toml")):
+                year_calendar = load_year_file(file)
+                self._files[year_calendar.year] = year_calendar
+        self._library_years: dict[int, bool] = {}
+
+    def _library_knows(self, year: int) -> bool:
+        known = self._library_years.get(year)
+        if known is None:
+            try:
+                chinese_calendar.is_workday(date(year, 1, 1))
+                known = True
+            except NotImplementedError:
+                known = False
+            self._library_years[year] = known
+        return known
+
+    def is_known_year(self, year: int) -> bool:
+        """Return whether the official holiday arrangement of ``year`` is known."""
+        return self._library_knows(year) or year in self._files
+
+    def _classify(self, d: date) -> tuple[bool, bool]:
+        """Return (is a working day, provisional)."""
+        if self._library_knows(d.year):
+            return bool(chinese_calendar.is_workday(d)), False
+        year_calendar = self._files.get(d.year)
+        if year_calendar is not None:
+            return year_calendar.is_workday(d), False
+        return d.weekday() < _SATURDAY, True
+
+    def is_workday(self, d: date) -> bool:
+        """Return whether ``d`` is a working day (weekday-only guess for an unknown year)."""
+        return self._classify(d)[0]
+
+    def add_working_days(self, start: date, n: int) -> tuple[date, bool]:
+        """Return the ``n``-th working day after ``start`` (before it if ``n`` < 0), and provisional.
+
+        ``start`` itself is not counted; ``n == 0`` returns ``start``. The flag is
+        True if any day looked at fell in a year whose holidays are unknown.
+        """
+        step = 1 if n >= 0 else -1
+        remaining = abs(n)
+        day, provisional = start, False
+        while remaining:
+            day += timedelta(days=step)
+            workday, guessed = self._classify(day)
+            provisional = provisional or guessed
+            if workday:
+                remaining -= 1
+        return day, provisional
+
+    def deadline(self, start: datetime, working_days: int, tz: str) -> Deadline:
+        """Return the end of the ``working_days``-th working day after ``start``'s local date.
+
+        The end of a day is 00:00 local time (``tz``) of the following day,
+        returned in UTC. ``start`` must be timezone-aware.
+        """
+        if start.tzinfo is None or start.utcoffset() is None:
+            raise ValueError("deadline() needs a timezone-aware start")
+        if working_days < 0:
+            raise ValueError(f"working_days must be >= 0, got {working_days}")
+        zone = ZoneInfo(tz)
+        last_day, provisional = self.add_working_days(start.astimezone(zone).date(), working_days)
+        end_local = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
+        return Deadline(at=end_local.astimezone(UTC), provisional=provisional)
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """Return the working days after ``a`` up to and including ``b``; negative if ``b`` < ``a``.
+
+        For displays such as "剩余 3 个工作日" (today, due date) or "已逾期 2 天"
+        (due date, today).
+        """
+        if b < a:
+            return -self.working_days_between(b, a)
+        count, day = 0, a
+        while day < b:
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                count += 1
+        return count

@@ -1,0 +1,202 @@
+"""The case runtime: runs a workflow step inside the caller's unit of work and keeps the rows
+that mirror it (instance state, work items, timers, application stage, audit event) in step.
+
+Recently used workflows stay in memory, checked against the row version, so a step does not pay
+for deserializing the state it wrote itself; a cached workflow is dropped before it is mutated
+and put back only after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from services import audit
+from services.db.models import Application, ProcessInstance, Timer, WorkItem
+from services.engine import SERIALIZER_VERSION, Engine, HumanTask, Route, WaitingTimer
+from services.errors import Conflict
+from services.uow import UnitOfWork
+
+ProvisionalFn = Callable[[datetime, datetime], bool]
+SYSTEM = "system"
+
+
+class CaseRuntime:
+    """Starts and advances cases; every method works inside the caller's transaction."""
+
+    def __init__(self, engine: Engine, *, provisional: ProvisionalFn, cache_size: int = 2048) -> None:
+        self.engine = engine
+        self._provisional = provisional
+        self._cache: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._cache_size = cache_size
+
+    # -- commands -------------------------------------------------------------------------
+    def start(self, uow: UnitOfWork, *, route: Route, application: Application,
+              data: Mapping[str, Any], actor: str, now: datetime) -> ProcessInstance:
+        """Start the route for an application (already added to the session)."""
+        session = uow.session
+        wf = self.engine.start(route, data, now)
+        state = self.engine.dumps(wf)
+        inst = ProcessInstance(definition_hash=route.hash, state=state, serializer_version=SERIALIZER_VERSION,
+                               status="running", created_at=now, updated_at=now)
+        session.add(inst)
+        session.flush()
+        application.instance_id = inst.id
+        self._mirror(session, inst, application, wf, now)
+        audit.append(session, kind="case.start", actor=actor, at=now, instance_id=inst.id,
+                     application_id=application.id,
+                     payload={"definition": route.hash, "data": dict(data), "state_sha256": _sha(state)})
+        self._remember_after_commit(uow, inst, wf)
+        return inst
+
+    def complete(self, uow: UnitOfWork, *, item: WorkItem, application: Application, data: Mapping[str, Any],
+                 actor: str, now: datetime, outcome: str, reason: str | None) -> ProcessInstance:
+        """Complete a work item with `data`: one step, one transaction."""
+        session = uow.session
+        inst = session.get_one(ProcessInstance, item.instance_id)
+        claimed = session.query(WorkItem).filter(WorkItem.id == item.id, WorkItem.status == "open").update(
+            {"status": "completed", "completed_at": now, "completed_by": actor, "outcome": outcome,
+             "reason": reason}, synchronize_session=False)
+        if claimed != 1:
+            session.rollback()
+            done = session.get_one(WorkItem, item.id)
+            raise Conflict(f"work item {item.id} was already completed by {done.completed_by} "
+                           f"at {done.completed_at:%Y-%m-%d %H:%M} UTC; nothing was changed")
+        wf = self._checkout(inst)
+        self.engine.complete(wf, item.task_id, data, now)
+        state = self._save(session, inst, wf, now)
+        self._mirror(session, inst, application, wf, now)
+        audit.append(session, kind="task.complete", actor=actor, at=now, instance_id=inst.id,
+                     application_id=application.id,
+                     payload={"task_id": item.task_id, "task": item.task_spec, "work_item": item.id,
+                              "data": dict(data), "state_sha256": _sha(state)})
+        self._remember_after_commit(uow, inst, wf)
+        return inst
+
+    def fire_timers(self, uow: UnitOfWork, *, inst: ProcessInstance, application: Application,
+                    now: datetime) -> list[WaitingTimer]:
+        """Fire this instance's due timers; returns those that fired (empty: nothing changed)."""
+        session = uow.session
+        wf = self._checkout(inst)
+        fired = self.engine.fire_due_timers(wf, now)
+        if not fired:
+            self._remember_after_commit(uow, inst, wf)
+            return []
+        state = self._save(session, inst, wf, now)
+        overdue = {t.attached_to for t in fired}
+        session.query(WorkItem).filter(WorkItem.instance_id == inst.id, WorkItem.status == "open",
+                                       WorkItem.task_spec.in_(overdue)).update(
+            {"overdue": True}, synchronize_session=False)
+        self._mirror(session, inst, application, wf, now)
+        audit.append(session, kind="timer.fire", actor=SYSTEM, at=now, instance_id=inst.id,
+                     application_id=application.id,
+                     payload={"timers": [t.spec for t in fired], "state_sha256": _sha(state)})
+        self._remember_after_commit(uow, inst, wf)
+        return fired
+
+    def open_tasks(self, inst: ProcessInstance) -> list[HumanTask]:
+        """The READY human tasks of an instance (read-only use; the cached workflow stays cached)."""
+        return self.engine.human_tasks(self._peek(inst))
+
+    def case_data(self, inst: ProcessInstance) -> dict[str, Any]:
+        return self.engine.data(self._peek(inst))
+
+    # -- state ----------------------------------------------------------------------------
+    def _peek(self, inst: ProcessInstance) -> Any:
+        hit = self._cache.get(inst.id)
+        if hit is not None and hit[0] == inst.version:
+            return hit[1]
+        wf = self.engine.loads(inst.state)
+        self._put(inst.id, inst.version, wf)
+        return wf
+
+    def _checkout(self, inst: ProcessInstance) -> Any:
+        """The workflow at the row's version, removed from the cache (it is about to change)."""
+        hit = self._cache.pop(inst.id, None)
+        if hit is not None and hit[0] == inst.version:
+            return hit[1]
+        return self.engine.loads(inst.state)
+
+    def _save(self, session: Session, inst: ProcessInstance, wf: Any, now: datetime) -> bytes:
+        state = self.engine.dumps(wf)
+        inst.state = state
+        inst.updated_at = now
+        inst.status = "completed" if wf.is_completed() else "running"
+        try:
+            session.flush()
+        except StaleDataError as exc:
+            raise Conflict("the case was changed by someone else at the same time; nothing was changed") from exc
+        return state
+
+    def _put(self, instance_id: int, version: int, wf: Any) -> None:
+        self._cache[instance_id] = (version, wf)
+        self._cache.move_to_end(instance_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    def _remember_after_commit(self, uow: UnitOfWork, inst: ProcessInstance, wf: Any) -> None:
+        uow.after_commit(lambda: self._put(inst.id, inst.version, wf))
+
+    def forget(self) -> None:
+        """Drop every cached workflow (tests, and after a restore)."""
+        self._cache.clear()
+
+    # -- mirror rows ------------------------------------------------------------------------
+    def _mirror(self, session: Session, inst: ProcessInstance, application: Application, wf: Any,
+                now: datetime) -> None:
+        tasks = self.engine.human_tasks(wf)
+        timers = self.engine.waiting_timers(wf)
+        self._mirror_timers(session, inst, timers)
+        self._mirror_items(session, inst, application, tasks, timers, now)
+        outcome = self.engine.outcome(wf)
+        if outcome is None:
+            application.status = "running"
+            application.stage = ",".join(sorted({t.spec for t in tasks})) or "waiting"
+        else:
+            application.status = outcome.removeprefix("end_").split("_")[0]
+            application.stage = outcome
+        application.updated_at = now
+
+    def _mirror_timers(self, session: Session, inst: ProcessInstance, timers: list[WaitingTimer]) -> None:
+        current = {t.task_id: t for t in timers}
+        stored = session.scalars(select(Timer).where(Timer.instance_id == inst.id)).all()
+        for row in stored:
+            if row.task_id not in current:
+                session.delete(row)
+        known = {row.task_id for row in stored}
+        for t in timers:
+            if t.task_id not in known:
+                session.add(Timer(instance_id=inst.id, task_id=t.task_id, event_spec=t.spec, due_at=t.due_at))
+
+    def _mirror_items(self, session: Session, inst: ProcessInstance, application: Application,
+                      tasks: list[HumanTask], timers: list[WaitingTimer], now: datetime) -> None:
+        ready = {t.task_id: t for t in tasks}
+        open_items = session.scalars(
+            select(WorkItem).where(WorkItem.instance_id == inst.id, WorkItem.status == "open")).all()
+        for row in open_items:
+            if row.task_id not in ready:  # closed by the route itself (e.g. public notice period over)
+                row.status, row.completed_at, row.completed_by, row.outcome = "closed", now, SYSTEM, "timer"
+        have = {row.task_id for row in open_items}
+        due_by_task = {t.attached_to: t.due_at for t in timers if t.attached_to}
+        for task in tasks:
+            if task.task_id in have:
+                continue
+            due = due_by_task.get(task.spec)
+            session.add(WorkItem(
+                instance_id=inst.id, application_id=application.id, task_id=task.task_id, task_spec=task.spec,
+                name=task.name, role=task.lane or "", status="open", created_at=now, due_at=due,
+                due_provisional=bool(due and self._provisional(now, due)),
+                review_unit_code=application.review_unit_code if task.lane == "district" else None,
+                enterprise_id=application.enterprise_id if task.lane == "applicant" else None,
+            ))
+
+
+def _sha(state: bytes) -> str:
+    return hashlib.sha256(state).hexdigest()

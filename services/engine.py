@@ -1,0 +1,239 @@
+"""The engine boundary: the only module (with engine_sandbox/engine_validate) that imports SpiffWorkflow.
+
+Everything outside sees plain dataclasses and opaque workflow handles. Time is injected:
+every operation runs under `clock(now)`, which is also what SpiffWorkflow's timers read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+import orjson
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from services.engine_sandbox import make_script_engine
+from services.engine_validate import parse_documents
+from services.errors import EngineFailure, NotFound
+
+SERIALIZER_VERSION = "spiff-3.2.0/1"
+OUTCOME_PREFIX = "end_"
+
+_NOW: ContextVar[datetime | None] = ContextVar("smeflow_engine_now", default=None)
+
+
+class _ClockedDatetime(datetime):
+    """SpiffWorkflow's timers call datetime.now(timezone.utc); this makes them read our clock."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _ClockedDatetime:
+        fixed = _NOW.get()
+        if fixed is None:
+            return super().now(tz)
+        v = fixed.astimezone(tz) if tz is not None else fixed.astimezone().replace(tzinfo=None)
+        return cls(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond, v.tzinfo)
+
+
+_timer_module.datetime = _ClockedDatetime
+
+
+@contextmanager
+def clock(now: datetime) -> Iterator[None]:
+    """Run engine code as if the time were `now` (UTC-aware)."""
+    if now.tzinfo is None:
+        raise ValueError("clock() needs an aware datetime")
+    token = _NOW.set(now)
+    try:
+        yield
+    finally:
+        _NOW.reset(token)
+
+
+@dataclass(frozen=True)
+class HumanTask:
+    """A READY user task, as the rest of the service sees it."""
+
+    task_id: str
+    spec: str
+    name: str
+    lane: str | None
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+    def _list(self, key: str) -> tuple[str, ...]:
+        raw = self.properties.get(key, "")
+        return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+    @property
+    def decisions(self) -> tuple[str, ...]:
+        return self._list("decisions")
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self._list("fields")
+
+    @property
+    def action(self) -> str | None:
+        return self.properties.get("action")
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    task_id: str
+    spec: str
+    due_at: datetime
+    attached_to: str | None  # the spec of the task the boundary event sits on
+
+
+@dataclass(frozen=True)
+class Route:
+    """A parsed diagram, ready to start instances; `hash` is the content hash of its documents."""
+
+    hash: str
+    process_id: str
+    spec: Any
+    subprocess_specs: Mapping[str, Any]
+
+
+def content_hash(docs: Mapping[str, bytes]) -> str:
+    """Hash of a diagram's documents, independent of their file names."""
+    digest = hashlib.sha256()
+    for content in sorted(docs.values()):
+        digest.update(hashlib.sha256(content).digest())
+    return digest.hexdigest()
+
+
+class Engine:
+    """Parses routes, starts, advances, serializes and restores workflows."""
+
+    def __init__(self, deadline_fn: Callable[[str, datetime], datetime]) -> None:
+        self._deadline_fn = deadline_fn
+        self._script_engine = make_script_engine({"stage_deadline": self._stage_deadline})
+        self._serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+        self._routes: dict[str, Route] = {}
+
+    def _stage_deadline(self, stage: str) -> str:
+        now = _NOW.get() or datetime.now(UTC)
+        return self._deadline_fn(str(stage), now).astimezone(UTC).isoformat()
+
+    def route(self, docs: Mapping[str, bytes], process_id: str | None = None) -> Route:
+        """Parse (and validate) a diagram; cached by content hash. Raises DiagramInvalid."""
+        key = content_hash(docs)
+        cached = self._routes.get(key)
+        if cached is not None and (process_id is None or cached.process_id == process_id):
+            return cached
+        spec, subs = parse_documents(docs, process_id)
+        route = Route(hash=key, process_id=spec.name, spec=spec, subprocess_specs=subs)
+        self._routes[key] = route
+        return route
+
+    def start(self, route: Route, data: Mapping[str, Any], now: datetime) -> BpmnWorkflow:
+        """Start an instance with `data` and run it to its first wait."""
+        wf = BpmnWorkflow(route.spec, dict(route.subprocess_specs), script_engine=self._script_engine)
+        start = wf.get_tasks(state=TaskState.READY)[0]
+        start.data.update(data)
+        self._advance(wf, now)
+        return wf
+
+    def human_tasks(self, wf: BpmnWorkflow) -> list[HumanTask]:
+        """The READY user tasks of the workflow."""
+        tasks = []
+        for task in wf.get_tasks(state=TaskState.READY, manual=True):
+            spec = task.task_spec
+            props = (getattr(spec, "extensions", None) or {}).get("properties", {})
+            tasks.append(HumanTask(str(task.id), spec.name, spec.bpmn_name or spec.name, spec.lane, props))
+        return tasks
+
+    def complete(self, wf: BpmnWorkflow, task_id: str, data: Mapping[str, Any], now: datetime) -> None:
+        """Complete a READY user task with `data`. On failure the workflow must be discarded."""
+        task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
+        if task is None:
+            raise NotFound(f"task {task_id} is not open in this case")
+        with clock(now):
+            try:
+                task.data.update(data)
+                task.run()
+            except SpiffWorkflowException as exc:
+                raise EngineFailure(f"the route refused the step: {exc}") from exc
+        self._advance(wf, now)
+
+    def fire_due_timers(self, wf: BpmnWorkflow, now: datetime) -> list[WaitingTimer]:
+        """Fire the timers due at `now`; returns the ones that fired."""
+        due = [t for t in self.waiting_timers(wf) if t.due_at < now]
+        if due:
+            self._advance(wf, now)
+        return due
+
+    def waiting_timers(self, wf: BpmnWorkflow) -> list[WaitingTimer]:
+        """Timers the workflow waits on, with their due times."""
+        timers = []
+        for task in wf.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            value = task.internal_data.get("event_value")
+            if not isinstance(definition, TimerEventDefinition) or not isinstance(value, str):
+                continue
+            due = TimerEventDefinition.get_datetime(value)
+            siblings = task.parent.children if task.parent is not None else []
+            attached = next((s.task_spec.name for s in siblings if s.task_spec.manual), None)
+            timers.append(WaitingTimer(str(task.id), task.task_spec.name, _plain(due), attached))
+        return timers
+
+    def outcome(self, wf: BpmnWorkflow) -> str | None:
+        """The outcome end event (`end_<outcome>...`) the case reached, if it has finished."""
+        if not wf.is_completed():
+            return None
+        for task in wf.get_tasks(state=TaskState.COMPLETED):
+            spec = task.task_spec
+            if isinstance(spec, EndEvent) and spec.name.startswith(OUTCOME_PREFIX):
+                return str(spec.name)
+        return "completed"
+
+    def data(self, wf: BpmnWorkflow) -> dict[str, Any]:
+        """The data of the case as of its latest step."""
+        ready = wf.get_tasks(state=TaskState.READY, manual=True)
+        last = ready[0] if ready else wf.last_task
+        return dict(last.data) if last is not None else dict(wf.data)
+
+    def dumps(self, wf: BpmnWorkflow) -> bytes:
+        """Serialize to JSON bytes (orjson)."""
+        dct = self._serializer.to_dict(wf)
+        dct[self._serializer.VERSION_KEY] = self._serializer.VERSION
+        return orjson.dumps(dct)
+
+    def loads(self, state: bytes) -> BpmnWorkflow:
+        """Restore a workflow serialized by dumps()."""
+        dct = orjson.loads(state)
+        self._serializer.migrate(dct)
+        wf = self._serializer.from_dict(dct)
+        wf.script_engine = self._script_engine
+        return wf
+
+    def _advance(self, wf: BpmnWorkflow, now: datetime) -> None:
+        with clock(now):
+            try:
+                wf.do_engine_steps()
+                wf.refresh_timers()
+                wf.do_engine_steps()
+            except SpiffWorkflowException as exc:
+                raise EngineFailure(f"the route failed: {exc}") from exc
+
+
+def _plain(value: datetime) -> datetime:
+    """Turn the clocked subclass (or any datetime) back into a plain UTC datetime."""
+    return datetime.fromtimestamp(value.timestamp(), UTC)
+
+
+def load_documents(paths: Sequence[Any]) -> dict[str, bytes]:
+    """Read diagram files into the {name: bytes} form the engine takes."""
+    return {str(p.name): p.read_bytes() for p in paths}

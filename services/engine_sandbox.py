@@ -1,0 +1,397 @@
+"""Restricted evaluation of the Python that diagrams carry.
+
+Gateway conditions, script tasks, pre/post scripts, DMN cells, timer and
+multi-instance expressions are all Python in SpiffWorkflow, and its stock
+environment runs them with full builtins. This module admits only a whitelist
+of AST nodes: no attribute access (so no way into the object graph), no names
+starting with an underscore, no lambdas, comprehensions, loops or imports, and
+calls only to a fixed set of functions.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from decimal import Decimal
+from types import CodeType
+from typing import Any, Literal, cast
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+Mode = Literal["eval", "exec"]
+
+SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "int": int,
+    "str": str,
+    "bool": bool,
+    "round": round,
+    "sum": sum,
+    "any": any,
+    "all": all,
+    "sorted": sorted,
+    "Decimal": Decimal,
+}
+
+MAX_SOURCE_LENGTH = 20_000
+MAX_NESTING = 200
+_CACHE_LIMIT = 4096
+
+_PLAIN_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression,
+    ast.Module,
+    ast.Expr,
+    ast.If,
+    ast.Pass,
+    ast.Load,
+    ast.Store,
+    ast.Constant,
+    ast.Compare,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.IfExp,
+    ast.Subscript,
+    ast.Slice,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
+    ast.Is,
+    ast.IsNot,
+)
+_BINARY_OPERATORS: tuple[type[ast.operator], ...] = (
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+)
+_UNARY_OPERATORS: tuple[type[ast.unaryop], ...] = (ast.Not, ast.USub, ast.UAdd)
+_OPERATOR_SYMBOLS: dict[type[ast.AST], str] = {
+    ast.Pow: "**",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+    ast.Invert: "~",
+}
+_DESCRIPTIONS: dict[type[ast.AST], str] = {
+    ast.Lambda: "lambda",
+    ast.ListComp: "comprehension",
+    ast.SetComp: "comprehension",
+    ast.DictComp: "comprehension",
+    ast.GeneratorExp: "generator expression",
+    ast.Import: "import",
+    ast.ImportFrom: "import",
+    ast.Global: "global statement",
+    ast.Nonlocal: "nonlocal statement",
+    ast.While: "loop",
+    ast.For: "loop",
+    ast.AsyncFor: "loop",
+    ast.Try: "try statement",
+    ast.TryStar: "try statement",
+    ast.With: "with statement",
+    ast.AsyncWith: "with statement",
+    ast.FunctionDef: "function definition",
+    ast.AsyncFunctionDef: "function definition",
+    ast.ClassDef: "class definition",
+    ast.Starred: "unpacking (*)",
+    ast.NamedExpr: "assignment expression (:=)",
+    ast.JoinedStr: "f-string",
+    ast.FormattedValue: "f-string",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Raise: "raise statement",
+    ast.Assert: "assert statement",
+    ast.Delete: "del statement",
+    ast.Return: "return statement",
+    ast.Break: "break statement",
+    ast.Continue: "continue statement",
+    ast.Match: "match statement",
+    ast.AnnAssign: "annotated assignment",
+}
+
+
+class ExpressionError(ValueError, SpiffWorkflowException):
+    """Base class: a diagram expression was refused before it ran.
+
+    Also a SpiffWorkflowException, so that SpiffWorkflow passes it through
+    with its message (adding notes) instead of wrapping it in a generic
+    "Error evaluating expression" that drops the reason.
+    """
+
+    def __init__(self, message: str, line: int | None = None, col: int | None = None) -> None:
+        super().__init__(message)
+        self.notes: list[str] = []
+        self.message = message
+        self.line = line
+        self.col = col
+
+    def __str__(self) -> str:
+        return ". ".join([self.message, *self.notes])
+
+
+class ExpressionSyntaxError(ExpressionError):
+    """The source is not valid Python; `line`/`col` point into the source."""
+
+
+class UnsafeExpression(ExpressionError):
+    """The source uses a construct outside the whitelist; the message names it."""
+
+
+class _Checker:
+    """Walks an AST iteratively and records every construct outside the whitelist."""
+
+    def __init__(self, callable_names: frozenset[str]) -> None:
+        self.callable_names = callable_names
+        self.violations: list[tuple[str, ast.AST]] = []
+        self.attributes: list[str] = []
+
+    def run(self, tree: ast.AST) -> None:
+        stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_NESTING:
+                self._reject(f"nesting deeper than {MAX_NESTING} levels", node)
+                return
+            children = self._visit(node)
+            stack.extend((child, depth + 1) for child in reversed(children))
+
+    def _reject(self, what: str, node: ast.AST) -> None:
+        self.violations.append((f"{what} is not allowed", node))
+
+    def _visit(self, node: ast.AST) -> list[ast.AST]:
+        """Check one node; return the children still to check."""
+        handler = _HANDLERS.get(type(node))
+        if handler is not None:
+            return handler(self, node)
+        if isinstance(node, _PLAIN_NODES):
+            return list(ast.iter_child_nodes(node))
+        self._reject(_describe(node), node)
+        return []
+
+    def _name(self, node: ast.Name) -> list[ast.AST]:
+        if node.id.startswith("_"):
+            self._reject(f"name '{node.id}'", node)
+        return []
+
+    def _attribute(self, node: ast.Attribute) -> list[ast.AST]:
+        self.violations.append(("", node))
+        self.attributes.append(f".{node.attr}")
+        return [node.value]
+
+    def message(self) -> str:
+        """All refused constructs, attribute accesses folded into one entry."""
+        messages = [message for message, _ in self.violations if message]
+        if self.attributes:
+            names = ", ".join(dict.fromkeys(self.attributes))
+            messages.append(f"attribute access is not allowed ({names})")
+        return "; ".join(list(dict.fromkeys(messages))[:6])
+
+    def _call(self, node: ast.Call) -> list[ast.AST]:
+        func = node.func
+        children: list[ast.AST] = [*node.args, *node.keywords]
+        if isinstance(func, ast.Name):
+            if func.id.startswith("_"):
+                self._reject(f"name '{func.id}'", func)
+            elif func.id not in self.callable_names:
+                self._reject(f"call of '{func.id}'", func)
+        elif isinstance(func, ast.Attribute):
+            children.insert(0, func)
+        else:
+            self._reject("call of a computed function", func)
+            children.insert(0, func)
+        return children
+
+    def _keyword(self, node: ast.keyword) -> list[ast.AST]:
+        if node.arg is None:
+            self._reject("keyword unpacking (**)", node)
+        return [node.value]
+
+    def _dict(self, node: ast.Dict) -> list[ast.AST]:
+        if any(key is None for key in node.keys):
+            self._reject("dict unpacking (**)", node)
+        return [child for child in (*node.keys, *node.values) if child is not None]
+
+    def _target(self, target: ast.expr) -> None:
+        if not isinstance(target, ast.Name):
+            self._reject(f"assignment to {_describe(target)} (only plain names)", target)
+        elif target.id.startswith("_"):
+            self._reject(f"name '{target.id}'", target)
+        elif target.id in self.callable_names:
+            self._reject(f"assignment to '{target.id}' (it names a function)", target)
+
+    def _assign(self, node: ast.Assign) -> list[ast.AST]:
+        for target in node.targets:
+            self._target(target)
+        return [node.value]
+
+    def _aug_assign(self, node: ast.AugAssign) -> list[ast.AST]:
+        self._target(node.target)
+        self._operator(node.op, node)
+        return [node.value]
+
+    def _operator(self, op: ast.AST, node: ast.AST) -> None:
+        if not isinstance(op, _BINARY_OPERATORS + _UNARY_OPERATORS):
+            self._reject(f"operator {_OPERATOR_SYMBOLS.get(type(op), type(op).__name__)}", node)
+
+    def _bin_op(self, node: ast.BinOp) -> list[ast.AST]:
+        self._operator(node.op, node)
+        return [node.left, node.right]
+
+    def _unary_op(self, node: ast.UnaryOp) -> list[ast.AST]:
+        self._operator(node.op, node)
+        return [node.operand]
+
+
+_HANDLERS: dict[type[ast.AST], Callable[[_Checker, Any], list[ast.AST]]] = {
+    ast.Name: _Checker._name,
+    ast.Attribute: _Checker._attribute,
+    ast.Call: _Checker._call,
+    ast.keyword: _Checker._keyword,
+    ast.Dict: _Checker._dict,
+    ast.Assign: _Checker._assign,
+    ast.AugAssign: _Checker._aug_assign,
+    ast.BinOp: _Checker._bin_op,
+    ast.UnaryOp: _Checker._unary_op,
+}
+
+
+def _describe(node: ast.AST) -> str:
+    if isinstance(node, ast.Attribute):
+        return f"attribute .{node.attr}"
+    if isinstance(node, ast.Subscript):
+        return "a subscript"
+    if isinstance(node, ast.Tuple | ast.List):
+        return "several names"
+    return _DESCRIPTIONS.get(type(node), type(node).__name__)
+
+
+def _parse(source: str, mode: Mode) -> ast.Module | ast.Expression:
+    if not isinstance(source, str):
+        raise ExpressionSyntaxError(f"expected source text, got {type(source).__name__}")
+    if len(source) > MAX_SOURCE_LENGTH:
+        raise UnsafeExpression(f"source longer than {MAX_SOURCE_LENGTH} characters is not allowed")
+    if mode == "eval":
+        source = source.lstrip(" \t")  # what the builtin eval() does with a string
+    try:
+        return cast(ast.Module | ast.Expression, ast.parse(source, mode=mode))
+    except SyntaxError as exc:
+        line, col = exc.lineno, exc.offset
+        where = f" (line {line}, column {col})" if line is not None else ""
+        raise ExpressionSyntaxError(f"syntax error: {exc.msg}{where}", line, col) from None
+    except (ValueError, MemoryError, RecursionError) as exc:
+        raise ExpressionSyntaxError(f"syntax error: {exc}") from None
+
+
+def _checked_tree(source: str, mode: Mode, callable_names: frozenset[str]) -> ast.Module | ast.Expression:
+    tree = _parse(source, mode)
+    checker = _Checker(callable_names)
+    checker.run(tree)
+    if checker.violations:
+        first = checker.violations[0][1]
+        raise UnsafeExpression(
+            checker.message(), getattr(first, "lineno", None), getattr(first, "col_offset", None)
+        )
+    return tree
+
+
+def check_source(source: str, *, mode: Mode, extra_names: Iterable[str] = ()) -> ast.AST:
+    """Parse `source` and admit it only if every node is on the whitelist.
+
+    `extra_names` are further function names that may be called, besides
+    SAFE_FUNCTIONS. Raises ExpressionSyntaxError for invalid Python and
+    UnsafeExpression naming every refused construct; returns the tree.
+    """
+    return _checked_tree(source, mode, frozenset(SAFE_FUNCTIONS).union(extra_names))
+
+
+_CODE_CACHE: dict[tuple[str, frozenset[str], str], CodeType] = {}
+
+
+def compile_checked(source: str, mode: Mode, names: frozenset[str]) -> CodeType:
+    """Check and compile `source` once; later calls with the same source hit a cache."""
+    key = (mode, names, source)
+    code = _CODE_CACHE.get(key)
+    if code is None:
+        tree = _checked_tree(source, mode, frozenset(SAFE_FUNCTIONS).union(names))
+        code = compile(tree, "<string>", mode)
+        if len(_CODE_CACHE) >= _CACHE_LIMIT:
+            _CODE_CACHE.clear()
+        _CODE_CACHE[key] = code
+    return code
+
+
+class RestrictedEnvironment(TaskDataEnvironment):
+    """A SpiffWorkflow script environment that runs only whitelisted Python.
+
+    Names resolve to the task data first, then to the external context the
+    engine passes (DMN input, data objects), then to SAFE_FUNCTIONS and the
+    `functions` given here. There are no builtins.
+    """
+
+    def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        extra = dict(functions or {})
+        for name in extra:
+            if not name.isidentifier() or name.startswith("_"):
+                raise ValueError(f"invalid function name for diagrams: {name!r}")
+        namespace = {**SAFE_FUNCTIONS, **extra}
+        super().__init__(namespace)
+        self._names = frozenset(namespace)
+        self._scope: dict[str, Any] = {"__builtins__": {}, **namespace}
+
+    @property
+    def function_names(self) -> frozenset[str]:
+        """Names a diagram may call in this environment."""
+        return self._names
+
+    def evaluate(
+        self,
+        expression: str,
+        context: MutableMapping[str, Any],
+        external_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Evaluate a checked expression against the task data."""
+        code = compile_checked(expression, "eval", self._names)
+        names = ChainMap(context, cast(dict[str, Any], external_context)) if external_context else context
+        return eval(code, self._scope, names)
+
+    def execute(
+        self,
+        script: str,
+        context: dict[str, Any],
+        external_context: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Run a checked script; names it assigns end up in the task data."""
+        external = dict(external_context or {})
+        self.check_for_overwrite(context, external)
+        code = compile_checked(script, "exec", self._names)
+        names = ChainMap(context, external) if external else context
+        try:
+            exec(code, self._scope, names)
+        finally:
+            self._remove_globals_and_functions_from_context(context, external)
+        return True
+
+
+def make_script_engine(functions: Mapping[str, Callable[..., Any]] | None = None) -> PythonScriptEngine:
+    """Return a SpiffWorkflow script engine that evaluates through RestrictedEnvironment."""
+    return PythonScriptEngine(environment=RestrictedEnvironment(functions))

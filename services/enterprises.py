@@ -1,0 +1,73 @@
+"""Enterprises (identified by their unified social credit code) and their honours."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from stdnum.cn import uscc as uscc_check
+from stdnum.exceptions import ValidationError
+
+from config.policy import Edition
+from services import audit
+from services.db.models import Enterprise, Honour, ReviewUnit
+from services.errors import Conflict, InvalidInput, NotFound
+
+
+_USCC_RULES = {
+    "InvalidChecksum": "校验码不符",
+    "InvalidLength": "长度应为 18 位",
+    "InvalidFormat": "含有不允许的字符",
+    "InvalidComponent": "登记管理部门码、机构类别码或行政区划码无效",
+}
+
+
+def clean_uscc(value: str) -> str:
+    """The credit code, normalised, or InvalidInput naming the rule it breaks (GB 32100-2015)."""
+    try:
+        return str(uscc_check.validate(value))
+    except ValidationError as exc:
+        why = _USCC_RULES.get(type(exc).__name__, "格式不符")
+        raise InvalidInput("uscc", f"统一社会信用代码无效（GB 32100-2015）：{why}") from exc
+
+
+def register(session: Session, *, uscc: str, name: str, review_unit_code: str, email: str | None,
+             actor: str, now: datetime, today: date) -> Enterprise:
+    """Register an enterprise with the review unit it is registered with."""
+    code = clean_uscc(uscc)
+    if not name.strip():
+        raise InvalidInput("name", "企业名称不能为空")
+    unit = session.get(ReviewUnit, review_unit_code)
+    if unit is None or (unit.valid_until is not None and unit.valid_until < today):
+        raise InvalidInput("review_unit", f"审核单位 {review_unit_code} 不存在或已撤并")
+    if session.scalar(select(Enterprise.id).where(Enterprise.uscc == code)) is not None:
+        raise Conflict(f"统一社会信用代码 {code} 已登记")
+    ent = Enterprise(uscc=code, name=name.strip(), review_unit_code=review_unit_code, email=email, created_at=now)
+    session.add(ent)
+    session.flush()
+    audit.append(session, kind="enterprise.register", actor=actor, at=now,
+                 payload={"enterprise": ent.id, "uscc": code, "name": ent.name, "unit": review_unit_code})
+    return ent
+
+
+def add_honour(session: Session, *, enterprise_id: int, honour_type: str, level: str, recognised_on: date,
+               document_no: str, issuer: str | None, editions: list[Edition], actor: str,
+               now: datetime) -> Honour:
+    """Record an honour (a title with level, date and document number) for an enterprise."""
+    if session.get(Enterprise, enterprise_id) is None:
+        raise NotFound(f"enterprise {enterprise_id} not found")
+    if not any(honour_type in {h.code for h in ed.honour_types} for ed in editions):
+        raise InvalidInput("honour_type", f"未知的荣誉类型 {honour_type}")
+    if not any(level in {lv.code for lv in ed.levels} for ed in editions):
+        raise InvalidInput("level", f"未知的级别 {level}")
+    if not document_no.strip():
+        raise InvalidInput("document_no", "认定文件号不能为空")
+    honour = Honour(enterprise_id=enterprise_id, honour_type=honour_type, level=level,
+                    recognised_on=recognised_on, document_no=document_no.strip(), issuer=issuer)
+    session.add(honour)
+    session.flush()
+    audit.append(session, kind="honour.add", actor=actor, at=now,
+                 payload={"enterprise": enterprise_id, "honour": honour.id, "type": honour_type,
+                          "level": level, "recognised_on": recognised_on.isoformat(), "document_no": document_no})
+    return honour

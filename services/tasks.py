@@ -1,0 +1,102 @@
+"""Work items: the inbox of a user (scoped to role and review unit) and completing a task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from services.bootstrap import Services
+from services.db.models import Application, AwardType, Call, ProcessInstance, User, WorkItem
+from services.engine import HumanTask
+from services.errors import Conflict, InvalidInput, NotFound
+from services.payouts import pay, yuan
+from services.uow import UnitOfWork
+from services.users import get_user
+
+NEEDS_REASON = {"return", "reject", "objection"}
+
+
+def scope(query: Select[Any], user: User) -> Select[Any]:
+    """Limit a work-item query to what `user` may see: their role, and their unit or enterprise."""
+    query = query.where(WorkItem.role == user.role)
+    if user.role == "district":
+        query = query.where(WorkItem.review_unit_code == user.review_unit_code)
+    elif user.role == "applicant":
+        query = query.where(WorkItem.enterprise_id == user.enterprise_id)
+    return query
+
+
+def inbox(session: Session, user: User, *, limit: int = 200) -> list[WorkItem]:
+    """Open work items for the user, oldest deadline first."""
+    query = scope(select(WorkItem).where(WorkItem.status == "open"), user)
+    query = query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def visible_item(session: Session, user: User, item_id: int) -> WorkItem:
+    """The work item if the user may see it; NotFound otherwise (no hint that it exists)."""
+    item = session.scalars(scope(select(WorkItem).where(WorkItem.id == item_id), user)).first()
+    if item is None:
+        raise NotFound(f"work item {item_id} not found")
+    return item
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    reason: str | None = None
+    amount_fen: int | None = None
+    payment_reference: str | None = None
+
+
+def _task_data(task: HumanTask, d: Decision, cap_fen: int) -> dict[str, Any]:
+    if d.decision not in task.decisions:
+        raise InvalidInput("decision", f"“{task.name}”只能选择：{', '.join(task.decisions)}")
+    reason = (d.reason or "").strip() or None
+    if d.decision in NEEDS_REASON and reason is None:
+        raise InvalidInput("reason", "退回、不予通过或异议必须填写理由")
+    data: dict[str, Any] = {"decision": d.decision, "reason": reason}
+    if "award_amount_fen" in task.fields and d.decision == "approve":
+        if d.amount_fen is None or d.amount_fen <= 0:
+            raise InvalidInput("amount", "复审通过须确定奖励金额（大于 0）")
+        if d.amount_fen > cap_fen:
+            raise InvalidInput("amount", f"奖励金额 {yuan(d.amount_fen)} 元超过上限 {yuan(cap_fen)} 元")
+        data["award_amount_fen"] = d.amount_fen
+    if "payment_reference" in task.fields:
+        ref = (d.payment_reference or "").strip()
+        if not ref:
+            raise InvalidInput("payment_reference", "拨付须填写支付凭证号")
+        data["payment_reference"] = ref
+    return data
+
+
+def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str, decision: Decision,
+             now: datetime) -> WorkItem:
+    """Complete a work item with a decision, as one transaction (caller commits)."""
+    session = uow.session
+    user = get_user(session, username)
+    item = visible_item(session, user, item_id)
+    if item.status != "open":
+        raise Conflict(f"work item {item_id} was already {item.status} by {item.completed_by}; nothing was changed")
+    application = session.get_one(Application, item.application_id)
+    inst = session.get_one(ProcessInstance, item.instance_id)
+    task = next((t for t in services.runtime.open_tasks(inst) if t.task_id == item.task_id), None)
+    if task is None:
+        raise Conflict(f"work item {item_id} is no longer open in its case; nothing was changed")
+    cap = session.get_one(AwardType, application.award_type_code).cap_fen
+    data = _task_data(task, decision, cap)
+    if "award_amount_fen" in data:
+        application.awarded_fen = data["award_amount_fen"]
+    elif decision.decision in NEEDS_REASON:
+        application.awarded_fen = None  # the amount is decided again after a return or an objection
+    if task.action == "payout":
+        call = session.get_one(Call, application.call_id)
+        pay(session, application=application, fund_id=call.fund_id, reference=data["payment_reference"],
+            actor=user.username, now=now)
+    services.runtime.complete(uow, item=item, application=application, data=data, actor=user.username,
+                              now=now, outcome=decision.decision, reason=data.get("reason"))
+    return item

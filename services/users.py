@@ -1,0 +1,51 @@
+"""Users, roles and password hashing (argon2)."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerifyMismatchError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.db.models import Enterprise, ReviewUnit, User
+from services.errors import Conflict, InvalidInput, NotFound
+
+ROLES = ("applicant", "district", "bureau", "finance", "manager", "auditor", "admin")
+_hasher = PasswordHasher()
+
+
+def create_user(session: Session, *, username: str, display_name: str, role: str, password: str,
+                review_unit_code: str | None = None, enterprise_id: int | None = None,
+                email: str | None = None) -> User:
+    """Create a user; a district officer needs a review unit, an applicant an enterprise."""
+    if role not in ROLES:
+        raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
+    if role == "district" and (not review_unit_code or session.get(ReviewUnit, review_unit_code) is None):
+        raise InvalidInput("review_unit", "区县经办人必须绑定一个有效的审核单位")
+    if role == "applicant" and (enterprise_id is None or session.get(Enterprise, enterprise_id) is None):
+        raise InvalidInput("enterprise", "申报人必须绑定一家已登记的企业")
+    if len(password) < 8:
+        raise InvalidInput("password", "密码至少 8 位")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"username {username!r} is taken")
+    user = User(username=username, display_name=display_name, role=role, email=email,
+                password_hash=_hasher.hash(password), review_unit_code=review_unit_code,
+                enterprise_id=enterprise_id, active=True)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    """An active user by name, or NotFound."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise NotFound(f"no active user named {username!r}")
+    return user
+
+
+def check_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except VerifyMismatchError:
+        return False

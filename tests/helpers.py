@@ -1,0 +1,84 @@
+"""Test helpers that drive cases through the real services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from services import applications, tasks
+from services.bootstrap import Services
+from services.clock import ManualClock
+from services.db.base import Base
+from services.db.models import Application, Call, Enterprise, Honour, WorkItem
+from services.deadlines import SweepReport, sweep
+from services.tasks import Decision
+
+
+def clock(services: Services) -> ManualClock:
+    assert isinstance(services.clock, ManualClock)
+    return services.clock
+
+
+def today(services: Services) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return services.clock.now().astimezone(ZoneInfo(services.settings.timezone)).date()
+
+
+def apply_for(services: Services, enterprise_name: str, award_code: str, requested_fen: int) -> int:
+    """Apply in the (single) open call with the enterprise's first honour; returns the application id."""
+    with services.uow() as uow:
+        s = uow.session
+        ent = s.scalars(select(Enterprise).where(Enterprise.name == enterprise_name)).one()
+        honour = s.scalars(select(Honour).where(Honour.enterprise_id == ent.id)).first()
+        assert honour is not None
+        call = s.scalars(select(Call)).first()
+        assert call is not None
+        app = applications.apply(uow, services, call_id=call.id, enterprise_id=ent.id, award_type_code=award_code,
+                                 honour_id=honour.id, requested_fen=requested_fen, description="test",
+                                 actor="test", now=services.clock.now(), today=today(services))
+        uow.commit()
+        return app.id
+
+
+def open_item(services: Services, app_id: int) -> WorkItem:
+    with services.uow() as uow:
+        item = uow.session.scalars(select(WorkItem).where(
+            WorkItem.application_id == app_id, WorkItem.status == "open")).first()
+        assert item is not None, f"application {app_id} has no open work item"
+        return item
+
+
+def act(services: Services, app_id: int, username: str, decision: str, *, reason: str | None = None,
+        amount_fen: int | None = None, reference: str | None = None, item_id: int | None = None) -> None:
+    """Complete the application's open work item as `username`."""
+    clock(services).advance(timedelta(hours=2))
+    target = item_id if item_id is not None else open_item(services, app_id).id
+    with services.uow() as uow:
+        tasks.complete(uow, services, item_id=target, username=username, now=services.clock.now(),
+                       decision=Decision(decision, reason, amount_fen, reference))
+        uow.commit()
+
+
+def pass_public_notice(services: Services) -> SweepReport:
+    clock(services).advance(timedelta(days=20))
+    return sweep(services, services.clock.now())
+
+
+def application(services: Services, app_id: int) -> Application:
+    with services.uow() as uow:
+        return uow.session.get_one(Application, app_id)
+
+
+def snapshot(services: Services) -> dict[str, Any]:
+    """Row counts of every table plus the audit head: 'the database as it was'."""
+    with services.uow() as uow:
+        counts: dict[str, Any] = {
+            t.name: uow.session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables
+        }
+        counts["audit_head"] = uow.session.execute(select(Base.metadata.tables["audit_head"])).all()
+        counts["states"] = uow.session.execute(
+            select(Base.metadata.tables["process_instance"].c.version)).all()
+        return counts

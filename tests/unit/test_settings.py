@@ -1,0 +1,104 @@
+"""Settings: defaults from config/defaults.toml, environment overrides, secret guard."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from config.settings import DEFAULTS_FILE, DEV_SECRET_KEY, InsecureSecretError, Settings, get_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("SMEFLOW_"):
+            monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _defaults() -> dict[str, object]:
+    with DEFAULTS_FILE.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def test_defaults_come_from_defaults_toml() -> None:
+    s = Settings()
+    for key, value in _defaults().items():
+        actual = getattr(s, key)
+        assert (str(actual) if isinstance(actual, Path) else actual) == value, key
+    assert s.stage_limits == {
+        "district_check": 10,
+        "onsite_check": 10,
+        "bureau_review": 15,
+        "public_notice": 5,
+        "finance_payout": 10,
+        "correct_application": 10,
+    }
+    assert s.honours_highest_only is True
+    assert s.timezone == "Asia/Shanghai"
+    assert s.secret_key == DEV_SECRET_KEY and s.environment == "development"
+    assert s.database_url == "sqlite:///var/smeflow.db"
+    assert s.policy_dir is None and s.calendar_dir is None
+
+
+def test_every_field_is_described() -> None:
+    assert all(f.description for f in Settings.model_fields.values())
+
+
+def test_secrets_not_in_repr() -> None:
+    s = Settings(secret_key="s3cret-value", smtp_password="hunter2")
+    assert "s3cret-value" not in repr(s) and "hunter2" not in repr(s)
+
+
+def test_env_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SMEFLOW_DATABASE_URL", "postgresql+psycopg://u@h/db")
+    monkeypatch.setenv("SMEFLOW_HONOURS_HIGHEST_ONLY", "false")
+    monkeypatch.setenv("SMEFLOW_SMTP_PORT", "2525")
+    monkeypatch.setenv("SMEFLOW_STAGE_LIMITS", '{"district_check": 5}')
+    monkeypatch.setenv("SMEFLOW_CALENDAR_DIR", str(tmp_path))
+    s = get_settings()
+    assert s.database_url == "postgresql+psycopg://u@h/db"
+    assert s.honours_highest_only is False and s.smtp_port == 2525
+    assert s.stage_limits["district_check"] == 5
+    assert s.stage_limits["bureau_review"] == 15  # the rest keep their defaults
+    assert s.calendar_dir == tmp_path
+    assert get_settings() is s
+
+
+def test_nested_stage_limit_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMEFLOW_STAGE_LIMITS__PUBLIC_NOTICE", "7")
+    s = Settings()
+    assert s.stage_limits["public_notice"] == 7 and s.stage_limit("district_check") == 10
+
+
+def test_bad_stage_limits_refused() -> None:
+    with pytest.raises(ValidationError, match="unknown stage"):
+        Settings(stage_limits={"distrct_check": 5})
+    with pytest.raises(ValidationError, match="positive"):
+        Settings(stage_limits={"district_check": 0})
+
+
+def test_database_url_follows_data_dir(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path).database_url == f"sqlite:///{tmp_path.as_posix()}/smeflow.db"
+
+
+def test_default_secret_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMEFLOW_ENVIRONMENT", "production")
+    with pytest.raises(InsecureSecretError, match="SMEFLOW_SECRET_KEY"):
+        Settings()
+    monkeypatch.setenv("SMEFLOW_SECRET_KEY", "a-real-secret")
+    assert Settings().environment == "production"
+    assert Settings(environment="test", secret_key=DEV_SECRET_KEY).environment == "test"
+
+
+def test_unknown_timezone_refused() -> None:
+    with pytest.raises(ValidationError, match="time zone"):
+        Settings(timezone="Mars/Olympus")
