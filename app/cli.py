@@ -167,14 +167,15 @@ def bpmn_validate(files: Annotated[list[Path], typer.Argument(help="BPMN/DMN fil
     from services.engine_validate import validate_files
 
     results = validate_files(files)
-    bad = 0
+    errors = 0
     for name, problems in results.items():
-        if not problems:
-            typer.echo(f"{name}: OK")
+        found = [p for p in problems if p.severity == "error"]
+        if not found:
+            typer.echo(f"{name}: OK" + (f" ({len(problems)} warning(s))" if problems else ""))
         for problem in problems:
-            bad += 1
             typer.echo(str(problem))
-    if bad:
+        errors += len(found)
+    if errors:
         raise typer.Exit(1)
 
 

@@ -102,7 +102,7 @@ class _Doc:
     name: str
     kind: Literal["bpmn", "dmn"]
     root: Any  # lxml.etree._Element
-    schema_ok: bool = True
+    usable: bool = True
 
 
 @dataclass
@@ -246,17 +246,16 @@ def _check_schema(doc: _Doc) -> list[Problem]:
     """Every XSD violation, where SpiffWorkflow's own validator stops at the last one."""
     validator = _validator(doc)
     if validator is None:
-        message = (
-            f"DMN namespace {_namespace(doc.root)} is not checked against a schema "
-            "(save the table as DMN 1.3)"
-        )
+        namespace = _namespace(doc.root)
+        reason = "SpiffWorkflow's copy of its schema does not load" if namespace in DMN_SCHEMAS else "unknown"
+        message = f"DMN namespace {namespace} is not checked against a schema ({reason}); save as DMN 1.3"
         return [Problem(doc.name, None, doc.root.sourceline, message, "warning")]
     if doc.kind == "bpmn":
         validator.preprocess(doc.root)
     schema = validator.validator
     if schema.validate(doc.root):
         return []
-    doc.schema_ok = False
+    doc.usable = False
     entries = [(entry.line, entry.message) for entry in schema.error_log][:MAX_SCHEMA_ERRORS]
     owners = _line_owners(doc.root)
     return [
@@ -637,6 +636,7 @@ def _check_dmn(doc: _Doc, functions: tuple[str, ...]) -> tuple[list[Problem], st
     """Problems in one DMN document and the id SpiffWorkflow registers it under."""
     decisions = _children(doc.root, "decision")
     if not decisions:
+        doc.usable = False  # SpiffWorkflow's DMN parser fails with an IndexError
         return [Problem(doc.name, None, doc.root.sourceline, "the DMN document defines no decision")], None
     problems: list[Problem] = []
     if len(decisions) > 1:
@@ -646,6 +646,7 @@ def _check_dmn(doc: _Doc, functions: tuple[str, ...]) -> tuple[list[Problem], st
     for decision in decisions:
         tables = _children(decision, "decisionTable")
         if not tables:
+            doc.usable = False  # SpiffWorkflow would fail with an IndexError when a task calls it
             message = "decision has no decision table (only decision tables are supported)"
             problems.append(_problem(doc, decision, message, own=True))
         elif len(tables) > 1:
@@ -667,9 +668,7 @@ def _check_table(doc: _Doc, decision: Any, table: Any, functions: tuple[str, ...
             problems.append(_problem(doc, element, f"input {label!r} has no expression", own=True))
             expression = "None"
         else:
-            checked = _check_expression(
-                doc, expression_element, expression, "eval", "input", functions, own=True
-            )
+            checked = _check_expression(doc, expression_element, expression, "eval", "input", functions, own=True)
             problems += [checked] if checked else []
         type_ref = expression_element.get("typeRef", "") if expression_element is not None else ""
         columns.append(_Column(element, label, expression.strip(), type_ref))
@@ -716,9 +715,7 @@ def _read_rule(
     for entry in results:
         text = _text_of(entry)
         if text:
-            found = _check_expression(
-                doc, entry, text, "eval", f"rule {number} output entry", functions, own=True
-            )
+            found = _check_expression(doc, entry, text, "eval", f"rule {number} output entry", functions, own=True)
             problems += [found] if found else []
     return _Rule(element, number, entries), problems
 
@@ -864,9 +861,7 @@ def _build_axis(column: _Column, index: int, rules: list[_Rule]) -> _Axis | None
     return _Axis(column, values, masks)
 
 
-def _analyse_table(
-    doc: _Doc, decision: Any, table: Any, columns: list[_Column], rules: list[_Rule]
-) -> list[Problem]:
+def _analyse_table(doc: _Doc, decision: Any, table: Any, columns: list[_Column], rules: list[_Rule]) -> list[Problem]:
     """Inputs that match no rule; in UNIQUE tables, inputs that match two."""
     axes: list[_Axis] = []
     undecided: set[int] = set()
@@ -1005,7 +1000,7 @@ def _spiff_parse(docs: Sequence[_Doc], index: _Index) -> tuple[Any, list[Problem
     """
     parser = SpiffBpmnParser()
     problems: list[Problem] = []
-    usable = [doc for doc in docs if doc.schema_ok]
+    usable = [doc for doc in docs if doc.usable]
     for doc in (d for d in usable if d.kind == "dmn"):
         problems += _attempt(partial(parser.add_dmn_xml, doc.root, filename=doc.name), doc.name, index)
     for dmn_id, dmn_parser in list(parser.dmn_parsers.items()):
@@ -1067,9 +1062,7 @@ def _analyse(docs: Mapping[str, bytes | str], functions: tuple[str, ...]) -> _An
         index = _Index(analysis.docs)
         analysis.parser, spiff_problems = _spiff_parse(analysis.docs, index)
         known = {(p.file, p.element_id) for p in analysis.problems if p.element_id}
-        analysis.problems += [
-            p for p in spiff_problems if not p.element_id or (p.file, p.element_id) not in known
-        ]
+        analysis.problems += [p for p in spiff_problems if not p.element_id or (p.file, p.element_id) not in known]
     except Exception as exc:  # never raise for bad input; report instead
         message = f"internal error while validating: {exc!r}"
         analysis.problems.append(Problem("<documents>", None, None, message))
@@ -1079,9 +1072,7 @@ def _analyse(docs: Mapping[str, bytes | str], functions: tuple[str, ...]) -> _An
     return analysis
 
 
-def validate_documents(
-    docs: Mapping[str, bytes], *, functions: Iterable[str] = DEFAULT_FUNCTIONS
-) -> list[Problem]:
+def validate_documents(docs: Mapping[str, bytes], *, functions: Iterable[str] = DEFAULT_FUNCTIONS) -> list[Problem]:
     """Every problem found in a set of BPMN and DMN documents (file name -> content).
 
     BPMN and DMN are told apart by the root element's namespace. Never raises.

@@ -14,7 +14,6 @@ from services import audit
 from services.db.models import Enterprise, Honour, ReviewUnit
 from services.errors import Conflict, InvalidInput, NotFound
 
-
 _USCC_RULES = {
     "InvalidChecksum": "校验码不符",
     "InvalidLength": "长度应为 18 位",

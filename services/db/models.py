@@ -240,3 +240,4 @@ class AuditEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+from services.db.models_mail import OutboxMail  # noqa: E402,F401  (registers the table)

@@ -197,3 +197,25 @@ def test_restricted_engine_runs_a_safe_diagram() -> None:
     big = ready[0]
     assert big.data["amount"] == 10
     assert big.data["note"] == "big"
+
+
+@pytest.mark.parametrize(
+    ("entry", "decision", "outcome"),
+    [
+        ('"approve"', "approve", "grant"),
+        ('"approve"', "reject", "deny"),
+        ('? in ("approve", "ok")', "ok", "grant"),
+        ('!= "reject"', "maybe", "grant"),
+    ],
+)
+def test_decision_table_runs_in_the_restricted_engine(entry: str, decision: str, outcome: str) -> None:
+    dmn = (FIXTURES / "decision.dmn").read_text().replace('<text>"approve"</text>', f"<text>{entry}</text>")
+    parser = SpiffBpmnParser()
+    parser.add_dmn_str(dmn.encode(), "decision.dmn")
+    parser.add_bpmn_str((FIXTURES / "business_rule.bpmn").read_bytes(), "business_rule.bpmn")
+    spec = parser.get_spec("rule_process")
+    wf = BpmnWorkflow(spec, {}, script_engine=make_script_engine())
+    wf.get_tasks(state=TaskState.READY)[0].data["decision"] = decision
+    wf.do_engine_steps()
+    assert wf.is_completed()
+    assert wf.data["outcome"] == outcome
