@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from config.policy import Edition
+from services import labels
 from services.bootstrap import Services
 from services.payouts import yuan
 
@@ -36,7 +37,7 @@ def print_cases(services: Services) -> None:
         rows = case_rows(uow.session)
     now = services.clock.now()
     table(["#", "企业", "奖励", "状态", "环节", "申请(元)", "核定(元)", "已拨(元)", "时限"], [
-        [str(r.application_id), r.enterprise, r.award, r.status, r.stage, yuan(r.requested_fen),
+        [str(r.application_id), r.enterprise, r.award, labels.status(r.status), r.stage_name, yuan(r.requested_fen),
          yuan(r.awarded_fen) if r.awarded_fen is not None else "-", yuan(r.paid_fen) if r.paid_fen else "-",
          _local(services, r.due_at) + (" 已逾期" if r.overdue or (r.due_at and r.due_at < now) else "")]
         for r in rows])

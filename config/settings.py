@@ -145,6 +145,12 @@ class Settings(BaseSettings):
         default=None,
         description="Extra directory of holiday calendar files <year>.toml (besides the packaged ones).",
     )
+    argon2_time_cost: int = Field(
+        default=3, ge=1, description="argon2id passes when hashing a password (RFC 9106 second recommendation)."
+    )
+    argon2_memory_kib: int = Field(
+        default=65536, ge=8, description="argon2id memory in KiB when hashing a password (64 MiB)."
+    )
 
     @field_validator("stage_limits", mode="before")
     @classmethod

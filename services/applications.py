@@ -78,7 +78,7 @@ def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: i
     application = Application(call_id=call.id, enterprise_id=enterprise_id, award_type_code=award.code,
                               honour_id=honour.id, review_unit_code=enterprise.review_unit_code,
                               requested_fen=requested_fen, description=description, status="running",
-                              stage="start", created_at=now, updated_at=now)
+                              stage="start", stage_name="申报", created_at=now, updated_at=now)
     session.add(application)
     try:
         session.flush()

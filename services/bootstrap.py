@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+from argon2 import PasswordHasher
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +19,7 @@ from services.clock import Clock, SystemClock
 from services.db.session import make_engine, make_session_factory
 from services.engine import Engine
 from services.uow import UnitOfWork
+from services.users import make_hasher
 
 
 @dataclass
@@ -54,6 +56,10 @@ class Services:
     @cached_property
     def runtime(self) -> CaseRuntime:
         return CaseRuntime(self.engine, provisional=self.deadline_is_provisional)
+
+    @cached_property
+    def password_hasher(self) -> PasswordHasher:
+        return make_hasher(self.settings.argon2_time_cost, self.settings.argon2_memory_kib)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

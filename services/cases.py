@@ -159,9 +159,10 @@ class CaseRuntime:
         if outcome is None:
             application.status = "running"
             application.stage = ",".join(sorted({t.spec for t in tasks})) or "waiting"
+            application.stage_name = "、".join(sorted({t.name for t in tasks})) or "等待中"
         else:
-            application.status = outcome.removeprefix("end_").split("_")[0]
-            application.stage = outcome
+            application.status = outcome[0].removeprefix("end_").split("_")[0]
+            application.stage, application.stage_name = outcome
         application.updated_at = now
 
     def _mirror_timers(self, session: Session, inst: ProcessInstance, timers: list[WaitingTimer]) -> None:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from stdnum.cn import uscc as uscc_check
 
-from services import applications, calls, enterprises, tasks, users
+from services import applications, calls, enterprises, labels, tasks, users
 from services.bootstrap import Services
 from services.clock import ManualClock
 from services.db.models import Application, Call, Honour, User, WorkItem
@@ -80,22 +80,69 @@ class Demo:
         with self.s.uow() as uow:
             session = uow.session
             for username, name, role, unit in OFFICERS:
-                users.create_user(session, username=username, display_name=name, role=role,
-                                  password=DEMO_PASSWORD, review_unit_code=unit, email=f"{username}@example.gov.cn")
+                users.create_user(
+                    session,
+                    hasher=self.s.password_hasher,
+                    username=username,
+                    display_name=name,
+                    role=role,
+                    password=DEMO_PASSWORD,
+                    review_unit_code=unit,
+                    email=f"{username}@example.gov.cn",
+                )
             for i, (key, name, unit, htype, level, recognised, _req) in enumerate(ENTERPRISES, start=1):
-                ent = enterprises.register(session, uscc=demo_uscc(i), name=name, review_unit_code=unit,
-                                           email=f"{key}@example.com", actor="admin", now=now, today=today)
-                enterprises.add_honour(session, enterprise_id=ent.id, honour_type=htype, level=level,
-                                       recognised_on=recognised, document_no=f"示例文号〔{recognised.year}〕{i}号",
-                                       issuer=None, editions=self.s.editions, actor="admin", now=now)
-                users.create_user(session, username=f"applicant-{key}", display_name=name, role="applicant",
-                                  password=DEMO_PASSWORD, enterprise_id=ent.id, email=f"{key}@example.com")
-            calls.create_fund(session, code="sme-2024", name="2024年市级中小企业发展专项资金", year=2024,
-                              budget_fen=600_000_00, actor="admin", now=now)
-            calls.open_call(session, edition=edition, title="2024年度优质中小企业奖补第一批",
-                            opens_on=date(2024, 6, 1), closes_on=date(2024, 6, 30),
-                            award_types=[a.code for a in edition.award_types], fund_code="sme-2024",
-                            actor="bureau", now=now)
+                ent = enterprises.register(
+                    session,
+                    uscc=demo_uscc(i),
+                    name=name,
+                    review_unit_code=unit,
+                    email=f"{key}@example.com",
+                    actor="admin",
+                    now=now,
+                    today=today,
+                )
+                enterprises.add_honour(
+                    session,
+                    enterprise_id=ent.id,
+                    honour_type=htype,
+                    level=level,
+                    recognised_on=recognised,
+                    document_no=f"示例文号〔{recognised.year}〕{i}号",
+                    issuer=None,
+                    editions=self.s.editions,
+                    actor="admin",
+                    now=now,
+                )
+                users.create_user(
+                    session,
+                    hasher=self.s.password_hasher,
+                    username=f"applicant-{key}",
+                    display_name=name,
+                    role="applicant",
+                    password=DEMO_PASSWORD,
+                    enterprise_id=ent.id,
+                    email=f"{key}@example.com",
+                )
+            calls.create_fund(
+                session,
+                code="sme-2024",
+                name="2024年市级中小企业发展专项资金",
+                year=2024,
+                budget_fen=600_000_00,
+                actor="admin",
+                now=now,
+            )
+            calls.open_call(
+                session,
+                edition=edition,
+                title="2024年度优质中小企业奖补第一批",
+                opens_on=date(2024, 6, 1),
+                closes_on=date(2024, 6, 30),
+                award_types=[a.code for a in edition.award_types],
+                fund_code="sme-2024",
+                actor="bureau",
+                now=now,
+            )
             uow.commit()
 
     # -- driving --------------------------------------------------------------------------
@@ -115,30 +162,48 @@ class Demo:
             user = users.get_user(session, f"applicant-{key}")
             call = session.scalars(select(Call)).one()
             honour_id = session.scalars(select(Honour.id).where(Honour.enterprise_id == user.enterprise_id)).one()
-            app = applications.apply(uow, self.s, call_id=call.id, enterprise_id=user.enterprise_id or 0,
-                                     award_type_code=award.code, honour_id=honour_id, requested_fen=requested * 100,
-                                     description=f"{name}申报{award.name_zh}", actor=user.username,
-                                     now=self.clock.now(), today=self._today())
+            app = applications.apply(
+                uow,
+                self.s,
+                call_id=call.id,
+                enterprise_id=user.enterprise_id or 0,
+                award_type_code=award.code,
+                honour_id=honour_id,
+                requested_fen=requested * 100,
+                description=f"{name}申报{award.name_zh}",
+                actor=user.username,
+                now=self.clock.now(),
+                today=self._today(),
+            )
             uow.commit()
         case = DemoCase(key, title, app.id, [f"申报 {award.name_zh}（{name}）"])
         self.cases[key] = case
         return case
 
-    def act(self, case: DemoCase, username: str, decision: str, *, reason: str | None = None,
-            amount_yuan: int | None = None, reference: str | None = None) -> bool:
+    def act(
+        self,
+        case: DemoCase,
+        username: str,
+        decision: str,
+        *,
+        reason: str | None = None,
+        amount_yuan: int | None = None,
+        reference: str | None = None,
+    ) -> bool:
         self.clock.advance(timedelta(hours=5))
         with self.s.uow() as uow:
-            item = uow.session.scalars(select(WorkItem).where(
-                WorkItem.application_id == case.application_id, WorkItem.status == "open")).first()
+            item = uow.session.scalars(
+                select(WorkItem).where(WorkItem.application_id == case.application_id, WorkItem.status == "open")
+            ).first()
             assert item is not None, f"case {case.application_id} has no open work item"
             d = Decision(decision, reason, amount_yuan * 100 if amount_yuan is not None else None, reference)
             try:
                 tasks.complete(uow, self.s, item_id=item.id, username=username, decision=d, now=self.clock.now())
                 uow.commit()
             except SmeflowError as exc:
-                case.path.append(f"{item.name}：{username} {decision} → 被拒绝：{exc.message}")
+                case.path.append(f"{item.name}：{username} {labels.decision(decision)} → 被拒绝：{exc.message}")
                 return False
-        label = f"{item.name}：{username} {decision}"
+        label = f"{item.name}：{username} {labels.decision(decision)}"
         label += f"（{amount_yuan:,} 元）" if amount_yuan else ""
         label += f"（理由：{reason}）" if reason else ""
         case.path.append(label)

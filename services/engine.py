@@ -189,15 +189,15 @@ class Engine:
             timers.append(WaitingTimer(str(task.id), task.task_spec.name, _plain(due), attached))
         return timers
 
-    def outcome(self, wf: BpmnWorkflow) -> str | None:
-        """The outcome end event (`end_<outcome>...`) the case reached, if it has finished."""
+    def outcome(self, wf: BpmnWorkflow) -> tuple[str, str] | None:
+        """The outcome end event (`end_<outcome>...`) the case reached, as (id, label), once finished."""
         if not wf.is_completed():
             return None
         for task in wf.get_tasks(state=TaskState.COMPLETED):
             spec = task.task_spec
             if isinstance(spec, EndEvent) and spec.name.startswith(OUTCOME_PREFIX):
-                return str(spec.name)
-        return "completed"
+                return str(spec.name), str(spec.bpmn_name or spec.name)
+        return "completed", "completed"
 
     def data(self, wf: BpmnWorkflow) -> dict[str, Any]:
         """The data of the case as of its latest step."""

@@ -18,6 +18,7 @@ class CaseRow:
     award: str
     status: str
     stage: str
+    stage_name: str
     requested_fen: int
     awarded_fen: int | None
     paid_fen: int | None
@@ -35,9 +36,9 @@ def case_rows(session: Session) -> list[CaseRow]:
              .join(AwardType, AwardType.code == Application.award_type_code)
              .order_by(Application.id))
     rows = []
-    for app, ent_name, award_name in session.execute(query).tuples():
+    for app, ent_name, award_name in session.execute(query):
         item = open_items.get(app.id)
-        rows.append(CaseRow(app.id, ent_name, award_name, app.status, app.stage, app.requested_fen,
+        rows.append(CaseRow(app.id, ent_name, award_name, app.status, app.stage, app.stage_name, app.requested_fen,
                             app.awarded_fen, paid.get(app.id), item.due_at if item else None,
                             bool(item and item.overdue)))
     return rows

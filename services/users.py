@@ -11,10 +11,15 @@ from services.db.models import Enterprise, ReviewUnit, User
 from services.errors import Conflict, InvalidInput, NotFound
 
 ROLES = ("applicant", "district", "bureau", "finance", "manager", "auditor", "admin")
-_hasher = PasswordHasher()
 
 
-def create_user(session: Session, *, username: str, display_name: str, role: str, password: str,
+def make_hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
+    """argon2id with the given cost; verification reads the cost from each stored hash."""
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+
+
+def create_user(session: Session, *, hasher: PasswordHasher, username: str, display_name: str, role: str,
+                password: str,
                 review_unit_code: str | None = None, enterprise_id: int | None = None,
                 email: str | None = None) -> User:
     """Create a user; a district officer needs a review unit, an applicant an enterprise."""
@@ -29,7 +34,7 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"username {username!r} is taken")
     user = User(username=username, display_name=display_name, role=role, email=email,
-                password_hash=_hasher.hash(password), review_unit_code=review_unit_code,
+                password_hash=hasher.hash(password), review_unit_code=review_unit_code,
                 enterprise_id=enterprise_id, active=True)
     session.add(user)
     session.flush()
@@ -46,6 +51,6 @@ def get_user(session: Session, username: str) -> User:
 
 def check_password(user: User, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash, password)
+        return PasswordHasher().verify(user.password_hash, password)
     except VerifyMismatchError:
         return False

@@ -78,7 +78,8 @@ def db_url(database_template: str, tmp_path: Path) -> str:
 @pytest.fixture
 def services(db_url: str, tmp_path: Path) -> Iterator[Services]:
     """The wired service on a fresh database, with a manual clock at 2024-06-03 09:00 Shanghai."""
-    svc = build(Settings(database_url=db_url, environment="test", data_dir=tmp_path), clock=ManualClock(START))
+    svc = build(Settings(database_url=db_url, environment="test", data_dir=tmp_path,
+                         argon2_time_cost=1, argon2_memory_kib=64), clock=ManualClock(START))
     if ON_POSTGRES:
         initialise(svc)  # the schema was truncated: reload policy data and diagrams
     yield svc

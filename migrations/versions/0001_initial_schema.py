@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 11:53:32.798413
+Create Date: 2026-11-25 12:06:31.948209
 """
 from alembic import op
 import sqlalchemy as sa
@@ -186,6 +186,7 @@ def upgrade() -> None:
     sa.Column('instance_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('stage', sa.String(length=60), nullable=False),
+    sa.Column('stage_name', sa.String(length=120), nullable=False),
     sa.Column('created_at', services.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', services.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['award_type_code'], ['award_type.code'], name=op.f('fk_application_award_type_code_award_type')),

@@ -160,6 +160,7 @@ class Application(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), unique=True)
     status: Mapped[str] = mapped_column(String(20), index=True)  # running | paid | rejected
     stage: Mapped[str] = mapped_column(String(60))  # task id of the open step, or the outcome
+    stage_name: Mapped[str] = mapped_column(String(120), default="")  # its label in the diagram
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

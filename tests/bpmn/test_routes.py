@@ -63,7 +63,7 @@ def district(name: str) -> list[tuple[str, dict[str, Any]]]:
 @pytest.mark.parametrize("name", ROUTES)
 def test_straight_to_payout(name: str) -> None:
     engine, wf = drive(name, [*district(name), ("bureau_review", BUREAU_OK), ("finance_payout", PAY)])
-    assert engine.outcome(wf) == "end_paid"
+    assert engine.outcome(wf) == ("end_paid", "已拨付")
     assert engine.data(wf)["award_amount_fen"] == 25_000_000
 
 
@@ -88,14 +88,14 @@ def test_return_and_resubmit_clears_stale_decisions(name: str) -> None:
 @pytest.mark.parametrize("name", ROUTES)
 def test_reject_at_district(name: str) -> None:
     engine, wf = drive(name, [("district_check", {"decision": "reject", "reason": "不符合"})])
-    assert engine.outcome(wf) == "end_rejected_district"
+    assert engine.outcome(wf) == ("end_rejected_district", "不予通过（区县）")
     assert engine.waiting_timers(wf) == []
 
 
 @pytest.mark.parametrize("name", ROUTES)
 def test_reject_at_bureau(name: str) -> None:
     engine, wf = drive(name, [*district(name), ("bureau_review", {"decision": "reject", "reason": "x"})])
-    assert engine.outcome(wf) == "end_rejected_bureau"
+    assert engine.outcome(wf) == ("end_rejected_bureau", "不予通过（市局）")
 
 
 @pytest.mark.parametrize("name", ROUTES)
@@ -104,7 +104,7 @@ def test_objection_sends_case_back_to_bureau_review(name: str) -> None:
                               ("public_notice", {"decision": "objection", "reason": "实名异议"}),
                               ("bureau_review", {**BUREAU_OK, "award_amount_fen": 20_000_000}),
                               ("finance_payout", PAY)])
-    assert engine.outcome(wf) == "end_paid"
+    assert engine.outcome(wf) == ("end_paid", "已拨付")
     assert engine.data(wf)["award_amount_fen"] == 20_000_000
 
 

@@ -1,0 +1,15 @@
+"""zh-CN labels for values the service stores in English."""
+
+from __future__ import annotations
+
+STATUS = {"running": "办理中", "paid": "已拨付", "rejected": "不予通过", "completed": "已办结"}
+DECISION = {"approve": "通过", "return": "退回补正", "reject": "不予通过", "objection": "异议",
+            "pay": "拨付", "resubmit": "重新提交", "timer": "期满"}
+
+
+def status(value: str) -> str:
+    return STATUS.get(value, value)
+
+
+def decision(value: str) -> str:
+    return DECISION.get(value, value)

@@ -1,0 +1,106 @@
+"""The `smeflow` command line: each command works, and bad input gets one clear line and a
+non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from app.cli import app
+from config.settings import get_settings
+from services.bootstrap import Services
+from services.demo import Demo
+from tests.helpers import apply_for, open_item
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
+
+
+@pytest.fixture
+def cli(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("SMEFLOW_DATABASE_URL", services.settings.database_url)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def run(cli: CliRunner, *args: str) -> Result:
+    result = cli.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def one_line_error(result: Result, *needles: str) -> None:
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_awards_json_is_the_catalogue(cli: CliRunner) -> None:
+    result = run(cli, "awards", "--json")
+    assert result.exit_code == 0
+    [edition] = json.loads(result.output)
+    assert edition["doc_no"] == "洪府办发〔2022〕109号"
+    caps = {a["code"]: a["cap_fen"] for a in edition["award_types"]}
+    assert len(caps) == 12
+    assert caps["m2-little-giant-national"] == 30_000_000 and caps["m2-srdi-sme-city"] == 5_000_000
+
+
+def test_inbox_and_complete(cli: CliRunner, services: Services) -> None:
+    Demo(services, echo=False).load()
+    app_id = apply_for(services, "南昌精工智能装备有限公司", "m2-little-giant-national", 300_000_00)
+    item = open_item(services, app_id)
+    inbox = run(cli, "tasks", "--user", "district-donghu")
+    assert inbox.exit_code == 0 and "区县初审" in inbox.output and str(item.id) in inbox.output
+    assert "没有待办" in run(cli, "tasks", "--user", "district-xihu").output
+    done = run(cli, "complete", str(item.id), "--user", "district-donghu", "--decision", "approve")
+    assert done.exit_code == 0 and "completed" in done.output
+    bureau_item = open_item(services, app_id)
+    one_line_error(run(cli, "complete", str(bureau_item.id), "--user", "bureau", "--decision", "approve",
+                       "--amount", "300000.01"), "amount", "超过上限")
+    one_line_error(run(cli, "complete", str(bureau_item.id), "--user", "bureau", "--decision", "approve",
+                       "--amount", "abc"), "amount")
+    ok = run(cli, "complete", str(bureau_item.id), "--user", "bureau", "--decision", "approve", "--amount", "250,000")
+    assert ok.exit_code == 0
+    cases = run(cli, "cases")
+    assert cases.exit_code == 0 and "公示" in cases.output and "250,000.00" in cases.output
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["tasks", "--user", "nobody"], ["nobody"]),
+    (["complete", "999999", "--user", "bureau", "--decision", "approve"], ["999999", "not found"]),
+    (["complete", "1", "--user", "ghost", "--decision", "approve"], ["ghost"]),
+])
+def test_bad_input_is_one_line(cli: CliRunner, services: Services, args: list[str], needles: list[str]) -> None:
+    Demo(services, echo=False).load()
+    one_line_error(run(cli, *args), *needles)
+
+
+def test_uninitialised_database_says_so(cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SMEFLOW_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
+    get_settings.cache_clear()
+    one_line_error(run(cli, "cases"), "smeflow init")
+
+
+def test_bpmn_validate(cli: CliRunner) -> None:
+    ok = run(cli, "bpmn", "validate", *[str(p) for p in sorted((ROOT / "bpmn").glob("*.bpmn"))])
+    assert ok.exit_code == 0 and ok.output.count(": OK") == 3
+    bad = run(cli, "bpmn", "validate", str(FIXTURES / "malicious.bpmn"), str(FIXTURES / "malformed.bpmn"),
+              str(FIXTURES / "unquoted_duration.bpmn"), str(FIXTURES / "gap.dmn"), str(ROOT / "missing.bpmn"))
+    assert bad.exit_code == 1
+    assert "__import__" in bad.output and "malformed XML" in bad.output and "PT72H" in bad.output
+    assert "Timer_Review_Deadline" in bad.output  # the element id
+    assert "malformed.bpmn:9" in bad.output  # the line
+
+
+def test_init_is_idempotent(cli: CliRunner) -> None:
+    first, second = run(cli, "init"), run(cli, "init")
+    assert first.exit_code == second.exit_code == 0
+    assert first.output.splitlines()[:3] == second.output.splitlines()[:3]
