@@ -97,6 +97,14 @@ class WaitingTimer:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """What a workflow waits on after a step: READY human tasks and WAITING timers."""
+
+    human: tuple[HumanTask, ...]
+    timers: tuple[WaitingTimer, ...]
+
+
+@dataclass(frozen=True)
 class Route:
     """A parsed diagram, ready to start instances; `hash` is the content hash of its documents."""
 
@@ -146,14 +154,34 @@ class Engine:
         self._advance(wf, now)
         return wf
 
+    def snapshot(self, wf: BpmnWorkflow) -> Snapshot:
+        """READY human tasks and WAITING timers, in one pass over the task tree."""
+        return self._scan(wf)[0]
+
+    def _scan(self, wf: BpmnWorkflow) -> tuple[Snapshot, bool]:
+        human: list[HumanTask] = []
+        timers: list[WaitingTimer] = []
+        engine_work = False
+        for task in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            spec = task.task_spec
+            if task.state == TaskState.READY:
+                if not spec.manual:
+                    engine_work = True
+                    continue
+                props = (getattr(spec, "extensions", None) or {}).get("properties", {})
+                human.append(HumanTask(str(task.id), spec.name, spec.bpmn_name or spec.name, spec.lane, props))
+                continue
+            value = task.internal_data.get("event_value")
+            if isinstance(getattr(spec, "event_definition", None), TimerEventDefinition) and isinstance(value, str):
+                siblings = task.parent.children if task.parent is not None else []
+                attached = next((s.task_spec.name for s in siblings if s.task_spec.manual), None)
+                due = _plain(TimerEventDefinition.get_datetime(value))
+                timers.append(WaitingTimer(str(task.id), spec.name, due, attached))
+        return Snapshot(tuple(human), tuple(timers)), engine_work
+
     def human_tasks(self, wf: BpmnWorkflow) -> list[HumanTask]:
         """The READY user tasks of the workflow."""
-        tasks = []
-        for task in wf.get_tasks(state=TaskState.READY, manual=True):
-            spec = task.task_spec
-            props = (getattr(spec, "extensions", None) or {}).get("properties", {})
-            tasks.append(HumanTask(str(task.id), spec.name, spec.bpmn_name or spec.name, spec.lane, props))
-        return tasks
+        return list(self.snapshot(wf).human)
 
     def complete(self, wf: BpmnWorkflow, task_id: str, data: Mapping[str, Any], now: datetime) -> None:
         """Complete a READY user task with `data`. On failure the workflow must be discarded."""
@@ -172,22 +200,17 @@ class Engine:
         """Fire the timers due at `now`; returns the ones that fired."""
         due = [t for t in self.waiting_timers(wf) if t.due_at < now]
         if due:
+            with clock(now):
+                try:
+                    wf.refresh_timers()
+                except SpiffWorkflowException as exc:
+                    raise EngineFailure(f"the route failed: {exc}") from exc
             self._advance(wf, now)
         return due
 
     def waiting_timers(self, wf: BpmnWorkflow) -> list[WaitingTimer]:
         """Timers the workflow waits on, with their due times."""
-        timers = []
-        for task in wf.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            value = task.internal_data.get("event_value")
-            if not isinstance(definition, TimerEventDefinition) or not isinstance(value, str):
-                continue
-            due = TimerEventDefinition.get_datetime(value)
-            siblings = task.parent.children if task.parent is not None else []
-            attached = next((s.task_spec.name for s in siblings if s.task_spec.manual), None)
-            timers.append(WaitingTimer(str(task.id), task.task_spec.name, _plain(due), attached))
-        return timers
+        return list(self.snapshot(wf).timers)
 
     def outcome(self, wf: BpmnWorkflow) -> tuple[str, str] | None:
         """The outcome end event (`end_<outcome>...`) the case reached, as (id, label), once finished."""
@@ -219,12 +242,15 @@ class Engine:
         wf.script_engine = self._script_engine
         return wf
 
-    def _advance(self, wf: BpmnWorkflow, now: datetime) -> None:
+    def _advance(self, wf: BpmnWorkflow, now: datetime) -> Snapshot:
+        """Run engine tasks (gateways, scripts, due timers) until only waits remain."""
         with clock(now):
             try:
-                wf.do_engine_steps()
-                wf.refresh_timers()
-                wf.do_engine_steps()
+                while True:
+                    wf.do_engine_steps()  # ends with refresh_timers(): a timer already due becomes READY
+                    snap, engine_work = self._scan(wf)
+                    if not engine_work:
+                        return snap
             except SpiffWorkflowException as exc:
                 raise EngineFailure(f"the route failed: {exc}") from exc
 

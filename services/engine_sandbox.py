@@ -5,15 +5,18 @@ multi-instance expressions are all Python in SpiffWorkflow, and its stock
 environment runs them with full builtins. This module admits only a whitelist
 of AST nodes: no attribute access (so no way into the object graph), no names
 starting with an underscore, no lambdas, comprehensions, loops or imports, and
-calls only to a fixed set of functions.
+calls only to a fixed set of functions. At run time, `*` and `*=` refuse to
+repeat a sequence past MAX_SEQUENCE_LENGTH items (`[0] * 10**9` would exhaust memory).
 """
 
 from __future__ import annotations
 
 import ast
+import operator
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from decimal import Decimal
+from functools import partial
 from types import CodeType
 from typing import Any, Literal, cast
 
@@ -41,57 +44,20 @@ SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 MAX_SOURCE_LENGTH = 20_000
 MAX_NESTING = 200
+MAX_SEQUENCE_LENGTH = 100_000
 _CACHE_LIMIT = 4096
 
 _PLAIN_NODES: tuple[type[ast.AST], ...] = (
-    ast.Expression,
-    ast.Module,
-    ast.Expr,
-    ast.If,
-    ast.Pass,
-    ast.Load,
-    ast.Store,
-    ast.Constant,
-    ast.Compare,
-    ast.BoolOp,
-    ast.And,
-    ast.Or,
-    ast.IfExp,
-    ast.Subscript,
-    ast.Slice,
-    ast.List,
-    ast.Tuple,
-    ast.Set,
-    ast.Eq,
-    ast.NotEq,
-    ast.Lt,
-    ast.LtE,
-    ast.Gt,
-    ast.GtE,
-    ast.In,
-    ast.NotIn,
-    ast.Is,
-    ast.IsNot,
-)
-_BINARY_OPERATORS: tuple[type[ast.operator], ...] = (
-    ast.Add,
-    ast.Sub,
-    ast.Mult,
-    ast.Div,
-    ast.FloorDiv,
-    ast.Mod,
-)
+    ast.Expression, ast.Module, ast.Expr, ast.If, ast.Pass, ast.Load, ast.Store, ast.Constant,
+    ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.IfExp, ast.Subscript, ast.Slice, ast.List, ast.Tuple, ast.Set,
+    ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot,
+)  # fmt: skip
+_BINARY_OPERATORS: tuple[type[ast.operator], ...] = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
 _UNARY_OPERATORS: tuple[type[ast.unaryop], ...] = (ast.Not, ast.USub, ast.UAdd)
 _OPERATOR_SYMBOLS: dict[type[ast.AST], str] = {
-    ast.Pow: "**",
-    ast.MatMult: "@",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-    ast.BitOr: "|",
-    ast.BitAnd: "&",
-    ast.BitXor: "^",
-    ast.Invert: "~",
-}
+    ast.Pow: "**", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
+    ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^", ast.Invert: "~",
+}  # fmt: skip
 _DESCRIPTIONS: dict[type[ast.AST], str] = {
     ast.Lambda: "lambda",
     ast.ListComp: "comprehension",
@@ -155,6 +121,10 @@ class ExpressionSyntaxError(ExpressionError):
 
 class UnsafeExpression(ExpressionError):
     """The source uses a construct outside the whitelist; the message names it."""
+
+
+class SequenceTooLong(ExpressionError):
+    """Running the source would repeat a sequence (`[0] * n`, `"a" * n`) past MAX_SEQUENCE_LENGTH."""
 
 
 class _Checker:
@@ -308,9 +278,7 @@ def _checked_tree(source: str, mode: Mode, callable_names: frozenset[str]) -> as
     checker.run(tree)
     if checker.violations:
         first = checker.violations[0][1]
-        raise UnsafeExpression(
-            checker.message(), getattr(first, "lineno", None), getattr(first, "col_offset", None)
-        )
+        raise UnsafeExpression(checker.message(), getattr(first, "lineno", None), getattr(first, "col_offset", None))
     return tree
 
 
@@ -324,6 +292,37 @@ def check_source(source: str, *, mode: Mode, extra_names: Iterable[str] = ()) ->
     return _checked_tree(source, mode, frozenset(SAFE_FUNCTIONS).union(extra_names))
 
 
+def _repeat(multiply: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
+    """`multiply(left, right)`, refused before it builds a sequence longer than MAX_SEQUENCE_LENGTH."""
+    for items, count in ((left, right), (right, left)):
+        repeated = isinstance(items, str | bytes | list | tuple) and isinstance(count, int)
+        if repeated and len(items) * count > MAX_SEQUENCE_LENGTH:
+            raise SequenceTooLong(f"a sequence longer than {MAX_SEQUENCE_LENGTH} items is not allowed")
+    return multiply(left, right)
+
+
+# Names a diagram cannot write (they start with "_"), so only the rewritten code calls them.
+_GUARDS = {"_mul": partial(_repeat, operator.mul), "_imul": partial(_repeat, operator.imul)}
+
+
+class _GuardRepetition(ast.NodeTransformer):
+    """Rewrites `a * b` as `_mul(a, b)` and `x *= b` as `x = _imul(x, b)`: same result, bounded size."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.Mult):
+            return node
+        return ast.copy_location(ast.Call(ast.Name("_mul", ast.Load()), [node.left, node.right], []), node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        if not (isinstance(node.op, ast.Mult) and isinstance(node.target, ast.Name)):
+            return node
+        current = ast.Name(node.target.id, ast.Load())
+        call = ast.Call(ast.Name("_imul", ast.Load()), [current, node.value], [])
+        return ast.copy_location(ast.Assign([node.target], call), node)
+
+
 _CODE_CACHE: dict[tuple[str, frozenset[str], str], CodeType] = {}
 
 
@@ -333,7 +332,7 @@ def compile_checked(source: str, mode: Mode, names: frozenset[str]) -> CodeType:
     code = _CODE_CACHE.get(key)
     if code is None:
         tree = _checked_tree(source, mode, frozenset(SAFE_FUNCTIONS).union(names))
-        code = compile(tree, "<string>", mode)
+        code = compile(ast.fix_missing_locations(_GuardRepetition().visit(tree)), "<string>", mode)
         if len(_CODE_CACHE) >= _CACHE_LIMIT:
             _CODE_CACHE.clear()
         _CODE_CACHE[key] = code
@@ -356,7 +355,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         namespace = {**SAFE_FUNCTIONS, **extra}
         super().__init__(namespace)
         self._names = frozenset(namespace)
-        self._scope: dict[str, Any] = {"__builtins__": {}, **namespace}
+        self._scope: dict[str, Any] = {"__builtins__": {}, **namespace, **_GUARDS}
 
     @property
     def function_names(self) -> frozenset[str]:

@@ -13,9 +13,11 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from services.engine_sandbox import (
+    MAX_SEQUENCE_LENGTH,
     SAFE_FUNCTIONS,
     ExpressionSyntaxError,
     RestrictedEnvironment,
+    SequenceTooLong,
     UnsafeExpression,
     check_source,
     make_script_engine,
@@ -45,6 +47,8 @@ def env() -> RestrictedEnvironment:
         ("double(21)", {}, 42),
         ("x is None or x % 2 == 0", {"x": None}, True),
         ("  amount >= 1", {"amount": 1}, True),
+        ("'ab' * 2 + str(3 * 4) + '-' * n", {"n": 3}, "abab12---"),
+        ("[None] * 2 * 2 == 4 * [None]", {}, True),
     ],
 )
 def test_allowed_expressions_evaluate(
@@ -122,6 +126,51 @@ def test_extra_names_may_be_called() -> None:
 def test_float_is_not_a_safe_function() -> None:
     assert "float" not in SAFE_FUNCTIONS
     assert "Decimal" in SAFE_FUNCTIONS
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "[0] * 1000000000",
+        '"a" * 1000000000',
+        "1000000000 * (0,)",
+        "[0] * (100000 * 100000)",
+        "items * n",
+        "len(b'x' * n) > 0",
+    ],
+)
+def test_repeating_a_sequence_past_the_limit_is_refused_before_it_is_built(
+    env: RestrictedEnvironment, source: str
+) -> None:
+    with pytest.raises(SequenceTooLong, match=f"longer than {MAX_SEQUENCE_LENGTH} items"):
+        env.evaluate(source, {"items": [1, 2], "n": 10**9})
+
+
+def test_repetition_up_to_the_limit_is_allowed(env: RestrictedEnvironment) -> None:
+    assert len(env.evaluate("'a' * n", {"n": MAX_SEQUENCE_LENGTH})) == MAX_SEQUENCE_LENGTH
+    with pytest.raises(SequenceTooLong):
+        env.evaluate("'a' * n", {"n": MAX_SEQUENCE_LENGTH + 1})
+
+
+def test_in_place_repetition_is_guarded_and_stays_in_place(env: RestrictedEnvironment) -> None:
+    data: dict[str, Any] = {"a": [1]}
+    env.execute("b = a\na *= 3\nc = 2\nc *= 5", data)
+    assert data == {"a": [1, 1, 1], "b": [1, 1, 1], "c": 10}
+    assert data["a"] is data["b"]
+    with pytest.raises(SequenceTooLong):
+        env.execute("s = 'ab'\ns *= 1000000000", {})
+
+
+def test_repetition_guard_does_not_change_what_checks_accept() -> None:
+    check_source("[0] * 1000000000", mode="eval")  # refused at run time, when the size is known
+    with pytest.raises(UnsafeExpression, match="name '_mul'"):
+        check_source("_mul([0], 3)", mode="eval")
+
+
+def test_huge_repetition_in_a_gateway_condition_raises_at_run_time() -> None:
+    wf = _workflow("len([0] * 1000000000) &gt; 0", make_script_engine())
+    with pytest.raises(SpiffWorkflowException, match="longer than"):
+        wf.do_engine_steps()
 
 
 def test_evaluate_sees_external_context_but_task_data_wins(env: RestrictedEnvironment) -> None:
