@@ -20,22 +20,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import select, text  # noqa: E402
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment  # noqa: E402
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
-from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, text
 
-from config.settings import Settings  # noqa: E402
-from services import enterprises, tasks  # noqa: E402
-from services.bootstrap import Services, build  # noqa: E402
-from services.clock import ManualClock  # noqa: E402
-from services.db.models import Fund, WorkItem  # noqa: E402
-from services.deadlines import sweep  # noqa: E402
-from services.demo import START, Demo, demo_uscc  # noqa: E402
-from services.engine import clock  # noqa: E402
-from services.routes import BUNDLED_DIR  # noqa: E402
-from tests.helpers import apply_for  # noqa: E402
+from config.settings import Settings
+from services import enterprises, tasks
+from services.bootstrap import Services, build
+from services.clock import ManualClock
+from services.db.models import Fund, WorkItem
+from services.deadlines import sweep
+from services.demo import START, Demo, demo_uscc
+from services.engine import clock
+from services.routes import BUNDLED_DIR
+from tests.helpers import apply_for
 
 ROUTE = BUNDLED_DIR / "award_enterprise_honour.bpmn"
 AWARD = "m2-srdi-sme-city"

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from services import audit
 from services.db.models import Application, ProcessInstance, Timer, WorkItem
-from services.engine import SERIALIZER_VERSION, Engine, HumanTask, Route, WaitingTimer
+from services.engine import SERIALIZER_VERSION, Engine, HumanTask, Route, Snapshot, WaitingTimer
 from services.errors import Conflict
 from services.uow import UnitOfWork
 
@@ -34,7 +34,7 @@ class CaseRuntime:
     def __init__(self, engine: Engine, *, provisional: ProvisionalFn, cache_size: int = 2048) -> None:
         self.engine = engine
         self._provisional = provisional
-        self._cache: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[int, Any, Snapshot]] = OrderedDict()
         self._cache_size = cache_size
 
     # -- commands -------------------------------------------------------------------------
@@ -42,18 +42,18 @@ class CaseRuntime:
               data: Mapping[str, Any], actor: str, now: datetime) -> ProcessInstance:
         """Start the route for an application (already added to the session)."""
         session = uow.session
-        wf = self.engine.start(route, data, now)
+        wf, snap = self.engine.start(route, data, now)
         state = self.engine.dumps(wf)
         inst = ProcessInstance(definition_hash=route.hash, state=state, serializer_version=SERIALIZER_VERSION,
                                status="running", created_at=now, updated_at=now)
         session.add(inst)
         session.flush()
         application.instance_id = inst.id
-        self._mirror(session, inst, application, wf, now)
+        self._mirror(session, inst, application, wf, snap, now)
         audit.append(session, kind="case.start", actor=actor, at=now, instance_id=inst.id,
                      application_id=application.id,
                      payload={"definition": route.hash, "data": dict(data), "state_sha256": _sha(state)})
-        self._remember_after_commit(uow, inst, wf)
+        self._remember_after_commit(uow, inst, wf, snap)
         return inst
 
     def complete(self, uow: UnitOfWork, *, item: WorkItem, application: Application, data: Mapping[str, Any],
@@ -70,14 +70,14 @@ class CaseRuntime:
             raise Conflict(f"work item {item.id} was already completed by {done.completed_by} "
                            f"at {done.completed_at:%Y-%m-%d %H:%M} UTC; nothing was changed")
         wf = self._checkout(inst)
-        self.engine.complete(wf, item.task_id, data, now)
+        snap = self.engine.complete(wf, item.task_id, data, now)
         state = self._save(session, inst, wf, now)
-        self._mirror(session, inst, application, wf, now)
+        self._mirror(session, inst, application, wf, snap, now)
         audit.append(session, kind="task.complete", actor=actor, at=now, instance_id=inst.id,
                      application_id=application.id,
                      payload={"task_id": item.task_id, "task": item.task_spec, "work_item": item.id,
                               "data": dict(data), "state_sha256": _sha(state)})
-        self._remember_after_commit(uow, inst, wf)
+        self._remember_after_commit(uow, inst, wf, snap)
         return inst
 
     def fire_timers(self, uow: UnitOfWork, *, inst: ProcessInstance, application: Application,
@@ -85,37 +85,38 @@ class CaseRuntime:
         """Fire this instance's due timers; returns those that fired (empty: nothing changed)."""
         session = uow.session
         wf = self._checkout(inst)
-        fired = self.engine.fire_due_timers(wf, now)
+        fired, snap = self.engine.fire_due_timers(wf, now)
         if not fired:
-            self._remember_after_commit(uow, inst, wf)
+            self._remember_after_commit(uow, inst, wf, snap)
             return []
         state = self._save(session, inst, wf, now)
         overdue = {t.attached_to for t in fired}
         session.query(WorkItem).filter(WorkItem.instance_id == inst.id, WorkItem.status == "open",
                                        WorkItem.task_spec.in_(overdue)).update(
             {"overdue": True}, synchronize_session=False)
-        self._mirror(session, inst, application, wf, now)
+        self._mirror(session, inst, application, wf, snap, now)
         audit.append(session, kind="timer.fire", actor=SYSTEM, at=now, instance_id=inst.id,
                      application_id=application.id,
                      payload={"timers": [t.spec for t in fired], "state_sha256": _sha(state)})
-        self._remember_after_commit(uow, inst, wf)
+        self._remember_after_commit(uow, inst, wf, snap)
         return fired
 
-    def open_tasks(self, inst: ProcessInstance) -> list[HumanTask]:
+    def open_tasks(self, inst: ProcessInstance) -> tuple[HumanTask, ...]:
         """The READY human tasks of an instance (read-only use; the cached workflow stays cached)."""
-        return self.engine.human_tasks(self._peek(inst))
+        return self._peek(inst)[1].human
 
     def case_data(self, inst: ProcessInstance) -> dict[str, Any]:
-        return self.engine.data(self._peek(inst))
+        return self.engine.data(self._peek(inst)[0])
 
     # -- state ----------------------------------------------------------------------------
-    def _peek(self, inst: ProcessInstance) -> Any:
+    def _peek(self, inst: ProcessInstance) -> tuple[Any, Snapshot]:
         hit = self._cache.get(inst.id)
         if hit is not None and hit[0] == inst.version:
-            return hit[1]
+            return hit[1], hit[2]
         wf = self.engine.loads(inst.state)
-        self._put(inst.id, inst.version, wf)
-        return wf
+        snap = self.engine.snapshot(wf)
+        self._put(inst.id, inst.version, wf, snap)
+        return wf, snap
 
     def _checkout(self, inst: ProcessInstance) -> Any:
         """The workflow at the row's version, removed from the cache (it is about to change)."""
@@ -135,14 +136,14 @@ class CaseRuntime:
             raise Conflict("the case was changed by someone else at the same time; nothing was changed") from exc
         return state
 
-    def _put(self, instance_id: int, version: int, wf: Any) -> None:
-        self._cache[instance_id] = (version, wf)
+    def _put(self, instance_id: int, version: int, wf: Any, snap: Snapshot) -> None:
+        self._cache[instance_id] = (version, wf, snap)
         self._cache.move_to_end(instance_id)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    def _remember_after_commit(self, uow: UnitOfWork, inst: ProcessInstance, wf: Any) -> None:
-        uow.after_commit(lambda: self._put(inst.id, inst.version, wf))
+    def _remember_after_commit(self, uow: UnitOfWork, inst: ProcessInstance, wf: Any, snap: Snapshot) -> None:
+        uow.after_commit(lambda: self._put(inst.id, inst.version, wf, snap))
 
     def forget(self) -> None:
         """Drop every cached workflow (tests, and after a restore)."""
@@ -150,9 +151,8 @@ class CaseRuntime:
 
     # -- mirror rows ------------------------------------------------------------------------
     def _mirror(self, session: Session, inst: ProcessInstance, application: Application, wf: Any,
-                now: datetime) -> None:
-        tasks = self.engine.human_tasks(wf)
-        timers = self.engine.waiting_timers(wf)
+                snap: Snapshot, now: datetime) -> None:
+        tasks, timers = snap.human, snap.timers
         self._mirror_timers(session, inst, timers)
         self._mirror_items(session, inst, application, tasks, timers, now)
         outcome = self.engine.outcome(wf)
@@ -165,7 +165,7 @@ class CaseRuntime:
             application.stage, application.stage_name = outcome
         application.updated_at = now
 
-    def _mirror_timers(self, session: Session, inst: ProcessInstance, timers: list[WaitingTimer]) -> None:
+    def _mirror_timers(self, session: Session, inst: ProcessInstance, timers: tuple[WaitingTimer, ...]) -> None:
         current = {t.task_id: t for t in timers}
         stored = session.scalars(select(Timer).where(Timer.instance_id == inst.id)).all()
         for row in stored:
@@ -177,7 +177,7 @@ class CaseRuntime:
                 session.add(Timer(instance_id=inst.id, task_id=t.task_id, event_spec=t.spec, due_at=t.due_at))
 
     def _mirror_items(self, session: Session, inst: ProcessInstance, application: Application,
-                      tasks: list[HumanTask], timers: list[WaitingTimer], now: datetime) -> None:
+                      tasks: tuple[HumanTask, ...], timers: tuple[WaitingTimer, ...], now: datetime) -> None:
         ready = {t.task_id: t for t in tasks}
         open_items = session.scalars(
             select(WorkItem).where(WorkItem.instance_id == inst.id, WorkItem.status == "open")).all()

@@ -146,13 +146,12 @@ class Engine:
         self._routes[key] = route
         return route
 
-    def start(self, route: Route, data: Mapping[str, Any], now: datetime) -> BpmnWorkflow:
+    def start(self, route: Route, data: Mapping[str, Any], now: datetime) -> tuple[BpmnWorkflow, Snapshot]:
         """Start an instance with `data` and run it to its first wait."""
         wf = BpmnWorkflow(route.spec, dict(route.subprocess_specs), script_engine=self._script_engine)
         start = wf.get_tasks(state=TaskState.READY)[0]
         start.data.update(data)
-        self._advance(wf, now)
-        return wf
+        return wf, self._advance(wf, now)
 
     def snapshot(self, wf: BpmnWorkflow) -> Snapshot:
         """READY human tasks and WAITING timers, in one pass over the task tree."""
@@ -183,7 +182,7 @@ class Engine:
         """The READY user tasks of the workflow."""
         return list(self.snapshot(wf).human)
 
-    def complete(self, wf: BpmnWorkflow, task_id: str, data: Mapping[str, Any], now: datetime) -> None:
+    def complete(self, wf: BpmnWorkflow, task_id: str, data: Mapping[str, Any], now: datetime) -> Snapshot:
         """Complete a READY user task with `data`. On failure the workflow must be discarded."""
         task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
         if task is None:
@@ -194,19 +193,20 @@ class Engine:
                 task.run()
             except SpiffWorkflowException as exc:
                 raise EngineFailure(f"the route refused the step: {exc}") from exc
-        self._advance(wf, now)
+        return self._advance(wf, now)
 
-    def fire_due_timers(self, wf: BpmnWorkflow, now: datetime) -> list[WaitingTimer]:
-        """Fire the timers due at `now`; returns the ones that fired."""
-        due = [t for t in self.waiting_timers(wf) if t.due_at < now]
-        if due:
-            with clock(now):
-                try:
-                    wf.refresh_timers()
-                except SpiffWorkflowException as exc:
-                    raise EngineFailure(f"the route failed: {exc}") from exc
-            self._advance(wf, now)
-        return due
+    def fire_due_timers(self, wf: BpmnWorkflow, now: datetime) -> tuple[list[WaitingTimer], Snapshot]:
+        """Fire the timers due at `now`; returns the ones that fired and what the case then waits on."""
+        snap = self.snapshot(wf)
+        due = [t for t in snap.timers if t.due_at < now]
+        if not due:
+            return [], snap
+        with clock(now):
+            try:
+                wf.refresh_timers()
+            except SpiffWorkflowException as exc:
+                raise EngineFailure(f"the route failed: {exc}") from exc
+        return due, self._advance(wf, now)
 
     def waiting_timers(self, wf: BpmnWorkflow) -> list[WaitingTimer]:
         """Timers the workflow waits on, with their due times."""

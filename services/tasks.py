@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from services.bootstrap import Services
-from services.db.models import Application, AwardType, Call, ProcessInstance, User, WorkItem
+from services.db.models import Application, Call, ProcessInstance, User, WorkItem
 from services.engine import HumanTask
 from services.errors import Conflict, InvalidInput, NotFound
 from services.payouts import pay, yuan
@@ -74,6 +74,15 @@ def _task_data(task: HumanTask, d: Decision, cap_fen: int) -> dict[str, Any]:
     return data
 
 
+def _cap(services: Services, award_type_code: str) -> int:
+    """The award's cap from the policy catalogue (the same data `smeflow init` stored)."""
+    for edition in services.editions:
+        for award in edition.award_types:
+            if award.code == award_type_code:
+                return award.cap_fen
+    raise NotFound(f"award type {award_type_code} is not in any loaded policy edition")
+
+
 def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str, decision: Decision,
              now: datetime) -> WorkItem:
     """Complete a work item with a decision, as one transaction (caller commits)."""
@@ -87,7 +96,7 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
     task = next((t for t in services.runtime.open_tasks(inst) if t.task_id == item.task_id), None)
     if task is None:
         raise Conflict(f"work item {item_id} is no longer open in its case; nothing was changed")
-    cap = session.get_one(AwardType, application.award_type_code).cap_fen
+    cap = _cap(services, application.award_type_code)
     data = _task_data(task, decision, cap)
     if "award_amount_fen" in data:
         application.awarded_fen = data["award_amount_fen"]

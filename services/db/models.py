@@ -134,7 +134,7 @@ class ProcessInstance(Base):
     __tablename__ = "process_instance"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     definition_hash: Mapped[str] = mapped_column(ForeignKey("process_definition.hash"))
-    state: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # loaded only on a cache miss
     serializer_version: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(20), default="running")
