@@ -93,7 +93,7 @@ def complete(
 ) -> None:
     """Complete a work item with a decision."""
     from services import tasks
-    from services.payouts import parse_yuan
+    from services.money import parse_yuan
 
     def body() -> None:
         services = _services()

@@ -11,7 +11,7 @@ import typer
 from config.policy import Edition
 from services import labels
 from services.bootstrap import Services
-from services.payouts import yuan
+from services.money import yuan
 
 
 def _local(services: Services, when: datetime | None) -> str:

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
+from services.money import yuan
+
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 _PARTS = (".subject.txt", ".txt", ".html")
@@ -33,15 +35,6 @@ class RenderedMail:
     subject: str
     text: str
     html: str
-
-
-def yuan(fen: int) -> str:
-    """Format an amount in integer fen as yuan with thousands separators: 30000000 -> '300,000.00'."""
-    if isinstance(fen, bool) or not isinstance(fen, int):
-        raise TypeError(f"yuan() takes an integer amount in fen, got {type(fen).__name__}")
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
 
 
 def _local(value: datetime, tz: str) -> datetime:

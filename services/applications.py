@@ -12,7 +12,7 @@ from services.bootstrap import Services
 from services.calls import is_open
 from services.db.models import Application, Call, Enterprise, Honour
 from services.errors import Conflict, InvalidInput, NotFound
-from services.payouts import yuan
+from services.money import yuan
 from services.routes import current_route
 from services.uow import UnitOfWork
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from services import audit
 from services.db.models import Application, Fund, Payout
 from services.errors import Conflict, InsufficientFunds, InvalidInput
+from services.money import yuan
 
 
 def pay(session: Session, *, application: Application, fund_id: int, reference: str, actor: str,
@@ -52,23 +53,3 @@ def pay(session: Session, *, application: Application, fund_id: int, reference: 
                  payload={"payout": payout.id, "fund": fund_id, "amount_fen": amount, "reference": payout.reference})
     return payout
 
-
-def yuan(fen: int) -> str:
-    """Format fen as yuan with exactly two decimals, without floats."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
-
-
-def parse_yuan(text: str, field: str = "amount") -> int:
-    """Parse a yuan amount ('300000', '12,345.6') into fen exactly; InvalidInput otherwise."""
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        value = Decimal(text.replace(",", "").strip())
-    except InvalidOperation as exc:
-        raise InvalidInput(field, "金额格式无效（单位：元，最多两位小数）") from exc
-    fen = value * 100
-    if fen != fen.to_integral_value() or not value.is_finite():
-        raise InvalidInput(field, "金额最多两位小数")
-    return int(fen)

@@ -13,7 +13,8 @@ from services.bootstrap import Services
 from services.db.models import Application, Call, ProcessInstance, User, WorkItem
 from services.engine import HumanTask
 from services.errors import Conflict, InvalidInput, NotFound
-from services.payouts import pay, yuan
+from services.money import yuan
+from services.payouts import pay
 from services.uow import UnitOfWork
 from services.users import get_user
 

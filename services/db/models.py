@@ -73,6 +73,7 @@ class User(Base):
     review_unit_code: Mapped[str | None] = mapped_column(ForeignKey("review_unit.code"))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    unit_head: Mapped[bool] = mapped_column(Boolean, default=False)  # receives escalations of its unit
 
 
 class Enterprise(Base):
@@ -188,6 +189,8 @@ class WorkItem(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)  # 0 none, 1 notified, 2 escalated
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(80))
     outcome: Mapped[str | None] = mapped_column(String(40))

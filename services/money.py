@@ -1,0 +1,30 @@
+"""Money is integer fen; these turn it into yuan text and back, exactly (never a float)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from services.errors import InvalidInput
+
+
+def yuan(fen: int) -> str:
+    """Format fen as yuan with thousands separators and exactly two decimals: 30000000 -> '300,000.00'."""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise TypeError(f"money must be integer fen, got {type(fen).__name__}")
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+def parse_yuan(text: str, field: str = "amount") -> int:
+    """Parse a yuan amount ('300000', '12,345.6') into fen exactly; InvalidInput otherwise."""
+    try:
+        value = Decimal(text.replace(",", "").strip())
+    except InvalidOperation as exc:
+        raise InvalidInput(field, "金额格式无效（单位：元，最多两位小数）") from exc
+    if not value.is_finite():
+        raise InvalidInput(field, "金额格式无效（单位：元，最多两位小数）")
+    fen = value * 100
+    if fen != fen.to_integral_value():
+        raise InvalidInput(field, "金额最多两位小数")
+    return int(fen)
