@@ -97,4 +97,4 @@ def print_demo(services: Services) -> None:
         typer.echo("")
     print_cases(services)
     typer.echo(f"\ndemo accounts (password {DEMO_PASSWORD!r}): bureau, finance, manager, auditor, admin, "
-               "district-donghu, district-xihu, district-honggutan, applicant-a … applicant-f")
+               "district-donghu, head-donghu, district-xihu, district-honggutan, applicant-a … applicant-f")

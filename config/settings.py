@@ -138,6 +138,26 @@ class Settings(BaseSettings):
         gt=0,
         description="Delivery attempts of an outbox message before it is given up.",
     )
+    sweep_interval_seconds: int = Field(
+        default_factory=lambda: _default("sweep_interval_seconds"),
+        gt=0,
+        description="Seconds between two runs of the deadline sweep flow (smeflow worker).",
+    )
+    outbox_interval_seconds: int = Field(
+        default_factory=lambda: _default("outbox_interval_seconds"),
+        gt=0,
+        description="Seconds between two runs of the mail outbox flow (smeflow worker).",
+    )
+    reminders_cron: str = Field(
+        default_factory=lambda: _default("reminders_cron"),
+        description="Cron schedule of the daily reminder digest, in the settings time zone.",
+    )
+    prefect_port: int = Field(
+        default_factory=lambda: _default("prefect_port"),
+        gt=0,
+        lt=65536,
+        description="Port of the local Prefect server that smeflow worker starts when PREFECT_API_URL is unset.",
+    )
     policy_dir: Path | None = Field(
         default=None, description="Directory of policy edition files; None means the packaged config/policy."
     )

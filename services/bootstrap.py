@@ -18,6 +18,7 @@ from services.cases import CaseRuntime
 from services.clock import Clock, SystemClock
 from services.db.session import make_engine, make_session_factory
 from services.engine import Engine
+from services.outbox import Mailer
 from services.uow import UnitOfWork
 from services.users import make_hasher
 
@@ -60,6 +61,12 @@ class Services:
     @cached_property
     def password_hasher(self) -> PasswordHasher:
         return make_hasher(self.settings.argon2_time_cost, self.settings.argon2_memory_kib)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        from notifications.smtp import SmtpMailer
+
+        return SmtpMailer(self.settings)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions)

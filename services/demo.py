@@ -25,6 +25,7 @@ DEMO_PASSWORD = "smeflow-demo"  # documented in the README; demo accounts only
 START = datetime(2024, 6, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 OFFICERS = [
     ("district-donghu", "东湖区经办人", "district", "donghu"),
+    ("head-donghu", "东湖区分管负责人", "district", "donghu"),
     ("district-xihu", "西湖区经办人", "district", "xihu"),
     ("district-honggutan", "红谷滩区经办人", "district", "honggutan"),
     ("bureau", "市中小企业局复审员", "bureau", None),
@@ -89,6 +90,7 @@ class Demo:
                     password=DEMO_PASSWORD,
                     review_unit_code=unit,
                     email=f"{username}@example.gov.cn",
+                    unit_head=username.startswith("head-"),
                 )
             for i, (key, name, unit, htype, level, recognised, _req) in enumerate(ENTERPRISES, start=1):
                 ent = enterprises.register(

@@ -7,6 +7,14 @@ DECISION = {"approve": "通过", "return": "退回补正", "reject": "不予通�
             "pay": "拨付", "resubmit": "重新提交", "timer": "期满"}
 
 
+OFFICE = {"bureau": "市中小企业局", "finance": "市财政局", "applicant": "申报单位"}
+
+
+def office(role: str) -> str:
+    """The office that a city-level role works in."""
+    return OFFICE.get(role, role)
+
+
 def status(value: str) -> str:
     return STATUS.get(value, value)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +28,9 @@ from notifications.render import render
 from services.db.models_mail import MAIL_STATUSES, OutboxMail
 from services.errors import Conflict, InvalidInput, NotFound
 from services.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
@@ -237,3 +240,17 @@ def outbox_counts(session: Session) -> dict[str, int]:
     for status, n in session.execute(select(OutboxMail.status, func.count()).group_by(OutboxMail.status)):
         counts[status] = n
     return counts
+
+
+def send_pending(services: Services, now: datetime, *, rounds: int = 50) -> DispatchReport:
+    """Dispatch due mail with the configured mailer until nothing due is left (or `rounds` batches)."""
+    total = DispatchReport()
+    for _ in range(rounds):
+        report = dispatch(services.uow, services.mailer, now, max_attempts=services.settings.outbox_max_attempts)
+        total.sent += report.sent
+        total.failed += report.failed
+        total.retried += report.retried
+        total.reclaimed += report.reclaimed
+        if not (report.sent or report.failed):
+            break
+    return total

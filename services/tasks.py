@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from services import notices
 from services.bootstrap import Services
 from services.db.models import Application, Call, ProcessInstance, User, WorkItem
 from services.engine import HumanTask
@@ -109,4 +110,6 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
             actor=user.username, now=now)
     services.runtime.complete(uow, item=item, application=application, data=data, actor=user.username,
                               now=now, outcome=decision.decision, reason=data.get("reason"))
+    notices.after_decision(session, application=application, item=item, decision=decision.decision,
+                           reason=data.get("reason"), now=now)
     return item

@@ -21,7 +21,7 @@ def make_hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
 def create_user(session: Session, *, hasher: PasswordHasher, username: str, display_name: str, role: str,
                 password: str,
                 review_unit_code: str | None = None, enterprise_id: int | None = None,
-                email: str | None = None) -> User:
+                email: str | None = None, unit_head: bool = False) -> User:
     """Create a user; a district officer needs a review unit, an applicant an enterprise."""
     if role not in ROLES:
         raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
@@ -35,7 +35,7 @@ def create_user(session: Session, *, hasher: PasswordHasher, username: str, disp
         raise Conflict(f"username {username!r} is taken")
     user = User(username=username, display_name=display_name, role=role, email=email,
                 password_hash=hasher.hash(password), review_unit_code=review_unit_code,
-                enterprise_id=enterprise_id, active=True)
+                enterprise_id=enterprise_id, active=True, unit_head=unit_head)
     session.add(user)
     session.flush()
     return user

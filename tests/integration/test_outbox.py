@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from notifications.smtp import SmtpMailer
@@ -22,46 +18,10 @@ from services.bootstrap import Services
 from services.db.models_mail import OutboxMail
 from services.errors import Conflict, NotFound
 from tests.helpers import clock
+from tests.smtp import SmtpServer
 
 PAID = {"enterprise_name": "洪城科技有限公司", "application_id": 42, "award_name": "专精特新中小企业奖励",
         "amount_fen": 30000000, "reference": "NCZF-2024-0001"}
-
-
-class Inbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # the aiosmtpd hook name
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[EmailMessage]:
-        return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
-
-    def message_ids(self) -> list[str]:
-        return [str(m["Message-ID"]) for m in self.messages()]
-
-
-class SmtpServer:
-    """A real SMTP server that can be stopped and started again on the same port."""
-
-    def __init__(self) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.inbox = Inbox()
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
 
 
 @pytest.fixture

@@ -1,0 +1,66 @@
+"""The deployments of the flows with their schedules, and `serve_all` that runs them.
+
+Schedules come from the settings: the deadline sweep and the mail outbox every
+`sweep_interval_seconds` / `outbox_interval_seconds`, the reminder digest on `reminders_cron`
+in the settings time zone. Schedules only run against a real Prefect server (`prefect server
+start` or a shared one), not against Prefect's temporary ephemeral API; `app.worker` sees to that.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from prefect import Flow, deploy, serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.schedules import Cron, Interval, Schedule
+
+from config.settings import Settings
+from workflows.flows import daily_reminders, deadline_sweep, mail_outbox
+
+__all__ = ["DEPLOYMENT_NAME", "deploy_to_pool", "deployments", "serve_all"]
+
+#: The deployment name of every flow (Prefect names a deployment `<flow name>/<deployment name>`).
+DEPLOYMENT_NAME = "smeflow"
+
+
+def _deployment(flow: Flow[[], Any], schedule: Schedule, description: str) -> RunnerDeployment:
+    return flow.to_deployment(
+        name=DEPLOYMENT_NAME, schedule=schedule, description=description, tags=["smeflow"],
+        # a run still going when the next one is due makes the next one skip instead of queueing up
+        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
+        # importable as workflows.flows.<flow> wherever smeflow is installed, whatever the working directory
+        entrypoint_type=EntrypointType.MODULE_PATH)
+
+
+def deployments(settings: Settings) -> list[RunnerDeployment]:
+    """The three deployments (sweep, reminders, outbox) with the schedules of `settings`."""
+    tz = settings.timezone
+    return [
+        _deployment(deadline_sweep, Interval(timedelta(seconds=settings.sweep_interval_seconds), timezone=tz),
+                    "Fire due BPMN timers and escalate overdue work."),
+        _deployment(daily_reminders, Cron(settings.reminders_cron, timezone=tz),
+                    "The officers' reminder digest on working days."),
+        _deployment(mail_outbox, Interval(timedelta(seconds=settings.outbox_interval_seconds), timezone=tz),
+                    "Send the pending mail of the outbox."),
+    ]
+
+
+def serve_all(settings: Settings) -> None:
+    """Serve the three deployments until interrupted (Ctrl-C or SIGTERM).
+
+    Schedules stay active when this process stops (`pause_on_shutdown=False`), so stopping one of
+    several workers serving the same deployments does not pause them for the others; the server
+    hands each scheduled run to exactly one of them.
+    """
+    serve(*deployments(settings), pause_on_shutdown=False)
+
+
+def deploy_to_pool(settings: Settings, pool: str) -> None:
+    """Register the three deployments with work pool `pool` (scale-out with `prefect worker start`).
+
+    The entrypoints are module paths (workflows.flows.<flow>), so a `process` pool's workers need
+    smeflow installed and the SMEFLOW_* settings in their environment; no image or code storage.
+    """
+    deploy(*deployments(settings), work_pool_name=pool, print_next_steps_message=False, ignore_warnings=True)
