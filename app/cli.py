@@ -21,6 +21,8 @@ audit_app = typer.Typer(help="Audit chain", no_args_is_help=True)
 bpmn_app = typer.Typer(help="BPMN diagrams", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(bpmn_app, name="bpmn")
+outbox_app = typer.Typer(help="Mail outbox", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
 T = TypeVar("T")
 
 
@@ -117,13 +119,58 @@ def cases() -> None:
 
 @app.command()
 def sweep() -> None:
-    """Fire the timers that are due now (the deadline sweep, once)."""
+    """Run the deadline sweep once, now: fire due timers, mark overdue work, escalate."""
     from services.deadlines import sweep as run_sweep
 
     def body() -> None:
         services = _services()
         report = run_sweep(services, services.clock.now())
-        typer.echo(f"fired {len(report.fired)} timer(s) on {report.due_instances} case(s)")
+        typer.echo(f"fired {len(report.fired)} timer(s) on {report.due_instances} case(s); "
+                   f"escalated {len(report.escalated)} work item(s)")
+
+    guarded(body)
+
+
+@app.command()
+def remind() -> None:
+    """Queue today's digest for every officer (on working days only), once."""
+    from services.reminders import run_reminders
+
+    def body() -> None:
+        services = _services()
+        report = run_reminders(services, services.clock.now())
+        if not report.working_day:
+            typer.echo("today is not a working day (工作日): no digest")
+            return
+        typer.echo(f"queued {report.queued} digest(s) for {report.officers} officer(s)")
+
+    guarded(body)
+
+
+@outbox_app.command("send")
+def outbox_send() -> None:
+    """Send the pending mail now (SMTP settings SMEFLOW_SMTP_*)."""
+    from services.outbox import send_pending
+
+    def body() -> None:
+        services = _services()
+        r = send_pending(services, services.clock.now())
+        typer.echo(f"sent {r.sent}, retrying later {r.retried}, failed {r.failed}, reclaimed {r.reclaimed}")
+
+    guarded(body)
+
+
+@outbox_app.command("retry")
+def outbox_retry(mail_id: Annotated[int, typer.Argument(help="id of a failed mail")]) -> None:
+    """Put a failed mail back in the queue."""
+    from services.outbox import retry_failed
+
+    def body() -> None:
+        services = _services()
+        with services.uow() as uow:
+            retry_failed(uow.session, mail_id, services.clock.now())
+            uow.commit()
+        typer.echo(f"mail {mail_id} queued again")
 
     guarded(body)
 

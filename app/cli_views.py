@@ -31,16 +31,32 @@ def table(headers: list[str], rows: list[list[str]]) -> None:
 
 
 def print_cases(services: Services) -> None:
+    from services.outbox import failed_mails, outbox_counts
     from services.queries import case_rows
 
     with services.uow() as uow:
         rows = case_rows(uow.session)
+        mail = outbox_counts(uow.session)
+        failed = failed_mails(uow.session, limit=10)
     now = services.clock.now()
-    table(["#", "企业", "奖励", "状态", "环节", "申请(元)", "核定(元)", "已拨(元)", "时限"], [
+    table(["#", "企业", "奖励", "状态", "环节", "申请(元)", "核定(元)", "已拨(元)", "时限", ""], [
         [str(r.application_id), r.enterprise, r.award, labels.status(r.status), r.stage_name, yuan(r.requested_fen),
          yuan(r.awarded_fen) if r.awarded_fen is not None else "-", yuan(r.paid_fen) if r.paid_fen else "-",
-         _local(services, r.due_at) + (" 已逾期" if r.overdue or (r.due_at and r.due_at < now) else "")]
+         _local(services, r.due_at), _lateness(r, now)]
         for r in rows])
+    typer.echo(f"\n邮件发件箱 outbox: 待发送 {mail['pending'] + mail['sending']}，已发送 {mail['sent']}，"
+               f"发送失败 {mail['failed']}")
+    for m in failed:
+        typer.echo(f"  失败 #{m.id} {m.subject} → {', '.join(m.recipients)}: {m.last_error} "
+                   f"(smeflow outbox retry {m.id})")
+
+
+def _lateness(row: Any, now: datetime) -> str:
+    if row.escalated:
+        return "已督办"
+    if row.overdue or (row.due_at is not None and row.due_at < now):
+        return "已逾期"
+    return ""
 
 
 def print_inbox(services: Services, username: str) -> None:

@@ -205,7 +205,7 @@ def dispatch(uow_factory: Callable[[], UnitOfWork], mailer: Mailer, now: datetim
             if mail is None or mail.status != "sending" or mail.next_attempt_at != claimed.next_attempt_at:
                 continue  # our lease ran out and another dispatcher took the mail over
             if isinstance(result, Exception):
-                log.warning("mail %s not sent: %s", mail.id, result)
+                log.info("mail %s not sent: %s", mail.id, result)
                 parked = _record_failure(mail, f"{type(result).__name__}: {result}", now,
                                          max_attempts=max_attempts, backoff=backoff)
                 report.failed += parked

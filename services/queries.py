@@ -24,6 +24,7 @@ class CaseRow:
     paid_fen: int | None
     due_at: datetime | None
     overdue: bool
+    escalated: bool
 
 
 def case_rows(session: Session) -> list[CaseRow]:
@@ -40,5 +41,5 @@ def case_rows(session: Session) -> list[CaseRow]:
         item = open_items.get(app.id)
         rows.append(CaseRow(app.id, ent_name, award_name, app.status, app.stage, app.stage_name, app.requested_fen,
                             app.awarded_fen, paid.get(app.id), item.due_at if item else None,
-                            bool(item and item.overdue)))
+                            bool(item and item.overdue), bool(item and item.escalation_level >= 2)))
     return rows

@@ -36,20 +36,20 @@ RETRY_DELAY_SECONDS = 30
 ServiceCall = Callable[["Services", datetime], Any]
 
 
-def summarise(report: Any) -> dict[str, int]:
+def summarise(report: Any) -> dict[str, int | bool]:
     """A report as a small JSON-able dict: its `summary()` if it has one, else each field (lists counted)."""
     if hasattr(report, "summary"):
         return dict(report.summary())
     if not dataclasses.is_dataclass(report) or isinstance(report, type):
         raise TypeError(f"cannot summarise {type(report).__name__}: not a dataclass report")
-    out: dict[str, int] = {}
+    out: dict[str, int | bool] = {}
     for f in dataclasses.fields(report):
         value = getattr(report, f.name)
         out[f.name] = len(value) if isinstance(value, list | tuple | set | dict) else int(value)
     return out
 
 
-def _run(call: ServiceCall) -> dict[str, int]:
+def _run(call: ServiceCall) -> dict[str, int | bool]:
     """Wire the service from the environment, call `call(services, now)` and dispose the database."""
     from services.bootstrap import build
 
@@ -60,7 +60,7 @@ def _run(call: ServiceCall) -> dict[str, int]:
         services.db.dispose()
 
 
-async def _run_in_thread(call: ServiceCall) -> dict[str, int]:
+async def _run_in_thread(call: ServiceCall) -> dict[str, int | bool]:
     summary = await asyncio.to_thread(_run, call)
     get_run_logger().info("%s", summary)
     return summary
@@ -85,7 +85,7 @@ def _outbox(services: Services, now: datetime) -> Any:
 
 
 @flow(name="smeflow-deadline-sweep", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
-async def deadline_sweep() -> dict[str, int]:
+async def deadline_sweep() -> dict[str, int | bool]:
     """Fire every BPMN timer that is due and escalate long-overdue work (`services.deadlines.sweep`).
 
     Idempotent and transactional per case, so a retry or an overlapping run fires each timer once.
@@ -94,7 +94,7 @@ async def deadline_sweep() -> dict[str, int]:
 
 
 @flow(name="smeflow-reminders", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
-async def daily_reminders() -> dict[str, int]:
+async def daily_reminders() -> dict[str, int | bool]:
     """Send the officers' reminder digest (`services.reminders.run_reminders`); nothing on non-working days.
 
     Idempotent (each digest is deduplicated in the outbox), so a retry sends no digest twice.
@@ -103,7 +103,7 @@ async def daily_reminders() -> dict[str, int]:
 
 
 @flow(name="smeflow-outbox", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
-async def mail_outbox() -> dict[str, int]:
+async def mail_outbox() -> dict[str, int | bool]:
     """Send the pending mail of the outbox (`services.outbox.send_pending`) until none is due.
 
     Each mail is claimed in its own transaction before it is sent, so a retry or an overlapping run

@@ -26,12 +26,14 @@ DEPLOYMENT_NAME = "smeflow"
 
 
 def _deployment(flow: Flow[[], Any], schedule: Schedule, description: str) -> RunnerDeployment:
-    return flow.to_deployment(
+    deployment = flow.to_deployment(
         name=DEPLOYMENT_NAME, schedule=schedule, description=description, tags=["smeflow"],
         # a run still going when the next one is due makes the next one skip instead of queueing up
         concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
         # importable as workflows.flows.<flow> wherever smeflow is installed, whatever the working directory
-        entrypoint_type=EntrypointType.MODULE_PATH)
+        entrypoint_type=EntrypointType.MODULE_PATH, _sync=True)  # type: ignore[call-arg]  # async_dispatch
+    assert isinstance(deployment, RunnerDeployment)
+    return deployment
 
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:

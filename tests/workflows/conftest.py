@@ -1,0 +1,37 @@
+"""Prefect fixtures: one `prefect_test_harness` per test process (it takes about 12 s to start),
+and the environment that makes a flow's `services.bootstrap.build()` use the test database."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+# Before prefect is imported: no telemetry (offline), and Prefect's home away from the user's.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="smeflow-prefect-home-"))
+
+from config.settings import get_settings  # noqa: E402
+from services.bootstrap import Services  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """A temporary Prefect server for the whole session (flows run against it for real)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+@pytest.fixture
+def flow_env(prefect_server: None, services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """Flows build their service from SMEFLOW_*: point them at the `services` test database."""
+    monkeypatch.setenv("SMEFLOW_DATABASE_URL", services.settings.database_url)
+    monkeypatch.setenv("SMEFLOW_ENVIRONMENT", "test")
+    monkeypatch.setenv("SMEFLOW_DATA_DIR", str(services.settings.data_dir))
+    get_settings.cache_clear()
+    yield services
+    get_settings.cache_clear()
