@@ -28,6 +28,7 @@ OFFICERS = [
     ("head-donghu", "东湖区分管负责人", "district", "donghu"),
     ("district-xihu", "西湖区经办人", "district", "xihu"),
     ("district-honggutan", "红谷滩区经办人", "district", "honggutan"),
+    ("onsite-honggutan", "红谷滩区现场核查员", "district", "honggutan"),
     ("bureau", "市中小企业局复审员", "bureau", None),
     ("finance", "市财政局拨付员", "finance", None),
     ("manager", "市中小企业局科长", "manager", None),
@@ -237,7 +238,7 @@ class Demo:
         self.act(d, "bureau", "reject", reason="申报材料与认定文件不一致")
         self.act(e, "district-xihu", "approve")
         self.act(f, "district-honggutan", "approve")
-        self.act(f, "district-honggutan", "approve")  # on-site check (measure 9)
+        self.act(f, "onsite-honggutan", "approve")  # on-site check (measure 9), by another officer
         self.act(a, "bureau", "approve", amount_yuan=300_000)
         self.act(b, "bureau", "approve", amount_yuan=50_000)
         self.act(e, "bureau", "approve", amount_yuan=100_000)

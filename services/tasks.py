@@ -13,13 +13,16 @@ from services import notices
 from services.bootstrap import Services
 from services.db.models import Application, Call, ProcessInstance, User, WorkItem
 from services.engine import HumanTask
-from services.errors import Conflict, InvalidInput, NotFound
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.money import yuan
 from services.payouts import pay
 from services.uow import UnitOfWork
 from services.users import get_user
 
 NEEDS_REASON = {"return", "reject", "objection"}
+# Stages where the same person may act again on a case: recording a public objection is not a
+# decision on the merits, and the applicant corrects their own application.
+SOD_EXEMPT = {"public_notice", "correct_application"}
 
 
 def scope(query: Select[Any], user: User) -> Select[Any]:
@@ -76,6 +79,17 @@ def _task_data(task: HumanTask, d: Decision, cap_fen: int) -> dict[str, Any]:
     return data
 
 
+def _check_segregation(session: Session, user: User, item: WorkItem) -> None:
+    """Whoever decided a case at one stage may not decide it at another stage, nor pay it."""
+    if item.task_spec in SOD_EXEMPT:
+        return
+    earlier = session.scalars(select(WorkItem.name).where(
+        WorkItem.application_id == item.application_id, WorkItem.completed_by == user.username,
+        WorkItem.task_spec != item.task_spec, WorkItem.task_spec.not_in(SOD_EXEMPT))).first()
+    if earlier is not None:
+        raise Forbidden(f"职责分离：您已办理本案“{earlier}”环节，不能再办理“{item.name}”")
+
+
 def _cap(services: Services, award_type_code: str) -> int:
     """The award's cap from the policy catalogue (the same data `smeflow init` stored)."""
     for edition in services.editions:
@@ -94,6 +108,7 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
     if item.status != "open":
         raise Conflict(f"work item {item_id} was already {item.status} by {item.completed_by}; nothing was changed")
     application = session.get_one(Application, item.application_id)
+    _check_segregation(session, user, item)
     inst = session.get_one(ProcessInstance, item.instance_id)
     task = next((t for t in services.runtime.open_tasks(inst) if t.task_id == item.task_id), None)
     if task is None:

@@ -193,3 +193,13 @@ def test_highest_only_setting_refuses_a_second_award_of_the_same_measure(world: 
             applications.apply(uow, world, call_id=call.id, enterprise_id=honour.enterprise_id,
                                award_type_code=SRDI_PROVINCE, honour_id=honour.id, requested_fen=1,
                                description="", actor="t", now=world.clock.now(), today=today(world))
+
+
+def test_segregation_of_duties(world: Services) -> None:
+    from services.errors import Forbidden
+
+    app_id = apply_for(world, F, "m9-innovation-base-national", 300_000_00)
+    act(world, app_id, "district-honggutan", "approve")
+    _assert_unchanged(world, Forbidden, "职责分离", lambda: act(world, app_id, "district-honggutan", "approve"))
+    act(world, app_id, "onsite-honggutan", "approve")
+    assert open_item(world, app_id).task_spec == "bureau_review"

@@ -13,8 +13,8 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="smeflow-prefect-home-"))
 
-from config.settings import get_settings  # noqa: E402
-from services.bootstrap import Services  # noqa: E402
+from config.settings import get_settings
+from services.bootstrap import Services
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,321 @@
+"""Sweep scaling: the deadline sweep's time with the same due work (100 due timers) among 10,000 and
+among 100,000 open cases, on PostgreSQL; and the outbox dispatcher's throughput against a real SMTP
+server (aiosmtpd on 127.0.0.1).
+
+    .venv/bin/python benchmarks/sweep_scaling.py [--small 10000] [--large 100000] [--due 100]
+                                                 [--mails 2000] [--batch 100] [--postgres URL]
+
+Each size is a fresh database (schema smeflow_bench_sweep, dropped at the end). The `due` cases are
+real: the demo data, `due` enterprises and their applications through the service layer, each case
+waiting at the district check with its deadline timer. The other open cases are bulk copies of one
+of them made in SQL (INSERT ... SELECT over generate_series): enterprise, honour, process instance
+(the same serialized state), application, open work item and timer, with the deadline a year later,
+so they are open but not due. The sweep then runs at one hour past the last real deadline, from a
+freshly wired service (its own connection pool, nothing cached: as a cron process would), after a
+warm-up sweep at a time when nothing is due.
+
+The target ratio large/small is close to 1: the sweep's cost grows with the due work, not with the
+number of open cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Connection, Table, func, select, text
+
+from config.settings import Settings
+from notifications.smtp import SmtpMailer
+from services import enterprises, outbox
+from services.bootstrap import Services, build
+from services.clock import ManualClock
+from services.db.models import Application, Enterprise, Honour, ProcessInstance, Timer, WorkItem
+from services.db.models_mail import OutboxMail
+from services.deadlines import sweep
+from services.demo import START, Demo, demo_uscc
+from services.setup import initialise
+from tests.helpers import apply_for
+from tests.smtp import SmtpServer
+
+SCHEMA = "smeflow_bench_sweep"
+AWARD = "m2-srdi-sme-city"
+AMOUNT = 50_000_00
+DEADLINE = "district_check_deadline"
+BULK_DUE = timedelta(days=365)  # the bulk copies' deadlines: open, not due
+CHUNK = 25_000  # rows per INSERT ... SELECT
+
+
+def schema_url(base: str) -> str:
+    """A fresh, empty schema and the URL that uses it."""
+    admin = build(Settings(database_url=base, environment="test")).db
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+    admin.dispose()
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{SCHEMA}"
+
+
+def drop_schema(base: str) -> None:
+    admin = build(Settings(database_url=base, environment="test")).db
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+    admin.dispose()
+
+
+def settings(url: str, **extra: Any) -> Settings:
+    return Settings(database_url=url, environment="test", argon2_time_cost=1, argon2_memory_kib=64, **extra)
+
+
+def real_cases(url: str, due: int) -> Services:
+    """Demo data plus `due` enterprises with an application each, through the service layer."""
+    services = build(settings(url), clock=ManualClock(START))
+    initialise(services)
+    Demo(services, echo=False).load()
+    with services.uow() as uow:
+        for i in range(due):
+            ent = enterprises.register(uow.session, uscc=demo_uscc(20_000 + i), name=f"扫描基准企业{i}",
+                                       review_unit_code="donghu", email=None, actor="bench",
+                                       now=services.clock.now(), today=date(2024, 6, 3))
+            enterprises.add_honour(uow.session, enterprise_id=ent.id, honour_type="srdi_sme", level="city",
+                                   recognised_on=date(2023, 1, 1), document_no=f"S{i}", issuer=None,
+                                   editions=services.editions, actor="bench", now=services.clock.now())
+        uow.commit()
+    for i in range(due):
+        apply_for(services, f"扫描基准企业{i}", AWARD, AMOUNT)
+    return services
+
+
+def _copy(conn: Connection, table: Table, template_id: int, first: int, count: int, offset: int,
+          overrides: dict[str, str]) -> None:
+    """Insert `count` copies of row `template_id` of `table`: copy g (first..first+count-1) gets id
+    offset + g; `overrides` are SQL expressions (of t, the template row, and g) for other columns."""
+    cols = [c.name for c in table.columns]
+    exprs = {"id": f"{offset} + g", **overrides}
+    names = ", ".join(f'"{c}"' for c in cols)
+    values = ", ".join(exprs.get(c, f't."{c}"') for c in cols)
+    conn.execute(text(
+        f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM "{table.name}" AS t '
+        f"CROSS JOIN generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g WHERE t.id = :template"),
+        {"first": first, "last": first + count - 1, "template": template_id})
+
+
+def bulk_open_cases(services: Services, copies: int, *, echo: bool) -> None:
+    """`copies` more open cases, not due, copied in SQL from the first real case."""
+    if copies <= 0:
+        return
+    with services.db.begin() as conn:
+        app = conn.execute(select(Application).order_by(Application.id).limit(1)).one()
+        [item_id] = conn.execute(select(WorkItem.id).where(WorkItem.instance_id == app.instance_id)).scalars()
+        [timer_id] = conn.execute(select(Timer.id).where(Timer.instance_id == app.instance_id)).scalars()
+        tables = {m.__tablename__: m.__table__ for m in (Enterprise, Honour, ProcessInstance, Application,
+                                                         WorkItem, Timer)}
+        base = {name: conn.scalar(select(func.coalesce(func.max(t.c.id), 0))) or 0 for name, t in tables.items()}
+        due = f"t.due_at + interval '{BULK_DUE.days} days'"
+        for first in range(1, copies + 1, CHUNK):
+            count = min(CHUNK, copies + 1 - first)
+            _copy(conn, tables["enterprise"], app.enterprise_id, first, count, base["enterprise"],
+                  {"uscc": "'BENCH' || lpad(g::text, 13, '0')", "name": "'批量企业' || g"})
+            _copy(conn, tables["honour"], app.honour_id, first, count, base["honour"],
+                  {"enterprise_id": f"{base['enterprise']} + g"})
+            _copy(conn, tables["process_instance"], app.instance_id, first, count, base["process_instance"], {})
+            _copy(conn, tables["application"], app.id, first, count, base["application"],
+                  {"enterprise_id": f"{base['enterprise']} + g", "honour_id": f"{base['honour']} + g",
+                   "instance_id": f"{base['process_instance']} + g"})
+            _copy(conn, tables["work_item"], item_id, first, count, base["work_item"],
+                  {"instance_id": f"{base['process_instance']} + g",
+                   "application_id": f"{base['application']} + g", "due_at": due})
+            _copy(conn, tables["timer"], timer_id, first, count, base["timer"],
+                  {"instance_id": f"{base['process_instance']} + g", "due_at": due})
+            if echo:
+                print(f"  ... {first + count - 1:,} copies", flush=True)
+        for name in tables:
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
+                              f'(SELECT max(id) FROM "{name}"))'))
+    with services.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+
+
+def open_cases(services: Services) -> int:
+    with services.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(Application)
+                                  .where(Application.status == "running")) or 0
+
+
+def explain(services: Services, now: datetime) -> list[str]:
+    """The plans of the sweep's two scans (due timers; escalation candidates), with actual times."""
+    horizon = now - timedelta(days=services.settings.escalate_after_working_days)
+    queries = [
+        ("due timers", "SELECT DISTINCT instance_id FROM timer WHERE due_at < :now LIMIT 1000", {"now": now}),
+        ("escalation", "SELECT id FROM work_item WHERE status = 'open' AND overdue AND escalation_level = 1 "
+                       "AND due_at < :horizon", {"horizon": horizon}),
+    ]
+    lines = []
+    with services.db.connect() as conn:
+        for label, sql, params in queries:
+            plan = [row[0] for row in conn.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF) {sql}"), params)]
+            lines.append(f"  {label}: " + " | ".join(p.strip() for p in plan))
+    return lines
+
+
+SAVED = {"process_instance": "id", "application": "instance_id", "work_item": "instance_id", "timer": "instance_id"}
+
+
+def save_due_cases(services: Services, now: datetime) -> None:
+    """Keep the rows a sweep at `now` changes, so `restore_due_cases` can undo it (a fresh run)."""
+    with services.db.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_due AS SELECT DISTINCT instance_id AS id FROM timer WHERE due_at < :now"),
+                     {"now": now})
+        for table, key in SAVED.items():
+            conn.execute(text(f'CREATE TABLE "bench_{table}" AS SELECT * FROM "{table}" '
+                              f"WHERE {key} IN (SELECT id FROM bench_due)"))
+        conn.execute(text("CREATE TABLE bench_audit_head AS SELECT * FROM audit_head"))
+        conn.execute(text("CREATE TABLE bench_marks AS SELECT (SELECT coalesce(max(seq), 0) FROM audit_event) AS seq, "
+                          "(SELECT coalesce(max(id), 0) FROM outbox_mail) AS mail"))
+
+
+def restore_due_cases(services: Services) -> None:
+    """Put the due cases, the audit chain and the outbox back as `save_due_cases` found them."""
+    with services.db.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event WHERE seq > (SELECT seq FROM bench_marks)"))
+        conn.execute(text("DELETE FROM outbox_mail WHERE id > (SELECT mail FROM bench_marks)"))
+        conn.execute(text("DELETE FROM audit_head"))
+        conn.execute(text("INSERT INTO audit_head SELECT * FROM bench_audit_head"))
+        for table in ("work_item", "timer"):
+            conn.execute(text(f'DELETE FROM "{table}" WHERE instance_id IN (SELECT id FROM bench_due)'))
+        for model in (ProcessInstance, Application):
+            cols = [f'"{c.name}"' for c in model.__table__.columns if c.name != "id"]
+            name = model.__tablename__
+            conn.execute(text(f'UPDATE "{name}" AS t SET ({", ".join(cols)}) = '
+                              f'({", ".join("s." + c for c in cols)}) FROM "bench_{name}" AS s WHERE t.id = s.id'))
+        for table in ("work_item", "timer"):
+            conn.execute(text(f'INSERT INTO "{table}" SELECT * FROM "bench_{table}"'))
+
+
+def measure_sweep(base: str, total: int, due: int, *, repeat: int, show_plan: bool) -> list[float]:
+    """Seconds the sweep takes to fire `due` timers among `total` open cases, once per repetition
+    (a fresh database; the due cases are put back between repetitions)."""
+    url = schema_url(base)
+    t0 = time.perf_counter()
+    builder = real_cases(url, due)
+    with builder.uow() as uow:
+        deadlines = uow.session.scalars(select(Timer.due_at).where(Timer.event_spec == DEADLINE)).all()
+    assert len(deadlines) == due
+    bulk_open_cases(builder, total - due, echo=total - due > 50_000)
+    now = max(deadlines) + timedelta(hours=1)  # past every real deadline, not long enough for level 2
+    save_due_cases(builder, now)
+    builder.db.dispose()
+    print(f"  prepared {total:,} open cases ({due} due) in {time.perf_counter() - t0:.1f} s", flush=True)
+    times = []
+    for run in range(repeat):
+        services = build(settings(url), clock=ManualClock(now))  # cold, as a cron process
+        if run:
+            restore_due_cases(services)
+        assert open_cases(services) == total
+        warm = sweep(services, START)  # nothing is due yet: connects, loads the calendar, compiles the queries
+        assert warm.due_instances == 0
+        if show_plan and run == 0:
+            print("\n".join(explain(services, now)))
+        t1 = time.perf_counter()
+        quiet = sweep(services, min(deadlines) - timedelta(hours=1))
+        t_quiet = time.perf_counter() - t1
+        assert not quiet.fired
+        t1 = time.perf_counter()
+        report = sweep(services, now)
+        elapsed = time.perf_counter() - t1
+        assert len(report.fired) == due and report.skipped == 0, report.summary()
+        with services.uow() as uow:
+            s = uow.session
+            assert s.scalar(select(func.count()).select_from(Timer).where(Timer.due_at < now)) == 0
+            assert s.scalar(select(func.count()).select_from(OutboxMail)
+                            .where(OutboxMail.template == "task_escalated")) == due
+        print(f"  run {run + 1}: nothing due {t_quiet * 1000:.1f} ms; {due} due {elapsed:.2f} s", flush=True)
+        times.append(elapsed)
+        services.db.dispose()
+    return times
+
+
+def outbox_throughput(base: str, mails: int, batch: int) -> tuple[float, float]:
+    """(mails enqueued per second, mails dispatched per second) against aiosmtpd on 127.0.0.1."""
+    url = schema_url(base)
+    server = SmtpServer()
+    server.start()
+    try:
+        services = build(settings(url, smtp_host="127.0.0.1", smtp_port=server.port, smtp_tls=False,
+                                  smtp_starttls=False, smtp_user=""), clock=ManualClock(START))
+        initialise(services)
+        now = services.clock.now()
+        paid_at = datetime(2024, 6, 28, 10, 0, tzinfo=UTC)
+        t0 = time.perf_counter()
+        with services.uow() as uow:
+            for i in range(mails):
+                outbox.enqueue(uow.session, to=[f"ent{i}@example.com"], template="application_paid", now=now,
+                               dedupe_key=f"bench:{i}", application_id=i + 1,
+                               context={"enterprise_name": f"基准企业{i}", "application_id": i + 1,
+                                        "award_name": "市级专精特新中小企业奖励", "amount_fen": AMOUNT,
+                                        "reference": f"CZ-2024-{i:05d}", "paid_at": paid_at})
+            uow.commit()
+        enqueued = mails / (time.perf_counter() - t0)
+        mailer = SmtpMailer(services.settings)
+        sent = 0
+        t0 = time.perf_counter()
+        while sent < mails:
+            report = outbox.dispatch(services.uow, mailer, now, limit=batch)
+            assert report.failed == report.retried == 0, report
+            if not report.sent:
+                raise RuntimeError(f"dispatch stalled after {sent} of {mails} mails")
+            sent += report.sent
+        rate = mails / (time.perf_counter() - t0)
+        assert len(server.inbox.envelopes) == mails
+        services.db.dispose()
+        return enqueued, rate
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", type=int, default=10_000, help="open cases, first run")
+    parser.add_argument("--large", type=int, default=100_000, help="open cases, second run")
+    parser.add_argument("--due", type=int, default=100, help="due timers (real cases) in each run")
+    parser.add_argument("--mails", type=int, default=2_000, help="mails for the outbox throughput")
+    parser.add_argument("--batch", type=int, default=100, help="mails per dispatch call (one SMTP connection)")
+    parser.add_argument("--repeat", type=int, default=3, help="sweeps per size (the due cases are put back)")
+    parser.add_argument("--no-plan", action="store_true", help="do not print the EXPLAIN ANALYZE plans")
+    parser.add_argument("--postgres", default=os.environ.get(
+        "SMEFLOW_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    args = parser.parse_args()
+    if not args.postgres.startswith("postgresql"):
+        parser.error("--postgres must be a PostgreSQL URL")
+    if not 0 < args.due <= min(args.small, args.large):
+        parser.error("--due must be positive and at most --small and --large")
+    try:
+        times: dict[int, list[float]] = {}
+        for total in (args.small, args.large):
+            print(f"{args.due} due among {total:,} open cases:", flush=True)
+            times[total] = measure_sweep(args.postgres, total, args.due, repeat=args.repeat,
+                                         show_plan=not args.no_plan)
+        print(f"outbox, {args.mails:,} mails in batches of {args.batch}:", flush=True)
+        enqueued, rate = outbox_throughput(args.postgres, args.mails, args.batch)
+    finally:
+        drop_schema(args.postgres)
+    small, large = statistics.median(times[args.small]), statistics.median(times[args.large])
+    print()
+    print(f"(median of {args.repeat} runs each; a fresh service per run, the same {args.due} due cases)")
+    for total, t in ((args.small, small), (args.large, large)):
+        print(f"sweep, {args.due} due among {total:>9,} open cases: {t:6.2f} s  "
+              f"({t / args.due * 1000:.1f} ms per fired timer; runs: {', '.join(f'{x:.2f}' for x in times[total])})")
+    print(f"ratio {args.large:,} / {args.small:,}: {large / small:.2f}  (target close to 1)")
+    print(f"outbox enqueue (render + insert, one transaction): {enqueued:8.1f} mails/s")
+    print(f"outbox dispatch to aiosmtpd (SmtpMailer, {args.batch} per connection): {rate:8.1f} mails/s")
+
+if __name__ == "__main__":
+    main()
