@@ -113,4 +113,5 @@ def print_demo(services: Services) -> None:
         typer.echo("")
     print_cases(services)
     typer.echo(f"\ndemo accounts (password {DEMO_PASSWORD!r}): bureau, finance, manager, auditor, admin, "
-               "district-donghu, head-donghu, district-xihu, district-honggutan, onsite-honggutan, applicant-a … applicant-f")
+               "district-donghu, head-donghu, district-xihu, district-honggutan, onsite-honggutan, "
+               "applicant-a … applicant-f")
