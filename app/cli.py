@@ -4,54 +4,25 @@ non-zero exit, never a traceback (set SMEFLOW_DEBUG=1 to see one)."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from services.errors import SmeflowError
+from app.cli_arrears import arrears_app
+from app.cli_audit import audit_app
+from app.cli_common import guarded, services_from_env
 
 app = typer.Typer(help="smeflow: Nanchang SME support policy workflows", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
-audit_app = typer.Typer(help="Audit chain", no_args_is_help=True)
 bpmn_app = typer.Typer(help="BPMN diagrams", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(bpmn_app, name="bpmn")
+app.add_typer(audit_app, name="audit")
+app.add_typer(arrears_app, name="arrears")
 outbox_app = typer.Typer(help="Mail outbox", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
-T = TypeVar("T")
-
-
-def _services() -> Any:
-    from services.bootstrap import build
-
-    return build()
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"错误 error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def guarded(fn: Callable[[], T]) -> T:
-    """Run a command body, turning every service error into one line and an exit code."""
-    try:
-        return fn()
-    except SmeflowError as exc:
-        fail(exc.message)
-    except (OperationalError, ProgrammingError) as exc:
-        if os.environ.get("SMEFLOW_DEBUG"):
-            raise
-        fail(f"database not ready ({type(exc.orig).__name__}); run `smeflow init` first")
-    except ValueError as exc:  # settings and policy files report as ValueError subclasses
-        if os.environ.get("SMEFLOW_DEBUG"):
-            raise
-        fail(str(exc))
-    raise AssertionError("unreachable")
 
 
 @app.command()
@@ -60,7 +31,7 @@ def init() -> None:
     from services.setup import initialise
 
     def body() -> None:
-        services = _services()
+        services = services_from_env()
         for line in initialise(services):
             typer.echo(f"installed route {line}")
         typer.echo(f"database ready: {services.settings.database_url}")
@@ -73,7 +44,7 @@ def demo() -> None:
     """Load demo users, enterprises and a call, and drive cases through every path."""
     from app.cli_views import print_demo
 
-    guarded(lambda: print_demo(_services()))
+    guarded(lambda: print_demo(services_from_env()))
 
 
 @app.command("tasks")
@@ -81,7 +52,7 @@ def tasks_cmd(user: Annotated[str, typer.Option("--user", help="username")]) -> 
     """The user's inbox: open work items, oldest deadline first."""
     from app.cli_views import print_inbox
 
-    guarded(lambda: print_inbox(_services(), user))
+    guarded(lambda: print_inbox(services_from_env(), user))
 
 
 @app.command()
@@ -98,7 +69,7 @@ def complete(
     from services.money import parse_yuan
 
     def body() -> None:
-        services = _services()
+        services = services_from_env()
         fen = parse_yuan(amount) if amount is not None else None
         with services.uow() as uow:
             done = tasks.complete(uow, services, item_id=item, username=user, now=services.clock.now(),
@@ -114,7 +85,7 @@ def cases() -> None:
     """Where every case is."""
     from app.cli_views import print_cases
 
-    guarded(lambda: print_cases(_services()))
+    guarded(lambda: print_cases(services_from_env()))
 
 
 @app.command()
@@ -123,7 +94,7 @@ def sweep() -> None:
     from services.deadlines import sweep as run_sweep
 
     def body() -> None:
-        services = _services()
+        services = services_from_env()
         report = run_sweep(services, services.clock.now())
         typer.echo(f"fired {len(report.fired)} timer(s) on {report.due_instances} case(s); "
                    f"escalated {len(report.escalated)} work item(s)")
@@ -137,7 +108,7 @@ def remind() -> None:
     from services.reminders import run_reminders
 
     def body() -> None:
-        services = _services()
+        services = services_from_env()
         report = run_reminders(services, services.clock.now())
         if not report.working_day:
             typer.echo("today is not a working day (工作日): no digest")
@@ -153,7 +124,7 @@ def outbox_send() -> None:
     from services.outbox import send_pending
 
     def body() -> None:
-        services = _services()
+        services = services_from_env()
         r = send_pending(services, services.clock.now())
         typer.echo(f"sent {r.sent}, retrying later {r.retried}, failed {r.failed}, reclaimed {r.reclaimed}")
 
@@ -166,7 +137,7 @@ def outbox_retry(mail_id: Annotated[int, typer.Argument(help="id of a failed mai
     from services.outbox import retry_failed
 
     def body() -> None:
-        services = _services()
+        services = services_from_env()
         with services.uow() as uow:
             retry_failed(uow.session, mail_id, services.clock.now())
             uow.commit()
@@ -181,7 +152,7 @@ def awards(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] =
     from app.cli_views import catalogue_json, print_awards
 
     def body() -> None:
-        services = _services()
+        services = services_from_env()
         if as_json:
             typer.echo(json.dumps(catalogue_json(services.editions), ensure_ascii=False, indent=2))
         else:
@@ -190,22 +161,14 @@ def awards(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] =
     guarded(body)
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the whole hash chain and name the first broken link."""
-    from services import audit
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="port")] = 8000,
+          workers: Annotated[int, typer.Option(help="worker processes")] = 1) -> None:
+    """Run the web service (uvicorn): pages and the JSON API under /api/v1."""
+    import uvicorn
 
-    def body() -> None:
-        services = _services()
-        with services.uow() as uow:
-            report = audit.verify(uow.session)
-        if report.ok:
-            typer.echo(f"OK: audit chain intact, {report.checked} events")
-            return
-        fail(f"audit chain broken at event {report.broken_at}: {report.reason} "
-             f"({report.checked} events before it are intact)")
-
-    guarded(body)
+    uvicorn.run("app.web.asgi:app", host=host, port=port, workers=workers, log_level="info")
 
 
 @bpmn_app.command("validate")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -64,10 +65,11 @@ def _prefect_command() -> list[str]:
 
 def start_server(settings: Settings, *, log_file: Path | None = None) -> subprocess.Popen[bytes]:
     """Start `prefect server start` on 127.0.0.1:<prefect_port> and wait until it answers /api/health."""
+    port = settings.prefect_port
+    _check_port_free(port)
     home = settings.data_dir / "prefect"
     home.mkdir(parents=True, exist_ok=True)
     log_path = log_file or home / "server.log"
-    port = settings.prefect_port
     with log_path.open("ab") as log:
         # Its own session: Ctrl-C reaches only the worker, which stops the server after the runner.
         proc = subprocess.Popen(
@@ -81,13 +83,24 @@ def start_server(settings: Settings, *, log_file: Path | None = None) -> subproc
     return proc
 
 
+def _check_port_free(port: int) -> None:
+    # Otherwise another server on the port (say a leftover one) could answer our health check.
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a TIME_WAIT port is free
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise PrefectServerError(
+                f"port {port} on 127.0.0.1 is in use, so no local Prefect server can start there; set "
+                f"SMEFLOW_PREFECT_PORT to a free port, or PREFECT_API_URL to use a running Prefect server") from exc
+
+
 def _wait_healthy(proc: subprocess.Popen[bytes], url: str, log_path: Path,
                   timeout: float = HEALTH_TIMEOUT_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise PrefectServerError(f"the local Prefect server exited with code {proc.returncode} "
-                                     f"(is port {url.split(':')[2].split('/')[0]} taken?); see {log_path}")
+            raise PrefectServerError(f"the local Prefect server exited with code {proc.returncode}; see {log_path}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:

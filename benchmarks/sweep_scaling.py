@@ -1,21 +1,27 @@
 """Sweep scaling: the deadline sweep's time with the same due work (100 due timers) among 10,000 and
 among 100,000 open cases, on PostgreSQL; and the outbox dispatcher's throughput against a real SMTP
-server (aiosmtpd on 127.0.0.1).
+server (aiosmtpd on 127.0.0.1, in this process).
 
     .venv/bin/python benchmarks/sweep_scaling.py [--small 10000] [--large 100000] [--due 100]
-                                                 [--mails 2000] [--batch 100] [--postgres URL]
+        [--repeat 5] [--mails 2000] [--batch 100] [--no-plan] [--postgres URL]
 
-Each size is a fresh database (schema smeflow_bench_sweep, dropped at the end). The `due` cases are
-real: the demo data, `due` enterprises and their applications through the service layer, each case
-waiting at the district check with its deadline timer. The other open cases are bulk copies of one
-of them made in SQL (INSERT ... SELECT over generate_series): enterprise, honour, process instance
-(the same serialized state), application, open work item and timer, with the deadline a year later,
-so they are open but not due. The sweep then runs at one hour past the last real deadline, from a
-freshly wired service (its own connection pool, nothing cached: as a cron process would), after a
-warm-up sweep at a time when nothing is due.
+Each size is its own database (schemas smeflow_bench_sweep_small / _large / _mail, dropped at the end).
+The `due` cases are real: the demo data, `due` enterprises and their applications through the service
+layer, each case waiting at the district check with its deadline timer. The other open cases are bulk
+copies of one of them made in SQL (INSERT ... SELECT over generate_series): enterprise, honour,
+process instance (the same serialized state), application, open work item and timer, their deadline
+a year later, so they are open but not due. Then VACUUM ANALYZE and CHECKPOINT.
 
-The target ratio large/small is close to 1: the sweep's cost grows with the due work, not with the
-number of open cases.
+Each run wires a fresh service (its own connection pool, no cached workflow: as a cron process
+would), sweeps once at a time when nothing is due (warm-up), times a second such sweep ("nothing
+due"), then times the sweep at one hour past the last real deadline, which fires every due timer
+(escalation level 1, one mail each). The rows it changed are then put back, for the next run.
+Runs alternate between the two databases, so load from elsewhere on the machine hits both alike;
+the medians are compared. The target ratio large/small is close to 1: the sweep's cost grows with
+the due work, not with the number of open cases.
+
+The outbox part enqueues `--mails` mails (template application_paid) in one transaction, then calls
+`services.outbox.dispatch` (batches of `--batch`, one SMTP connection each) until all are sent.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,20 +61,21 @@ BULK_DUE = timedelta(days=365)  # the bulk copies' deadlines: open, not due
 CHUNK = 25_000  # rows per INSERT ... SELECT
 
 
-def schema_url(base: str) -> str:
+def schema_url(base: str, schema: str) -> str:
     """A fresh, empty schema and the URL that uses it."""
     admin = build(Settings(database_url=base, environment="test")).db
     with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
     admin.dispose()
-    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{SCHEMA}"
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
 
 
-def drop_schema(base: str) -> None:
+def drop_schemas(base: str, schemas: list[str]) -> None:
     admin = build(Settings(database_url=base, environment="test")).db
     with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        for schema in schemas:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     admin.dispose()
 
 
@@ -141,7 +149,8 @@ def bulk_open_cases(services: Services, copies: int, *, echo: bool) -> None:
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
                               f'(SELECT max(id) FROM "{name}"))'))
     with services.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
+        conn.execute(text("VACUUM ANALYZE"))  # as the tables would be in service: statistics, visibility map
+        conn.execute(text("CHECKPOINT"))  # write the bulk load out now, not during a measurement
 
 
 def open_cases(services: Services) -> int:
@@ -200,10 +209,21 @@ def restore_due_cases(services: Services) -> None:
             conn.execute(text(f'INSERT INTO "{table}" SELECT * FROM "bench_{table}"'))
 
 
-def measure_sweep(base: str, total: int, due: int, *, repeat: int, show_plan: bool) -> list[float]:
-    """Seconds the sweep takes to fire `due` timers among `total` open cases, once per repetition
-    (a fresh database; the due cases are put back between repetitions)."""
-    url = schema_url(base)
+@dataclass
+class Database:
+    """One prepared database: `total` open cases, `due` of them due at `now`."""
+
+    total: int
+    due: int
+    url: str
+    now: datetime
+    quiet_at: datetime  # before every deadline: nothing due
+    runs: list[float] = field(default_factory=list)
+    quiet: list[float] = field(default_factory=list)
+
+
+def prepare(base: str, schema: str, total: int, due: int) -> Database:
+    url = schema_url(base, schema)
     t0 = time.perf_counter()
     builder = real_cases(url, due)
     with builder.uow() as uow:
@@ -214,38 +234,41 @@ def measure_sweep(base: str, total: int, due: int, *, repeat: int, show_plan: bo
     save_due_cases(builder, now)
     builder.db.dispose()
     print(f"  prepared {total:,} open cases ({due} due) in {time.perf_counter() - t0:.1f} s", flush=True)
-    times = []
-    for run in range(repeat):
-        services = build(settings(url), clock=ManualClock(now))  # cold, as a cron process
-        if run:
-            restore_due_cases(services)
-        assert open_cases(services) == total
-        warm = sweep(services, START)  # nothing is due yet: connects, loads the calendar, compiles the queries
-        assert warm.due_instances == 0
-        if show_plan and run == 0:
-            print("\n".join(explain(services, now)))
-        t1 = time.perf_counter()
-        quiet = sweep(services, min(deadlines) - timedelta(hours=1))
-        t_quiet = time.perf_counter() - t1
-        assert not quiet.fired
-        t1 = time.perf_counter()
-        report = sweep(services, now)
-        elapsed = time.perf_counter() - t1
-        assert len(report.fired) == due and report.skipped == 0, report.summary()
-        with services.uow() as uow:
-            s = uow.session
-            assert s.scalar(select(func.count()).select_from(Timer).where(Timer.due_at < now)) == 0
-            assert s.scalar(select(func.count()).select_from(OutboxMail)
-                            .where(OutboxMail.template == "task_escalated")) == due
-        print(f"  run {run + 1}: nothing due {t_quiet * 1000:.1f} ms; {due} due {elapsed:.2f} s", flush=True)
-        times.append(elapsed)
-        services.db.dispose()
-    return times
+    return Database(total, due, url, now, min(deadlines) - timedelta(hours=1))
 
 
-def outbox_throughput(base: str, mails: int, batch: int) -> tuple[float, float]:
+def measure(db: Database, *, show_plan: bool) -> None:
+    """One sweep firing the due timers, from a freshly wired service; the due cases are put back first."""
+    services = build(settings(db.url), clock=ManualClock(db.now))  # cold, as a cron process
+    if db.runs:
+        restore_due_cases(services)
+    assert open_cases(services) == db.total
+    warm = sweep(services, START)  # nothing is due yet: connects, loads the calendar, compiles the queries
+    assert warm.due_instances == 0
+    if show_plan:
+        print(f"  plans among {db.total:,} open cases:")
+        print("\n".join(explain(services, db.now)))
+    t1 = time.perf_counter()
+    quiet = sweep(services, db.quiet_at)
+    db.quiet.append(time.perf_counter() - t1)
+    assert not quiet.fired
+    t1 = time.perf_counter()
+    report = sweep(services, db.now)
+    db.runs.append(time.perf_counter() - t1)
+    assert len(report.fired) == db.due and report.skipped == 0, report.summary()
+    with services.uow() as uow:
+        s = uow.session
+        assert s.scalar(select(func.count()).select_from(Timer).where(Timer.due_at < db.now)) == 0
+        assert s.scalar(select(func.count()).select_from(OutboxMail)
+                        .where(OutboxMail.template == "task_escalated")) == db.due
+    print(f"  run {len(db.runs)}, {db.total:>9,} open: nothing due {db.quiet[-1] * 1000:5.1f} ms; "
+          f"{db.due} due {db.runs[-1]:.2f} s", flush=True)
+    services.db.dispose()
+
+
+def outbox_throughput(base: str, schema: str, mails: int, batch: int) -> tuple[float, float]:
     """(mails enqueued per second, mails dispatched per second) against aiosmtpd on 127.0.0.1."""
-    url = schema_url(base)
+    url = schema_url(base, schema)
     server = SmtpServer()
     server.start()
     try:
@@ -288,7 +311,7 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=100, help="due timers (real cases) in each run")
     parser.add_argument("--mails", type=int, default=2_000, help="mails for the outbox throughput")
     parser.add_argument("--batch", type=int, default=100, help="mails per dispatch call (one SMTP connection)")
-    parser.add_argument("--repeat", type=int, default=3, help="sweeps per size (the due cases are put back)")
+    parser.add_argument("--repeat", type=int, default=5, help="sweeps per size (the due cases are put back)")
     parser.add_argument("--no-plan", action="store_true", help="do not print the EXPLAIN ANALYZE plans")
     parser.add_argument("--postgres", default=os.environ.get(
         "SMEFLOW_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
@@ -297,25 +320,32 @@ def main() -> None:
         parser.error("--postgres must be a PostgreSQL URL")
     if not 0 < args.due <= min(args.small, args.large):
         parser.error("--due must be positive and at most --small and --large")
+    schemas = [f"{SCHEMA}_small", f"{SCHEMA}_large", f"{SCHEMA}_mail"]
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     try:
-        times: dict[int, list[float]] = {}
-        for total in (args.small, args.large):
-            print(f"{args.due} due among {total:,} open cases:", flush=True)
-            times[total] = measure_sweep(args.postgres, total, args.due, repeat=args.repeat,
-                                         show_plan=not args.no_plan)
+        dbs = []
+        for schema, total in zip(schemas, (args.small, args.large), strict=False):
+            print(f"preparing {total:,} open cases, {args.due} due ({schema}):", flush=True)
+            dbs.append(prepare(args.postgres, schema, total, args.due))
+        print(f"sweeps, alternating between the two databases, {args.repeat} each:", flush=True)
+        for run in range(args.repeat):
+            for db in dbs:
+                measure(db, show_plan=run == 0 and not args.no_plan)
         print(f"outbox, {args.mails:,} mails in batches of {args.batch}:", flush=True)
-        enqueued, rate = outbox_throughput(args.postgres, args.mails, args.batch)
+        enqueued, rate = outbox_throughput(args.postgres, schemas[2], args.mails, args.batch)
     finally:
-        drop_schema(args.postgres)
-    small, large = statistics.median(times[args.small]), statistics.median(times[args.large])
+        drop_schemas(args.postgres, schemas)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    small, large = (statistics.median(db.runs) for db in dbs)
     print()
     print(f"(median of {args.repeat} runs each; a fresh service per run, the same {args.due} due cases)")
-    for total, t in ((args.small, small), (args.large, large)):
-        print(f"sweep, {args.due} due among {total:>9,} open cases: {t:6.2f} s  "
-              f"({t / args.due * 1000:.1f} ms per fired timer; runs: {', '.join(f'{x:.2f}' for x in times[total])})")
+    for db, t in zip(dbs, (small, large), strict=True):
+        print(f"sweep, {db.due} due among {db.total:>9,} open cases: {t:6.2f} s  "
+              f"({t / db.due * 1000:.1f} ms per fired timer; runs: {', '.join(f'{x:.2f}' for x in db.runs)})")
     print(f"ratio {args.large:,} / {args.small:,}: {large / small:.2f}  (target close to 1)")
     print(f"outbox enqueue (render + insert, one transaction): {enqueued:8.1f} mails/s")
     print(f"outbox dispatch to aiosmtpd (SmtpMailer, {args.batch} per connection): {rate:8.1f} mails/s")
+
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,32 @@
+"""The web service: a JSON API under /api/v1 (OpenAPI at /openapi.json) and server-rendered pages,
+both calling the same services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.bootstrap import Services, build
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def create_app(services: Services | None = None) -> FastAPI:
+    """Build the ASGI app around a wired service (default: from the environment)."""
+    from app.web import errors
+    from app.web.api import router as api_router
+    from app.web.pages import router as pages_router
+    from app.web.security import SessionCodec
+
+    services = services or build()
+    app = FastAPI(title="smeflow", version="0.1.0", openapi_url="/openapi.json", docs_url="/api/docs",
+                  redoc_url=None, description="南昌市优质中小企业奖补与清欠工作流服务 API")
+    app.state.services = services
+    app.state.sessions = SessionCodec(services.settings.secret_key)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    errors.install(app)
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    return app

@@ -76,6 +76,19 @@ class User(Base):
     unit_head: Mapped[bool] = mapped_column(Boolean, default=False)  # receives escalations of its unit
 
 
+class ApiToken(Base):
+    """A bearer token for API clients; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Enterprise(Base):
     __tablename__ = "enterprise"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -244,4 +257,7 @@ class AuditEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+from services.db.models_arrears import *  # noqa: E402, F403
+from services.db.models_audit import *  # noqa: E402, F403
+from services.db.models_files import *  # noqa: E402, F403  (registers the tables)
 from services.db.models_mail import OutboxMail  # noqa: E402,F401  (registers the table)

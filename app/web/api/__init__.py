@@ -1,0 +1,11 @@
+"""The JSON API under /api/v1. Each module holds the routes of one area."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.web.api import admin, applicant, arrears, audit, auth, manager, officer
+
+router = APIRouter(prefix="/api/v1")
+for module in (auth, applicant, officer, manager, audit, admin, arrears):
+    router.include_router(module.router)

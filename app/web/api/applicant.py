@@ -1,0 +1,7 @@
+"""API routes: applicant (filled in by the web issue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["applicant"])

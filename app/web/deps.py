@@ -1,0 +1,82 @@
+"""Request dependencies: the wired service, a unit of work per request, the current user, CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+
+from app.web.security import COOKIE, SessionCodec, same_token
+from services import tokens
+from services.bootstrap import Services
+from services.db.models import User
+from services.uow import UnitOfWork
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class NotAuthenticated(Exception):
+    """No valid session or token: pages redirect to the login, the API answers 401."""
+
+
+class CsrfFailed(Exception):
+    """A state-changing request without the session's CSRF token."""
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_uow(services: Services = Depends(get_services)) -> Iterator[UnitOfWork]:
+    """One unit of work per request; handlers that change state call uow.commit()."""
+    with services.uow() as uow:
+        yield uow
+
+
+@dataclass
+class Principal:
+    user: User
+    csrf: str | None  # None for bearer-token clients (no cookie, so no CSRF exposure)
+
+
+def _principal(request: Request, uow: UnitOfWork, services: Services) -> Principal:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = tokens.resolve(uow.session, header[7:].strip(), services.clock.now())
+        if user is None:
+            raise NotAuthenticated()
+        return Principal(user, None)
+    codec: SessionCodec = request.app.state.sessions
+    data = codec.read(request.cookies.get(COOKIE))
+    if data is None:
+        raise NotAuthenticated()
+    user = uow.session.get(User, data["u"])
+    if user is None or not user.active:
+        raise NotAuthenticated()
+    return Principal(user, data["c"])
+
+
+def current_principal(request: Request, uow: UnitOfWork = Depends(get_uow),
+                      services: Services = Depends(get_services)) -> Principal:
+    """The signed-in user. Cookie-authenticated API writes need the X-CSRF-Token header."""
+    principal = _principal(request, uow, services)
+    request.state.principal = principal
+    if (principal.csrf is not None and request.method in UNSAFE and request.url.path.startswith("/api/")
+            and not same_token(request.headers.get("x-csrf-token"), principal.csrf)):
+        raise CsrfFailed()
+    return principal
+
+
+def current_user(principal: Principal = Depends(current_principal)) -> User:
+    return principal.user
+
+
+async def csrf_form(request: Request, principal: Principal = Depends(current_principal)) -> Principal:
+    """For HTML form posts: the form's csrf_token must match the session's."""
+    form = await request.form()
+    token = form.get("csrf_token")
+    if principal.csrf is None or not same_token(token if isinstance(token, str) else None, principal.csrf):
+        raise CsrfFailed()
+    return principal

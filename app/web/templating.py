@@ -1,0 +1,52 @@
+"""Jinja2 for the pages (zh-CN): one environment, autoescaped, strict about missing values."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from services import labels
+from services.money import yuan
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_env.filters["yuan"] = yuan
+_env.filters["status_zh"] = labels.status
+_env.filters["decision_zh"] = labels.decision
+
+
+def deadline_text(request: Request, due_at: datetime | None) -> str:
+    """'剩余 3 个工作日', '今日到期' or '已逾期 2 天' for a deadline, as the user's calendar counts it."""
+    if due_at is None:
+        return "—"
+    services = request.app.state.services
+    tz = ZoneInfo(services.settings.timezone)
+    now = services.clock.now()
+    last_day = (due_at.astimezone(tz) - timedelta(seconds=1)).date()
+    today = now.astimezone(tz).date()
+    if due_at <= now:
+        return f"已逾期 {max(1, (today - last_day).days)} 天"
+    left = services.calendar.working_days_between(today, last_day)
+    return "今日到期" if left <= 0 else f"剩余 {left} 个工作日"
+
+
+def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """Render a page; the layout gets the signed-in user and the CSRF token when there is one."""
+    services = request.app.state.services
+    tz = ZoneInfo(services.settings.timezone)
+    principal = getattr(request.state, "principal", None)
+    base = {
+        "request": request, "user": principal.user if principal else None,
+        "csrf_token": principal.csrf if principal else "",
+        "local_dt": lambda d: d.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d else "—",
+        "deadline": lambda d: deadline_text(request, d),
+    }
+    html = _env.get_template(template).render({**base, **context})
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,1 @@
+"""Audit chain anchors and archive records (filled in by the replay issue)."""

@@ -1,0 +1,1 @@
+"""Uploaded supporting documents (filled in by the web issue)."""
