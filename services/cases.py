@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -49,7 +49,7 @@ class CaseRuntime:
         session.add(inst)
         session.flush()
         application.instance_id = inst.id
-        self._mirror(session, inst, application, wf, snap, now)
+        self._mirror(session, inst, application, wf, EMPTY, snap, now)
         audit.append(session, kind="case.start", actor=actor, at=now, instance_id=inst.id,
                      application_id=application.id,
                      payload={"definition": route.hash, "data": dict(data), "state_sha256": _sha(state)})
@@ -69,10 +69,10 @@ class CaseRuntime:
             done = session.get_one(WorkItem, item.id)
             raise Conflict(f"work item {item.id} was already completed by {done.completed_by} "
                            f"at {done.completed_at:%Y-%m-%d %H:%M} UTC; nothing was changed")
-        wf = self._checkout(inst)
+        wf, before = self._checkout(inst)
         snap = self.engine.complete(wf, item.task_id, data, now)
         state = self._save(session, inst, wf, now)
-        self._mirror(session, inst, application, wf, snap, now)
+        self._mirror(session, inst, application, wf, before, snap, now)
         audit.append(session, kind="task.complete", actor=actor, at=now, instance_id=inst.id,
                      application_id=application.id,
                      payload={"task_id": item.task_id, "task": item.task_spec, "work_item": item.id,
@@ -84,7 +84,7 @@ class CaseRuntime:
                     now: datetime) -> list[WaitingTimer]:
         """Fire this instance's due timers; returns those that fired (empty: nothing changed)."""
         session = uow.session
-        wf = self._checkout(inst)
+        wf, before = self._checkout(inst)
         fired, snap = self.engine.fire_due_timers(wf, now)
         if not fired:
             self._remember_after_commit(uow, inst, wf, snap)
@@ -94,7 +94,7 @@ class CaseRuntime:
         session.query(WorkItem).filter(WorkItem.instance_id == inst.id, WorkItem.status == "open",
                                        WorkItem.task_spec.in_(overdue)).update(
             {"overdue": True}, synchronize_session=False)
-        self._mirror(session, inst, application, wf, snap, now)
+        self._mirror(session, inst, application, wf, before, snap, now)
         audit.append(session, kind="timer.fire", actor=SYSTEM, at=now, instance_id=inst.id,
                      application_id=application.id,
                      payload={"timers": [t.spec for t in fired], "state_sha256": _sha(state)})
@@ -118,12 +118,14 @@ class CaseRuntime:
         self._put(inst.id, inst.version, wf, snap)
         return wf, snap
 
-    def _checkout(self, inst: ProcessInstance) -> Any:
-        """The workflow at the row's version, removed from the cache (it is about to change)."""
+    def _checkout(self, inst: ProcessInstance) -> tuple[Any, Snapshot]:
+        """The workflow at the row's version and what it waits on, removed from the cache (it is about
+        to change)."""
         hit = self._cache.pop(inst.id, None)
         if hit is not None and hit[0] == inst.version:
-            return hit[1]
-        return self.engine.loads(inst.state)
+            return hit[1], hit[2]
+        wf = self.engine.loads(inst.state)
+        return wf, self.engine.snapshot(wf)
 
     def _save(self, session: Session, inst: ProcessInstance, wf: Any, now: datetime) -> bytes:
         state = self.engine.dumps(wf)
@@ -150,53 +152,62 @@ class CaseRuntime:
         self._cache.clear()
 
     # -- mirror rows ------------------------------------------------------------------------
+    # The rows mirror the snapshot committed with the previous step, so a step only writes the
+    # difference between the snapshot before and after it: no reads.
     def _mirror(self, session: Session, inst: ProcessInstance, application: Application, wf: Any,
-                snap: Snapshot, now: datetime) -> None:
-        tasks, timers = snap.human, snap.timers
-        self._mirror_timers(session, inst, timers)
-        self._mirror_items(session, inst, application, tasks, timers, now)
-        outcome = self.engine.outcome(wf)
+                before: Snapshot, after: Snapshot, now: datetime) -> None:
+        self._mirror_timers(session, inst, before.timers, after.timers)
+        self._mirror_items(session, inst, application, before.human, after, now)
+        outcome = self.engine.outcome(wf) if not after.human and not after.timers else None
         if outcome is None:
             application.status = "running"
-            application.stage = ",".join(sorted({t.spec for t in tasks})) or "waiting"
-            application.stage_name = "、".join(sorted({t.name for t in tasks})) or "等待中"
+            application.stage = ",".join(sorted({t.spec for t in after.human})) or "waiting"
+            application.stage_name = "、".join(sorted({t.name for t in after.human})) or "等待中"
         else:
             application.status = outcome[0].removeprefix("end_").split("_")[0]
             application.stage, application.stage_name = outcome
         application.updated_at = now
 
-    def _mirror_timers(self, session: Session, inst: ProcessInstance, timers: tuple[WaitingTimer, ...]) -> None:
-        current = {t.task_id: t for t in timers}
-        stored = session.scalars(select(Timer).where(Timer.instance_id == inst.id)).all()
-        for row in stored:
-            if row.task_id not in current:
-                session.delete(row)
-        known = {row.task_id for row in stored}
-        for t in timers:
-            if t.task_id not in known:
-                session.add(Timer(instance_id=inst.id, task_id=t.task_id, event_spec=t.spec, due_at=t.due_at))
+    def _mirror_timers(self, session: Session, inst: ProcessInstance, before: tuple[WaitingTimer, ...],
+                       after: tuple[WaitingTimer, ...]) -> None:
+        now_ids = {t.task_id for t in after}
+        gone = [t.task_id for t in before if t.task_id not in now_ids]
+        if gone:
+            session.execute(delete(Timer).where(Timer.instance_id == inst.id, Timer.task_id.in_(gone)))
+        had = {t.task_id for t in before}
+        new = [{"instance_id": inst.id, "task_id": t.task_id, "event_spec": t.spec, "due_at": t.due_at}
+               for t in after if t.task_id not in had]
+        if new:
+            session.execute(insert(Timer), new)
 
     def _mirror_items(self, session: Session, inst: ProcessInstance, application: Application,
-                      tasks: tuple[HumanTask, ...], timers: tuple[WaitingTimer, ...], now: datetime) -> None:
-        ready = {t.task_id: t for t in tasks}
-        open_items = session.scalars(
-            select(WorkItem).where(WorkItem.instance_id == inst.id, WorkItem.status == "open")).all()
-        for row in open_items:
-            if row.task_id not in ready:  # closed by the route itself (e.g. public notice period over)
-                row.status, row.completed_at, row.completed_by, row.outcome = "closed", now, SYSTEM, "timer"
-        have = {row.task_id for row in open_items}
-        due_by_task = {t.attached_to: t.due_at for t in timers if t.attached_to}
-        for task in tasks:
-            if task.task_id in have:
+                      before: tuple[HumanTask, ...], after: Snapshot, now: datetime) -> None:
+        ready = {t.task_id for t in after.human}
+        gone = [t.task_id for t in before if t.task_id not in ready]
+        if gone:  # closed by the route itself (e.g. the public notice period is over); completed ones are not open
+            session.execute(update(WorkItem).where(
+                WorkItem.instance_id == inst.id, WorkItem.task_id.in_(gone), WorkItem.status == "open").values(
+                status="closed", completed_at=now, completed_by=SYSTEM, outcome="timer"))
+        had = {t.task_id for t in before}
+        due_by_task = {t.attached_to: t.due_at for t in after.timers if t.attached_to}
+        new = []
+        for task in after.human:
+            if task.task_id in had:
                 continue
             due = due_by_task.get(task.spec)
-            session.add(WorkItem(
-                instance_id=inst.id, application_id=application.id, task_id=task.task_id, task_spec=task.spec,
-                name=task.name, role=task.lane or "", status="open", created_at=now, due_at=due,
-                due_provisional=bool(due and self._provisional(now, due)),
-                review_unit_code=application.review_unit_code if task.lane == "district" else None,
-                enterprise_id=application.enterprise_id if task.lane == "applicant" else None,
-            ))
+            new.append({
+                "instance_id": inst.id, "application_id": application.id, "task_id": task.task_id,
+                "task_spec": task.spec, "name": task.name, "role": task.lane or "", "status": "open",
+                "created_at": now, "due_at": due, "due_provisional": bool(due and self._provisional(now, due)),
+                "review_unit_code": application.review_unit_code if task.lane == "district" else None,
+                "enterprise_id": application.enterprise_id if task.lane == "applicant" else None,
+                "overdue": False, "escalation_level": 0,
+            })
+        if new:
+            session.execute(insert(WorkItem), new)
+
+
+EMPTY = Snapshot((), ())
 
 
 def _sha(state: bytes) -> str:
