@@ -7,7 +7,7 @@ against it and stops it on exit. Prefect's temporary ephemeral API would run no 
 
 Shared mode (PREFECT_API_URL set): the worker serves against that server and starts none. Run a
 shared `prefect server start` with its database on PostgreSQL
-(PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...), then `smeflow worker` with the
+(PREFECT_SERVER_DATABASE_CONNECTION_URL=postgresql+asyncpg://...), then `smeflow worker` with the
 same PREFECT_API_URL and SMEFLOW_* settings on as many machines as needed: the server hands each
 scheduled run to exactly one of them, and the flows are idempotent besides.
 

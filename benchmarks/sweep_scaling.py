@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -124,8 +124,8 @@ def bulk_open_cases(services: Services, copies: int, *, echo: bool) -> None:
         app = conn.execute(select(Application).order_by(Application.id).limit(1)).one()
         [item_id] = conn.execute(select(WorkItem.id).where(WorkItem.instance_id == app.instance_id)).scalars()
         [timer_id] = conn.execute(select(Timer.id).where(Timer.instance_id == app.instance_id)).scalars()
-        tables = {m.__tablename__: m.__table__ for m in (Enterprise, Honour, ProcessInstance, Application,
-                                                         WorkItem, Timer)}
+        tables = {m.__tablename__: cast(Table, m.__table__)
+                  for m in (Enterprise, Honour, ProcessInstance, Application, WorkItem, Timer)}
         base = {name: conn.scalar(select(func.coalesce(func.max(t.c.id), 0))) or 0 for name, t in tables.items()}
         due = f"t.due_at + interval '{BULK_DUE.days} days'"
         for first in range(1, copies + 1, CHUNK):

@@ -158,6 +158,16 @@ class Settings(BaseSettings):
         lt=65536,
         description="Port of the local Prefect server that smeflow worker starts when PREFECT_API_URL is unset.",
     )
+    upload_max_bytes: int = Field(
+        default_factory=lambda: _default("upload_max_bytes"),
+        gt=0,
+        description="Largest supporting file an applicant may upload, in bytes.",
+    )
+    upload_max_files: int = Field(
+        default_factory=lambda: _default("upload_max_files"),
+        gt=0,
+        description="Most supporting files one application may carry.",
+    )
     policy_dir: Path | None = Field(
         default=None, description="Directory of policy edition files; None means the packaged config/policy."
     )

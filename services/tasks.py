@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from services import notices
+from services import audit, notices
 from services.bootstrap import Services
 from services.db.models import Application, Call, ProcessInstance, User, WorkItem
 from services.engine import HumanTask
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.money import yuan
+from services.money import parse_yuan, yuan
 from services.payouts import pay
 from services.uow import UnitOfWork
 from services.users import get_user
@@ -108,6 +109,7 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
     if item.status != "open":
         raise Conflict(f"work item {item_id} was already {item.status} by {item.completed_by}; nothing was changed")
     application = session.get_one(Application, item.application_id)
+    check_holder(session, user, item)
     _check_segregation(session, user, item)
     inst = session.get_one(ProcessInstance, item.instance_id)
     task = next((t for t in services.runtime.open_tasks(inst) if t.task_id == item.task_id), None)
@@ -127,4 +129,101 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
                               now=now, outcome=decision.decision, reason=data.get("reason"))
     notices.after_decision(session, application=application, item=item, decision=decision.decision,
                            reason=data.get("reason"), now=now)
+    return item
+
+
+# -- input from the ways in (web form, JSON API) -------------------------------------------
+REASON_MAX = 2000
+REFERENCE_MAX = 120  # the payout.reference column
+_YUAN = re.compile(r"[0-9][0-9,]{0,18}(\.[0-9]{1,2})?")  # no exponent: '1e9999999' must not reach Decimal
+
+
+def _clean_text(value: str | None, field: str, limit: int) -> str | None:
+    text = (value or "").strip()
+    if "\x00" in text:
+        raise InvalidInput(field, "含有不可用的控制字符")
+    if len(text) > limit:
+        raise InvalidInput(field, f"不超过 {limit} 个字")
+    return text or None
+
+
+def decision_from_input(*, decision: str, reason: str | None = None, amount_fen: int | None = None,
+                        amount_yuan: str | None = None, payment_reference: str | None = None) -> Decision:
+    """Build a Decision from what a user typed: the amount in fen or as yuan text (exactly parsed),
+    text fields bounded. Whether the decision fits the task is checked by `complete`."""
+    yuan_text = (amount_yuan or "").strip()
+    if amount_fen is not None and yuan_text:
+        raise InvalidInput("amount", "金额只能以分（amount_fen）或元（amount_yuan）之一给出")
+    if yuan_text:
+        if not _YUAN.fullmatch(yuan_text):
+            raise InvalidInput("amount", "金额格式无效（单位：元，最多两位小数）")
+        amount_fen = parse_yuan(yuan_text, "amount")
+    return Decision(decision=(decision or "").strip(), reason=_clean_text(reason, "reason", REASON_MAX),
+                    amount_fen=amount_fen,
+                    payment_reference=_clean_text(payment_reference, "payment_reference", REFERENCE_MAX))
+
+
+# -- claims ---------------------------------------------------------------------------------
+def _holder_name(session: Session, username: str) -> str:
+    holder = session.scalars(select(User).where(User.username == username)).first()
+    return f"{holder.display_name}（{username}）" if holder else username
+
+
+def _require_open(session: Session, item: WorkItem) -> None:
+    if item.status != "open":
+        who = _holder_name(session, item.completed_by or "?")
+        raise Conflict(f"该事项已由 {who} 办结（work item {item.id} was already {item.status} by "
+                       f"{item.completed_by}）；未做任何更改")
+
+
+def check_holder(session: Session, user: User, item: WorkItem) -> None:
+    """Conflict if someone else holds (has claimed) the item. Locks the row (PostgreSQL), so a claim
+    and a completion of one item are serialised."""
+    holder = session.scalar(select(WorkItem.assignee).where(WorkItem.id == item.id).with_for_update())
+    if holder is not None and holder != user.username:
+        raise Conflict(f"该事项已由 {_holder_name(session, holder)} 认领，只有认领人可以办理；未做任何更改")
+
+
+def claim(uow: UnitOfWork, *, item_id: int, username: str, now: datetime) -> WorkItem:
+    """Take an open work item: assignee becomes the user, if it is unassigned (or already theirs).
+
+    Conflict naming the holder if someone else has it; Forbidden if segregation of duties would stop
+    the user from deciding it. One transaction with its audit event (caller commits)."""
+    session = uow.session
+    user = get_user(session, username)
+    item = visible_item(session, user, item_id)
+    _require_open(session, item)
+    if item.assignee == user.username:
+        return item
+    check_holder(session, user, item)
+    _check_segregation(session, user, item)
+    taken = session.execute(update(WorkItem).where(
+        WorkItem.id == item.id, WorkItem.status == "open", WorkItem.assignee.is_(None)).values(assignee=username))
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(item)
+        _require_open(session, item)
+        raise Conflict(f"该事项已由 {_holder_name(session, item.assignee or '?')} 认领；未做任何更改")
+    session.refresh(item)
+    audit.append(session, kind="task.claim", actor=username, at=now, instance_id=item.instance_id,
+                 application_id=item.application_id, payload={"work_item": item.id, "task": item.task_spec})
+    return item
+
+
+def release(uow: UnitOfWork, *, item_id: int, username: str, now: datetime) -> WorkItem:
+    """Give a claimed work item back to the pool; only its holder may (caller commits)."""
+    session = uow.session
+    user = get_user(session, username)
+    item = visible_item(session, user, item_id)
+    _require_open(session, item)
+    if item.assignee is None:
+        raise Conflict("该事项当前无人认领，无需释放")
+    if item.assignee != user.username:
+        raise Forbidden(f"该事项由 {_holder_name(session, item.assignee)} 认领，只有认领人可以释放")
+    freed = session.execute(update(WorkItem).where(
+        WorkItem.id == item.id, WorkItem.status == "open", WorkItem.assignee == username).values(assignee=None))
+    if freed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("该事项刚刚被他人更改；未做任何更改")
+    session.refresh(item)
+    audit.append(session, kind="task.release", actor=username, at=now, instance_id=item.instance_id,
+                 application_id=item.application_id, payload={"work_item": item.id, "task": item.task_spec})
     return item

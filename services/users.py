@@ -21,13 +21,16 @@ def make_hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
 def create_user(session: Session, *, hasher: PasswordHasher, username: str, display_name: str, role: str,
                 password: str,
                 review_unit_code: str | None = None, enterprise_id: int | None = None,
-                email: str | None = None, unit_head: bool = False) -> User:
-    """Create a user; a district officer needs a review unit, an applicant an enterprise."""
+                email: str | None = None, unit_head: bool = False, allow_unbound: bool = False) -> User:
+    """Create a user; a district officer needs a review unit, an applicant an enterprise
+    (unless `allow_unbound`: then the applicant registers their enterprise after signing in)."""
     if role not in ROLES:
         raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
     if role == "district" and (not review_unit_code or session.get(ReviewUnit, review_unit_code) is None):
         raise InvalidInput("review_unit", "区县经办人必须绑定一个有效的审核单位")
-    if role == "applicant" and (enterprise_id is None or session.get(Enterprise, enterprise_id) is None):
+    if role == "applicant" and (
+            (enterprise_id is None and not allow_unbound)
+            or (enterprise_id is not None and session.get(Enterprise, enterprise_id) is None)):
         raise InvalidInput("enterprise", "申报人必须绑定一家已登记的企业")
     if len(password) < 8:
         raise InvalidInput("password", "密码至少 8 位")
