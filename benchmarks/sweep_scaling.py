@@ -16,9 +16,10 @@ Each run wires a fresh service (its own connection pool, no cached workflow: as 
 would), sweeps once at a time when nothing is due (warm-up), times a second such sweep ("nothing
 due"), then times the sweep at one hour past the last real deadline, which fires every due timer
 (escalation level 1, one mail each). The rows it changed are then put back, for the next run.
-Runs alternate between the two databases, so load from elsewhere on the machine hits both alike;
-the medians are compared. The target ratio large/small is close to 1: the sweep's cost grows with
-the due work, not with the number of open cases.
+Runs alternate between the two databases (in turn first), so load from elsewhere on the machine
+hits both alike; the medians are compared, in wall-clock time and in this process's CPU time. The
+target ratio large/small is close to 1: the sweep's cost grows with the due work, not with the
+number of open cases.
 
 The outbox part enqueues `--mails` mails (template application_paid) in one transaction, then calls
 `services.outbox.dispatch` (batches of `--batch`, one SMTP connection each) until all are sent.
@@ -27,6 +28,7 @@ The outbox part enqueues `--mails` mails (template application_paid) in one tran
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -218,7 +220,8 @@ class Database:
     url: str
     now: datetime
     quiet_at: datetime  # before every deadline: nothing due
-    runs: list[float] = field(default_factory=list)
+    runs: list[float] = field(default_factory=list)  # wall-clock seconds
+    cpu: list[float] = field(default_factory=list)  # CPU seconds of this process (not the database server's)
     quiet: list[float] = field(default_factory=list)
 
 
@@ -252,9 +255,11 @@ def measure(db: Database, *, show_plan: bool) -> None:
     quiet = sweep(services, db.quiet_at)
     db.quiet.append(time.perf_counter() - t1)
     assert not quiet.fired
-    t1 = time.perf_counter()
+    gc.collect()
+    t1, c1 = time.perf_counter(), time.process_time()
     report = sweep(services, db.now)
     db.runs.append(time.perf_counter() - t1)
+    db.cpu.append(time.process_time() - c1)
     assert len(report.fired) == db.due and report.skipped == 0, report.summary()
     with services.uow() as uow:
         s = uow.session
@@ -262,7 +267,7 @@ def measure(db: Database, *, show_plan: bool) -> None:
         assert s.scalar(select(func.count()).select_from(OutboxMail)
                         .where(OutboxMail.template == "task_escalated")) == db.due
     print(f"  run {len(db.runs)}, {db.total:>9,} open: nothing due {db.quiet[-1] * 1000:5.1f} ms; "
-          f"{db.due} due {db.runs[-1]:.2f} s", flush=True)
+          f"{db.due} due {db.runs[-1]:.2f} s (CPU {db.cpu[-1]:.2f} s)", flush=True)
     services.db.dispose()
 
 
@@ -329,7 +334,7 @@ def main() -> None:
             dbs.append(prepare(args.postgres, schema, total, args.due))
         print(f"sweeps, alternating between the two databases, {args.repeat} each:", flush=True)
         for run in range(args.repeat):
-            for db in dbs:
+            for db in dbs if run % 2 == 0 else dbs[::-1]:  # neither size always goes first
                 measure(db, show_plan=run == 0 and not args.no_plan)
         print(f"outbox, {args.mails:,} mails in batches of {args.batch}:", flush=True)
         enqueued, rate = outbox_throughput(args.postgres, schemas[2], args.mails, args.batch)
@@ -343,6 +348,9 @@ def main() -> None:
         print(f"sweep, {db.due} due among {db.total:>9,} open cases: {t:6.2f} s  "
               f"({t / db.due * 1000:.1f} ms per fired timer; runs: {', '.join(f'{x:.2f}' for x in db.runs)})")
     print(f"ratio {args.large:,} / {args.small:,}: {large / small:.2f}  (target close to 1)")
+    cpu_small, cpu_large = (statistics.median(db.cpu) for db in dbs)
+    print(f"sweep CPU time of this process (median): {cpu_small:.2f} s and {cpu_large:.2f} s, "
+          f"ratio {cpu_large / cpu_small:.2f}")
     print(f"outbox enqueue (render + insert, one transaction): {enqueued:8.1f} mails/s")
     print(f"outbox dispatch to aiosmtpd (SmtpMailer, {args.batch} per connection): {rate:8.1f} mails/s")
 

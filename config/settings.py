@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "DEFAULTS_FILE",
+    "DEV_AUDIT_SIGNING_KEY",
     "DEV_SECRET_KEY",
     "InsecureSecretError",
     "Settings",
@@ -32,6 +33,8 @@ DEFAULTS_FILE = Path(__file__).parent / "defaults.toml"
 
 #: The development secret key; refused outside the environments below.
 DEV_SECRET_KEY = "dev-insecure-secret"
+#: The development audit signing key (signs chain-head statements and evidence bundles); refused likewise.
+DEV_AUDIT_SIGNING_KEY = "dev-insecure-audit-signing-key"
 _DEV_ENVIRONMENTS = frozenset({"development", "test"})
 
 
@@ -88,6 +91,17 @@ class Settings(BaseSettings):
         default=DEV_SECRET_KEY,
         repr=False,
         description="Secret for signing sessions and tokens; must be set outside development/test.",
+    )
+    audit_signing_key: str = Field(
+        default=DEV_AUDIT_SIGNING_KEY,
+        repr=False,
+        description="HMAC-SHA256 key signing the daily audit chain statements and evidence bundles; "
+        "must be set outside development/test.",
+    )
+    retention_days: int = Field(
+        default_factory=lambda: _default("retention_days"),
+        gt=0,
+        description="Days after a case closed before `smeflow audit archive` moves it to an evidence bundle.",
     )
     timezone: str = Field(
         default_factory=lambda: _default("timezone"),
@@ -220,6 +234,13 @@ class Settings(BaseSettings):
             )
         if not self.secret_key:
             raise InsecureSecretError("refusing to start: SMEFLOW_SECRET_KEY must not be empty")
+        if self.audit_signing_key == DEV_AUDIT_SIGNING_KEY and self.environment not in _DEV_ENVIRONMENTS:
+            raise InsecureSecretError(
+                f"refusing to start: SMEFLOW_AUDIT_SIGNING_KEY is the insecure development default "
+                f"in environment {self.environment!r}; set SMEFLOW_AUDIT_SIGNING_KEY to a secret value"
+            )
+        if not self.audit_signing_key:
+            raise InsecureSecretError("refusing to start: SMEFLOW_AUDIT_SIGNING_KEY must not be empty")
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir.as_posix()}/smeflow.db"
         return self

@@ -23,6 +23,17 @@ _USCC_RULES = {
     "InvalidComponent": "登记管理部门码、机构类别码或行政区划码无效",
 }
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_UNIT_CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+def _text(value: str | None, field: str, limit: int) -> str | None:
+    """Trimmed text (None when blank); InvalidInput for control characters or more than `limit` characters."""
+    text = (value or "").strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise InvalidInput(field, "含有不可用的控制字符")
+    if len(text) > limit:
+        raise InvalidInput(field, f"最多 {limit} 个字符")
+    return text or None
 
 
 def _active(unit: ReviewUnit, today: date) -> bool:
@@ -48,19 +59,20 @@ def register(session: Session, *, uscc: str, name: str, review_unit_code: str, e
              actor: str, now: datetime, today: date) -> Enterprise:
     """Register an enterprise with the review unit it is registered with."""
     code = clean_uscc(uscc)
-    if not name.strip():
+    name = _text(name, "name", 200) or ""
+    if not name:
         raise InvalidInput("name", "企业名称不能为空")
-    if len(name.strip()) > 200:
-        raise InvalidInput("name", "企业名称最多 200 个字符")
-    email = (email or "").strip() or None
-    if email is not None and (len(email) > 200 or not _EMAIL.fullmatch(email)):
+    email = _text(email, "email", 200)
+    if email is not None and not _EMAIL.fullmatch(email):
         raise InvalidInput("email", "电子邮箱格式无效")
+    if not _UNIT_CODE.fullmatch(review_unit_code or ""):
+        raise InvalidInput("review_unit", "请选择审核单位")
     unit = session.get(ReviewUnit, review_unit_code)
     if unit is None or not _active(unit, today):
         raise InvalidInput("review_unit", f"审核单位 {review_unit_code} 不存在或已撤并")
     if session.scalar(select(Enterprise.id).where(Enterprise.uscc == code)) is not None:
         raise Conflict(f"统一社会信用代码 {code} 已登记")
-    ent = Enterprise(uscc=code, name=name.strip(), review_unit_code=review_unit_code, email=email, created_at=now)
+    ent = Enterprise(uscc=code, name=name, review_unit_code=review_unit_code, email=email, created_at=now)
     session.add(ent)
     try:
         session.flush()
@@ -84,15 +96,12 @@ def add_honour(session: Session, *, enterprise_id: int, honour_type: str, level:
         raise InvalidInput("level", f"未知的级别 {level}")
     if today is not None and recognised_on > today:
         raise InvalidInput("recognised_on", "认定日期不能晚于今天")
-    if not document_no.strip():
+    document_no = _text(document_no, "document_no", 120) or ""
+    if not document_no:
         raise InvalidInput("document_no", "认定文件号不能为空")
-    if len(document_no.strip()) > 120:
-        raise InvalidInput("document_no", "认定文件号最多 120 个字符")
-    issuer = (issuer or "").strip() or None
-    if issuer is not None and len(issuer) > 120:
-        raise InvalidInput("issuer", "认定机关最多 120 个字符")
+    issuer = _text(issuer, "issuer", 120)
     honour = Honour(enterprise_id=enterprise_id, honour_type=honour_type, level=level,
-                    recognised_on=recognised_on, document_no=document_no.strip(), issuer=issuer)
+                    recognised_on=recognised_on, document_no=document_no, issuer=issuer)
     session.add(honour)
     session.flush()
     audit.append(session, kind="honour.add", actor=actor, at=now,

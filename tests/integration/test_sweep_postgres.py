@@ -113,7 +113,6 @@ def test_two_sweep_processes_fire_each_timer_once(services: Services) -> None:
 
     fired = [tuple(f) for r in reports for f in r["fired"]]
     assert sorted(fired) == sorted((a, DEADLINE) for a in apps), reports
-    assert all(r["due"] == CASES for r in reports), reports  # both saw all of them due
     with services.uow() as uow:
         s = uow.session
         fires = dict(s.execute(select(AuditEvent.instance_id, func.count()).where(AuditEvent.kind == "timer.fire")

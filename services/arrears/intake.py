@@ -1,0 +1,250 @@
+"""Registering arrears cases: one record (a complaint, or a ledger row) validated field by field,
+with its statutory due date; the ledger import validates its rows with the same function.
+
+A record is a mapping of field names to raw values (strings, or numbers and dates from XLSX). The
+natural key of a case is (creditor credit code, debtor, contract number): the same debt twice is one
+case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+
+from services import audit
+from services.arrears.cases import FIRST_TASK
+from services.arrears.registry import check_uscc
+from services.arrears.rules import ArrearsRules, load_rules
+from services.arrears.statute import payment_due
+from services.bootstrap import Services
+from services.calendar import WorkingCalendar
+from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsTask
+from services.errors import Conflict, InvalidInput
+from services.uow import UnitOfWork
+
+__all__ = ["COLUMNS", "REQUIRED", "Record", "check_limits", "parse_date", "parse_fen", "register", "validate"]
+
+# field -> the column header in Chinese (the English field name is accepted as a header too)
+COLUMNS: dict[str, str] = {
+    "creditor_uscc": "债权企业统一社会信用代码",
+    "creditor_name": "债权企业名称",
+    "debtor_uscc": "债务人统一社会信用代码",
+    "contract_no": "合同编号",
+    "signed_on": "合同签订日期",
+    "delivered_on": "交付日期",
+    "accepted_on": "验收日期",
+    "agreed_days": "约定付款期限（天）",
+    "agreed_rate": "约定逾期利率（年%）",
+    "amount": "欠款金额（元）",
+    "description": "备注",
+}
+REQUIRED = ("creditor_uscc", "creditor_name", "debtor_uscc", "contract_no", "signed_on", "delivered_on", "amount")
+MAX_FEN = 10**15  # ten trillion yuan: anything above is a typo
+
+
+@dataclass(frozen=True)
+class Record:
+    """A validated case record, ready to insert."""
+
+    creditor_uscc: str
+    creditor_name: str
+    debtor_id: int
+    department_code: str
+    contract_no: str
+    signed_on: date
+    delivered_on: date
+    accepted_on: date | None
+    agreed_days: int | None
+    agreed_rate_ppm: int | None
+    rules: str
+    due_on: date
+    claimed_fen: int
+    description: str
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        return self.creditor_uscc, self.debtor_id, self.contract_no
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def parse_date(value: Any, field: str) -> date:
+    """A date from a date cell or text YYYY-MM-DD (also YYYY/MM/DD); InvalidInput otherwise."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value).replace("/", "-")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(field, f"日期格式无效：{text!r}（应为 YYYY-MM-DD）") from exc
+
+
+def parse_fen(value: Any, field: str) -> int:
+    """A positive yuan amount (at most two decimals) as integer fen; InvalidInput otherwise."""
+    if isinstance(value, bool):
+        raise InvalidInput(field, "金额格式无效")
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(_text(value).replace(",", ""))
+    except InvalidOperation as exc:
+        raise InvalidInput(field, f"金额格式无效：{_text(value)!r}（单位：元，最多两位小数）") from exc
+    if not amount.is_finite():
+        raise InvalidInput(field, "金额格式无效")
+    fen = amount * 100
+    if fen != fen.to_integral_value():
+        raise InvalidInput(field, "金额最多两位小数")
+    if fen <= 0 or fen >= MAX_FEN:
+        raise InvalidInput(field, "金额须大于 0")
+    return int(fen)
+
+
+def _optional_int(value: Any, field: str) -> int | None:
+    text = _text(value)
+    if not text:
+        return None
+    if not text.isdigit() or int(text) <= 0 or int(text) > 3650:
+        raise InvalidInput(field, f"须为正整数天数：{text!r}")
+    return int(text)
+
+
+def _optional_rate_ppm(value: Any, field: str) -> int | None:
+    if value is None or _text(value) == "":
+        return None
+    try:
+        rate = Decimal(repr(value)) if isinstance(value, float) else Decimal(_text(value).rstrip("%"))
+    except InvalidOperation as exc:
+        raise InvalidInput(field, f"利率格式无效：{_text(value)!r}（年利率，百分数，如 4.35）") from exc
+    ppm = rate * 10_000
+    if not rate.is_finite() or rate <= 0 or rate > 100 or ppm != ppm.to_integral_value():
+        raise InvalidInput(field, "年利率须在 0 到 100 之间，最多四位小数")
+    return int(ppm)
+
+
+def _short(value: Any, field: str, limit: int, *, required: bool = True) -> str:
+    text = _text(value)
+    if required and not text:
+        raise InvalidInput(field, "不能为空")
+    if len(text) > limit:
+        raise InvalidInput(field, f"最多 {limit} 个字符")
+    return text
+
+
+def validate(raw: Mapping[str, Any], *, debtors: Mapping[str, ArrearsDebtor], rules: ArrearsRules,
+             calendar: WorkingCalendar) -> tuple[Record | None, list[tuple[str, str]]]:
+    """Check every field of one record; returns the record, or None and every (field, rule) broken."""
+    errors: list[tuple[str, str]] = []
+    values: dict[str, Any] = {}
+    checks = {
+        "creditor_uscc": lambda v, f: check_uscc(_text(v), f),
+        "creditor_name": lambda v, f: _short(v, f, 200),
+        "debtor_uscc": lambda v, f: check_uscc(_text(v), f),
+        "contract_no": lambda v, f: _short(v, f, 80),
+        "signed_on": parse_date, "delivered_on": parse_date,
+        "accepted_on": lambda v, f: parse_date(v, f) if _text(v) else None,
+        "agreed_days": _optional_int, "agreed_rate": _optional_rate_ppm, "amount": parse_fen,
+        "description": lambda v, f: _short(v, f, 2000, required=False),
+    }
+    for field, check in checks.items():
+        value = raw.get(field)
+        if field in REQUIRED and (value is None or _text(value) == ""):
+            errors.append((field, "必填"))
+            continue
+        try:
+            values[field] = check(value, field)
+        except InvalidInput as exc:
+            errors.append((field, exc.rule))
+    debtor = debtors.get(values["debtor_uscc"]) if "debtor_uscc" in values else None
+    if "debtor_uscc" in values and debtor is None:
+        errors.append(("debtor_uscc", f"债务人 {values['debtor_uscc']} 未在债务人名录中登记"))
+    if errors or debtor is None:
+        return None, errors
+    try:
+        due = payment_due(rules, calendar, kind=debtor.kind, signed_on=values["signed_on"],
+                          delivered_on=values["delivered_on"], accepted_on=values["accepted_on"],
+                          agreed_days=values["agreed_days"])
+    except InvalidInput as exc:
+        return None, [(exc.field, exc.rule)]
+    return Record(creditor_uscc=values["creditor_uscc"], creditor_name=values["creditor_name"], debtor_id=debtor.id,
+                  department_code=debtor.department_code, contract_no=values["contract_no"],
+                  signed_on=values["signed_on"], delivered_on=values["delivered_on"],
+                  accepted_on=values["accepted_on"], agreed_days=values["agreed_days"],
+                  agreed_rate_ppm=values["agreed_rate"], rules=due.edition, due_on=due.due_on,
+                  claimed_fen=values["amount"], description=values["description"]), []
+
+
+def check_limits(services: Services, rules: ArrearsRules | None = None) -> None:
+    """Refuse settings that give more working days than the law allows (ValueError names the setting)."""
+    rules = rules or load_rules()
+    limits = services.settings.stage_limits
+    for stage, statutory in (("arrears_acceptance", rules.acceptance_working_days),
+                             ("arrears_transfer", rules.transfer_working_days)):
+        if limits.get(stage, 0) > statutory:
+            raise ValueError(f"setting stage_limits.{stage} = {limits[stage]} exceeds the statutory "
+                             f"{statutory} working days ({rules.complaints_source})")
+
+
+def case_row(record: Record, *, source: str, import_id: int | None, actor: str, now: datetime) -> dict[str, Any]:
+    """The column values of a new, registered case (for ORM objects and bulk inserts alike)."""
+    return {
+        "source": source, "import_id": import_id, "creditor_uscc": record.creditor_uscc,
+        "creditor_name": record.creditor_name, "debtor_id": record.debtor_id,
+        "department_code": record.department_code, "contract_no": record.contract_no,
+        "signed_on": record.signed_on, "delivered_on": record.delivered_on, "accepted_on": record.accepted_on,
+        "agreed_days": record.agreed_days, "agreed_rate_ppm": record.agreed_rate_ppm, "rules": record.rules,
+        "due_on": record.due_on, "claimed_fen": record.claimed_fen, "found_fen": None, "confirmed_fen": None,
+        "disputed_fen": 0, "dispute_status": None, "repaid_fen": 0, "status": "registered",
+        "stage": FIRST_TASK[0], "stage_name": FIRST_TASK[1], "cooperation_level": 0,
+        "description": record.description, "instance_id": None, "registered_at": now, "registered_by": actor,
+        "updated_at": now, "closed_at": None,
+    }
+
+
+def first_task_row(case_id: int, department_code: str, *, due_at: datetime, provisional: bool,
+                   now: datetime) -> dict[str, Any]:
+    """The placeholder of the acceptance review of a registered case (adopted when the route starts)."""
+    return {"case_id": case_id, "instance_id": None, "task_id": None, "task_spec": FIRST_TASK[0],
+            "name": FIRST_TASK[1], "role": "bureau", "department_code": department_code, "status": "open",
+            "created_at": now, "due_at": due_at, "due_provisional": provisional, "overdue": False,
+            "escalation_level": 0, "completed_at": None, "completed_by": None, "outcome": None, "reason": None}
+
+
+def register(uow: UnitOfWork, services: Services, *, record: Mapping[str, Any], actor: str,
+             now: datetime) -> ArrearsCase:
+    """Register a complaint as a case awaiting the acceptance review (one transaction; caller commits)."""
+    session = uow.session
+    rules = load_rules()
+    check_limits(services, rules)
+    debtor_code = _text(record.get("debtor_uscc")).upper()
+    debtors = {d.uscc: d for d in session.scalars(select(ArrearsDebtor).where(ArrearsDebtor.uscc == debtor_code))}
+    valid, errors = validate(record, debtors=debtors, rules=rules, calendar=services.calendar)
+    if valid is None:
+        field, rule = errors[0]
+        raise InvalidInput(field, rule)
+    existing = session.scalar(select(ArrearsCase.id).where(
+        ArrearsCase.creditor_uscc == valid.creditor_uscc, ArrearsCase.debtor_id == valid.debtor_id,
+        ArrearsCase.contract_no == valid.contract_no))
+    if existing is not None:
+        raise Conflict(f"同一债权企业、债务人、合同的欠款已登记为案件 {existing}")
+    case = ArrearsCase(**case_row(valid, source="complaint", import_id=None, actor=actor, now=now))
+    session.add(case)
+    session.flush()
+    due = services.stage_deadline("arrears_acceptance", now)
+    session.add(ArrearsTask(**first_task_row(case.id, case.department_code, due_at=due,
+                                             provisional=services.deadline_is_provisional(now, due), now=now)))
+    audit.append(session, kind="arrears.register", actor=actor, at=now,
+                 payload={"case": case.id, "source": "complaint", "creditor": case.creditor_uscc,
+                          "debtor": case.debtor_id, "contract": case.contract_no, "claimed_fen": case.claimed_fen,
+                          "due_on": case.due_on.isoformat(), "rules": case.rules})
+    return case
