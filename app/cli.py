@@ -12,7 +12,7 @@ import typer
 
 from app.cli_arrears import arrears_app
 from app.cli_audit import audit_app
-from app.cli_common import guarded, services_from_env
+from app.cli_common import fail, guarded, services_from_env
 
 app = typer.Typer(help="smeflow: Nanchang SME support policy workflows", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -159,6 +159,31 @@ def awards(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] =
             print_awards(services.editions)
 
     guarded(body)
+
+
+@app.command()
+def worker() -> None:
+    """Serve the scheduled flows (deadline sweep, reminders, mail outbox) until Ctrl-C/SIGTERM.
+    Without PREFECT_API_URL it starts a local Prefect server (state under <data_dir>/prefect)."""
+    from app.worker import PrefectServerError, run_worker
+    from config.settings import get_settings
+
+    def body() -> None:
+        try:
+            run_worker(get_settings())
+        except PrefectServerError as exc:
+            fail(str(exc))
+
+    guarded(body)
+
+
+@app.command()
+def deploy(pool: Annotated[str, typer.Option("--pool", help="Prefect work pool (type process)")]) -> None:
+    """Register the flows with a Prefect work pool, for `prefect worker start --pool`. Needs PREFECT_API_URL."""
+    from config.settings import get_settings
+    from workflows.schedules import deploy_to_pool
+
+    guarded(lambda: deploy_to_pool(get_settings(), pool))
 
 
 @app.command()

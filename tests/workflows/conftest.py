@@ -19,10 +19,13 @@ from services.bootstrap import Services
 
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
-    """A temporary Prefect server for the whole session (flows run against it for real)."""
+    """A temporary Prefect server for the whole session (flows run against it for real).
+
+    About 12 s to start on an idle machine; the generous timeout is for a loaded CI runner.
+    """
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=120):
         yield
 
 

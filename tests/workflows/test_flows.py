@@ -29,9 +29,6 @@ from tests.smtp import SmtpServer
 from workflows.flows import daily_reminders, deadline_sweep, mail_outbox
 from workflows.schedules import DEPLOYMENT_NAME, deployments
 
-# With `pytest -n 2 --dist loadgroup` these share one xdist worker, so one Prefect harness starts, not two.
-pytestmark = pytest.mark.xdist_group("prefect")
-
 
 def test_sweep_flow_fires_a_long_due_timer(flow_env: Services) -> None:
     services = flow_env
