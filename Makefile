@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,8 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Set up from nothing, migrate the embedded SQLite database, load the demo data and run it.
-run: $(STAMP)
+# Set up from nothing, migrate the embedded SQLite database, load the demo data, and run the
+# web service (http://127.0.0.1:8000/) with the worker beside it. Ctrl-C stops both.
+run: demo
+	$(BIN)/smeflow up
+
+# The same, without starting the services: print the demo cases and stop.
+demo: $(STAMP)
 	$(BIN)/smeflow init
 	$(BIN)/smeflow demo
 

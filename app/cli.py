@@ -214,8 +214,30 @@ def bpmn_validate(files: Annotated[list[Path], typer.Argument(help="BPMN/DMN fil
         raise typer.Exit(1)
 
 
+@app.command()
+def up(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+       port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
+    """Run the web service with the worker beside it (what `make run` starts); Ctrl-C stops both."""
+    import subprocess
+
+    worker_proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
+    typer.echo(f"smeflow: web on http://{host}:{port}/ , worker pid {worker_proc.pid}")
+    try:
+        serve(host=host, port=port, workers=1)
+    finally:
+        worker_proc.terminate()
+        try:
+            worker_proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker_proc.kill()
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
