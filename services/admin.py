@@ -151,8 +151,10 @@ def update_user(session: Session, *, user: User, username: str, changes: UserCha
     """
     require_admin(user)
     target = _find(session, username)
-    if target.id == user.id and (changes.active is False or (changes.role or user.role) != user.role):
-        raise InvalidInput("role", "不能更改自己的角色或停用自己的账户")
+    if target.id == user.id and changes.active is False:
+        raise InvalidInput("active", "不能停用自己的账户")
+    if target.id == user.id and (changes.role or user.role) != user.role:
+        raise InvalidInput("role", "不能更改自己的角色")
     before = _state(target)
     role = changes.role or target.role
     if role not in users.ROLES:

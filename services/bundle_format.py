@@ -1,11 +1,13 @@
 """The evidence bundle file: one JSON document, sealed so that any changed byte is detected.
 
 The file is exactly `canonical({"format": FORMAT, "bundle": <body>, "seal": <seal>})` (orjson,
-sorted keys, no whitespace), where the seal holds the SHA-256 of `canonical(body)` and its
-HMAC-SHA256 with the audit signing key. Reading checks, in order: the file is JSON; it is
-byte-for-byte the canonical form (so even a changed space or escape is caught); the format; the
-SHA-256 of the body; and, when a key is given, the signature. Each failure is a `BundleInvalid`
-with a message that says what is wrong and where. Nothing here touches a database.
+sorted keys, no whitespace). The seal holds the HMAC-SHA256 of the format and body under the audit
+signing key, the key's id, and a SHA-256 over everything else in the file. Reading checks, in
+order: the file is JSON; it is byte-for-byte the canonical form (so even a changed space or escape
+is caught); the format; the seal's SHA-256 (format, body, signature, key id), so any changed byte
+fails even without the key; and, when a key is given, the signature, which a forger who edits and
+re-seals a bundle cannot recompute. Each failure is a `BundleInvalid` whose message says what is
+wrong and where. Nothing here touches a database.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ class BundleInvalid(SmeflowError):
 @dataclass(frozen=True)
 class Unsealed:
     body: dict[str, Any]
-    sha256: str  # of the body's canonical form
-    key_id: str | None  # the key the bundle says it was signed with
+    sha256: str  # the seal: SHA-256 over format, body, signature and key id
+    key_id: str  # the key the bundle says it was signed with
     signature_checked: bool  # False when no key was given to check it with
 
 
@@ -40,11 +42,17 @@ def canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
+def _digest(body: dict[str, Any], signature: str, key_id: str) -> str:
+    """SHA-256 over everything in the file but itself: format, body, signature and key id."""
+    return hashlib.sha256(canonical({"format": FORMAT, "bundle": body, "hmac_sha256": signature,
+                                     "key_id": key_id})).hexdigest()
+
+
 def seal(body: dict[str, Any], *, key: str) -> bytes:
-    """The bundle file's bytes for `body`, sealed with its SHA-256 and signed with `key`."""
-    content = canonical(body)
-    stamp = {"sha256": hashlib.sha256(content).hexdigest(), "hmac_sha256": signing.sign(key, content),
-             "key_id": signing.key_id(key)}
+    """The bundle file's bytes for `body`: signed with `key` and sealed with a SHA-256 of the rest."""
+    signature = signing.sign(key, canonical({"format": FORMAT, "bundle": body}))
+    key_id = signing.key_id(key)
+    stamp = {"sha256": _digest(body, signature, key_id), "hmac_sha256": signature, "key_id": key_id}
     return canonical({"format": FORMAT, "bundle": body, "seal": stamp})
 
 
@@ -69,21 +77,22 @@ def unseal(raw: bytes, *, key: str | None = None, name: str = "bundle") -> Unsea
         raise BundleInvalid(f"{name} was altered: its bytes are not those written at export (first difference "
                             f"at byte {at})")
     body, stamp = doc["bundle"], doc["seal"]
-    if not isinstance(body, dict) or not isinstance(stamp, dict):
-        raise BundleInvalid(f"{name} is not an evidence bundle (bundle and seal must be objects)")
-    content = canonical(body)
-    digest = hashlib.sha256(content).hexdigest()
-    if digest != stamp.get("sha256"):
+    if not isinstance(body, dict) or not isinstance(stamp, dict) or set(stamp) != {"sha256", "hmac_sha256",
+                                                                                    "key_id"}:
+        raise BundleInvalid(f"{name} is not an evidence bundle (its bundle or seal is malformed)")
+    signature, key_id = str(stamp["hmac_sha256"]), str(stamp["key_id"])
+    digest = _digest(body, signature, key_id)
+    if digest != stamp["sha256"]:
         raise BundleInvalid(f"{name} was altered: the SHA-256 of its content is {digest[:16]}…, the seal says "
-                            f"{str(stamp.get('sha256'))[:16]}…")
+                            f"{str(stamp['sha256'])[:16]}…")
     checked = False
     if key is not None:
-        if not signing.verify(key, content, str(stamp.get("hmac_sha256"))):
+        if not signing.verify(key, canonical({"format": FORMAT, "bundle": body}), signature):
             raise BundleInvalid(f"{name}'s signature does not verify with the signing key (key id "
-                                f"{signing.key_id(key)}; the bundle names key id {stamp.get('key_id')}): "
+                                f"{signing.key_id(key)}; the bundle names key id {key_id}): "
                                 "altered and re-sealed, or signed with another key")
         checked = True
-    return Unsealed(body, digest, stamp.get("key_id"), checked)
+    return Unsealed(body, digest, key_id, checked)
 
 
 def case_record(body: dict[str, Any], *, name: str = "bundle") -> CaseRecord:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services import access, audit
@@ -31,10 +31,9 @@ from services.db.models import (
     WorkItem,
 )
 from services.diagram_labels import DiagramNodes, diagram_nodes
-from services.errors import InvalidInput, NotFound
+from services.errors import NotFound
 
 READERS = ("auditor", "manager", "admin")
-STATUSES = ("running", "paid", "rejected")
 EXPORT_FORMAT = "smeflow.case-history/1"
 KIND_LABELS = {"case.start": "提交申报", "task.complete": "办理", "timer.fire": "计时器触发",
                "payout": "拨付入账", "task.escalate": "督办升级"}
@@ -106,75 +105,9 @@ class CaseHistory:
         return [self.labels.get(node, node) for node in self.taken]
 
 
-@dataclass(frozen=True)
-class ChainStatus:
-    ok: bool
-    checked: int
-    broken_at: int | None
-    reason: str | None
-    reason_zh: str | None
-
-
-@dataclass(frozen=True)
-class CaseSummary:
-    application_id: int
-    enterprise: str
-    award_name: str
-    review_unit: str
-    status: str
-    stage_name: str
-    created_at: datetime
-    updated_at: datetime
-    events: int
-
-
 def require_reader(user: User) -> None:
     """Forbidden unless the user may read audit histories (auditor, manager, admin)."""
     access.require_role(user, *READERS)
-
-
-def chain_status(session: Session) -> ChainStatus:
-    """Verify the whole audit chain; on a break, name the first broken link (in English and zh-CN)."""
-    report = audit.verify(session)
-    return ChainStatus(report.ok, report.checked, report.broken_at, report.reason, _reason_zh(report.reason))
-
-
-def _reason_zh(reason: str | None) -> str | None:
-    if reason is None:
-        return None
-    for needle, text in (("missing", "该事件缺失（被删除）"), ("link", "与前一事件的链接不符（顺序被改动）"),
-                         ("content", "内容与其哈希不符（已被篡改）"), ("removed", "末尾的事件被删除")):
-        if needle in reason:
-            return text
-    return reason
-
-
-def case_list(session: Session, *, user: User, status: str | None = None, q: str | None = None,
-              sort: str = "id", limit: int = 500) -> list[CaseSummary]:
-    """The cases the user may read, with how many audit events each has."""
-    require_reader(user)
-    counts = (select(AuditEvent.application_id.label("app_id"), func.count().label("n"))
-              .where(AuditEvent.application_id.is_not(None)).group_by(AuditEvent.application_id).subquery())
-    query = (select(Application, Enterprise.name, AwardType.name_zh, ReviewUnit.name_zh, counts.c.n)
-             .join(Enterprise, Enterprise.id == Application.enterprise_id)
-             .join(AwardType, AwardType.code == Application.award_type_code)
-             .join(ReviewUnit, ReviewUnit.code == Application.review_unit_code)
-             .outerjoin(counts, counts.c.app_id == Application.id))
-    query = access.scope_applications(query, user)
-    if status:
-        if status not in STATUSES:
-            raise InvalidInput("status", f"须为 {', '.join(STATUSES)} 之一")
-        query = query.where(Application.status == status)
-    needle = "".join(c for c in (q or "") if c.isprintable()).strip()[:100]
-    if needle:
-        as_id = int(needle) if needle.isascii() and needle.isdigit() and len(needle) <= 9 else -1
-        query = query.where(Enterprise.name.contains(needle, autoescape=True) | (Application.id == as_id))
-    orders: dict[str, Any] = {"id": Application.id.desc(), "updated": Application.updated_at.desc(),
-                              "status": Application.status, "enterprise": Enterprise.name}
-    order = orders.get(sort, orders["id"])
-    query = query.order_by(order, Application.id.desc()).limit(limit)
-    return [CaseSummary(app.id, ent, award, unit, app.status, app.stage_name, app.created_at, app.updated_at,
-                        int(n or 0)) for app, ent, award, unit, n in session.execute(query)]
 
 
 def case_events(session: Session, application: Application) -> list[AuditEvent]:
@@ -249,7 +182,7 @@ def _steps(events: list[AuditEvent], items: dict[int, WorkItem], names: dict[str
         payload = _payload(ev)
         data = payload.get("data")
         recorded: dict[str, Any] = data if isinstance(data, dict) else {}
-        changes = tuple(Change(k, known.get(k), v) for k, v in recorded.items() if k not in known or known[k] != v)
+        changes = tuple(Change(k, known.get(k), v) for k, v in recorded.items() if known.get(k) != v)
         known = {**known, **recorded}
         task, task_name, touched = _what(ev.kind, payload, items, nodes)
         decision = recorded.get("decision") if ev.kind == "task.complete" else None
@@ -290,7 +223,7 @@ def _taken(steps: list[Step], items: dict[int, WorkItem], app: Application, node
     return tuple(order)
 
 
-def as_dict(history: CaseHistory, chain: ChainStatus | None = None) -> dict[str, Any]:
+def as_dict(history: CaseHistory, chain: audit.ChainReport | None = None) -> dict[str, Any]:
     """The history as plain JSON-ready data (the export format EXPORT_FORMAT)."""
     steps = [{
         "seq": s.seq, "at": s.at.isoformat(), "actor": s.actor, "actor_name": s.actor_name, "kind": s.kind,

@@ -87,9 +87,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('instance_id', name=op.f('uq_arrears_case_instance_id'))
     )
     with op.batch_alter_table('arrears_case', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_arrears_case_creditor_uscc'), ['creditor_uscc'], unique=False)
         batch_op.create_index(batch_op.f('ix_arrears_case_debtor_id'), ['debtor_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_arrears_case_import_id'), ['import_id'], unique=False)
         batch_op.create_index('ix_arrears_case_ledger', ['status', 'department_code'], unique=False)
 
     op.create_table('arrears_instalment',
@@ -210,9 +208,7 @@ def downgrade() -> None:
     op.drop_table('arrears_instalment')
     with op.batch_alter_table('arrears_case', schema=None) as batch_op:
         batch_op.drop_index('ix_arrears_case_ledger')
-        batch_op.drop_index(batch_op.f('ix_arrears_case_import_id'))
         batch_op.drop_index(batch_op.f('ix_arrears_case_debtor_id'))
-        batch_op.drop_index(batch_op.f('ix_arrears_case_creditor_uscc'))
 
     op.drop_table('arrears_case')
     with op.batch_alter_table('arrears_import', schema=None) as batch_op:

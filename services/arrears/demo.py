@@ -48,7 +48,7 @@ class ArrearsDemo:
         if not isinstance(services.clock, ManualClock):
             services.clock = ManualClock(datetime(2025, 7, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
         self.s = services
-        self.clock: ManualClock = services.clock  # type: ignore[assignment]
+        self.clock: ManualClock = services.clock
         self.echo, self.say = echo, say
         self.cases: dict[str, int] = {}
 

@@ -8,7 +8,7 @@ case.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -47,7 +47,7 @@ REQUIRED = ("creditor_uscc", "creditor_name", "debtor_uscc", "contract_no", "sig
 MAX_FEN = 10**15  # ten trillion yuan: anything above is a typo
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """A validated case record, ready to insert."""
 
@@ -85,6 +85,11 @@ def parse_date(value: Any, field: str) -> date:
         return value.date()
     if isinstance(value, date):
         return value
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
     text = _text(value).replace("/", "-")
     try:
         return date.fromisoformat(text)
@@ -141,24 +146,43 @@ def _short(value: Any, field: str, limit: int, *, required: bool = True) -> str:
     return text
 
 
+def _code(value: Any, field: str) -> str:
+    return check_uscc(value if isinstance(value, str) else _text(value), field)
+
+
+def _name(value: Any, field: str) -> str:
+    return _short(value, field, 200)
+
+
+def _contract(value: Any, field: str) -> str:
+    return _short(value, field, 80)
+
+
+def _optional_date(value: Any, field: str) -> date | None:
+    return parse_date(value, field) if _text(value) else None
+
+
+def _description(value: Any, field: str) -> str:
+    return _short(value, field, 2000, required=False)
+
+
+_CHECKS: tuple[tuple[str, Callable[[Any, str], Any]], ...] = (
+    ("creditor_uscc", _code), ("creditor_name", _name), ("debtor_uscc", _code), ("contract_no", _contract),
+    ("signed_on", parse_date), ("delivered_on", parse_date), ("accepted_on", _optional_date),
+    ("agreed_days", _optional_int), ("agreed_rate", _optional_rate_ppm), ("amount", parse_fen),
+    ("description", _description),
+)
+_REQUIRED = frozenset(REQUIRED)
+
+
 def validate(raw: Mapping[str, Any], *, debtors: Mapping[str, ArrearsDebtor], rules: ArrearsRules,
              calendar: WorkingCalendar) -> tuple[Record | None, list[tuple[str, str]]]:
     """Check every field of one record; returns the record, or None and every (field, rule) broken."""
     errors: list[tuple[str, str]] = []
     values: dict[str, Any] = {}
-    checks = {
-        "creditor_uscc": lambda v, f: check_uscc(_text(v), f),
-        "creditor_name": lambda v, f: _short(v, f, 200),
-        "debtor_uscc": lambda v, f: check_uscc(_text(v), f),
-        "contract_no": lambda v, f: _short(v, f, 80),
-        "signed_on": parse_date, "delivered_on": parse_date,
-        "accepted_on": lambda v, f: parse_date(v, f) if _text(v) else None,
-        "agreed_days": _optional_int, "agreed_rate": _optional_rate_ppm, "amount": parse_fen,
-        "description": lambda v, f: _short(v, f, 2000, required=False),
-    }
-    for field, check in checks.items():
+    for field, check in _CHECKS:
         value = raw.get(field)
-        if field in REQUIRED and (value is None or _text(value) == ""):
+        if field in _REQUIRED and (value is None or value == "" or (isinstance(value, str) and not value.strip())):
             errors.append((field, "必填"))
             continue
         try:

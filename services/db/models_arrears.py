@@ -95,8 +95,8 @@ class ArrearsCase(Base):
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     source: Mapped[str] = mapped_column(String(10))  # complaint | ledger
-    import_id: Mapped[int | None] = mapped_column(ForeignKey("arrears_import.id"), index=True)
-    creditor_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("arrears_import.id"))
+    creditor_uscc: Mapped[str] = mapped_column(String(18))  # indexed by the unique key it leads
     creditor_name: Mapped[str] = mapped_column(String(200))
     debtor_id: Mapped[int] = mapped_column(ForeignKey("arrears_debtor.id"), index=True)
     department_code: Mapped[str] = mapped_column(String(40))

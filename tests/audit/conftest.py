@@ -3,31 +3,66 @@ case whose district check ran past its deadline (a stage timer fired by the swee
 
 from __future__ import annotations
 
+import copy
+import shutil
+import sqlite3
 from collections.abc import Iterator
-from datetime import timedelta
+from contextlib import closing
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from config.settings import get_settings
+from config.settings import Settings, get_settings
 from services import replay
-from services.bootstrap import Services
+from services.bootstrap import Services, build
+from services.clock import ManualClock
 from services.deadlines import sweep
 from services.demo import Demo, DemoCase
 from services.replay_views import ReplayResult
+from tests.conftest import ON_POSTGRES, START
 from tests.helpers import act, apply_for, clock
 
 
-@pytest.fixture
-def demo(services: Services) -> dict[str, DemoCase]:
-    """The demo's cases by key: a paid, b returned and resubmitted, c rejected by the district,
-    d rejected by the bureau, e objection in the public notice, f payout refused (fund exhausted)."""
+def _run_demo(services: Services) -> dict[str, DemoCase]:
     run = Demo(services, echo=False)
     run.load()
     run.run()
     return run.cases
+
+
+@pytest.fixture(scope="session")
+def demo_template(database_template: str, tmp_path_factory: pytest.TempPathFactory
+                  ) -> tuple[Path, dict[str, DemoCase], datetime] | None:
+    """On SQLite, the demo run once per test process into a database file that tests copy."""
+    if ON_POSTGRES:
+        return None
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    shutil.copy(database_template.split("///", 1)[1], path)
+    services = build(Settings(database_url=f"sqlite:///{path}", environment="test", argon2_time_cost=1,
+                              argon2_memory_kib=64), clock=ManualClock(START))
+    cases = _run_demo(services)
+    services.db.dispose()
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:  # fold the WAL into the file
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path, cases, services.clock.now()
+
+
+@pytest.fixture
+def demo(services: Services, demo_template: tuple[Path, dict[str, DemoCase], datetime] | None
+         ) -> dict[str, DemoCase]:
+    """The demo's cases by key: a paid, b returned and resubmitted, c rejected by the district,
+    d rejected by the bureau, e objection in the public notice, f payout refused (fund exhausted)."""
+    if demo_template is None:
+        return _run_demo(services)
+    path, cases, end = demo_template
+    services.db.dispose()
+    shutil.copy(path, services.settings.database_url.split("///", 1)[1])
+    clock(services).set(end)
+    return copy.deepcopy(cases)
 
 
 def overdue_case(services: Services) -> int:

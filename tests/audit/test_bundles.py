@@ -55,7 +55,7 @@ def test_check_bundle_runs_without_a_database(services: Services, demo: dict[str
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMEFLOW_", "PG"))}
     env.update(SMEFLOW_DATABASE_URL="nodb://no-database-here", SMEFLOW_DATA_DIR=str(tmp_path / "nowhere"),
                SMEFLOW_AUDIT_SIGNING_KEY=DEV_AUDIT_SIGNING_KEY)
-    cmd = [sys.executable, "-m", "app.cli", "audit", "check-bundle", str(done.path)]
+    cmd = [str(Path(sys.executable).parent / "smeflow"), "audit", "check-bundle", str(done.path)]
     ok = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr
     assert "OK: bundle of case" in ok.stdout and "reproduced" in ok.stdout and "signature verified" in ok.stdout

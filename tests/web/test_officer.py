@@ -94,7 +94,10 @@ def test_overdue_escalated_and_provisional_deadlines_are_marked(world: Services,
 def test_only_officers_have_an_inbox(world: Services, login: Login, token: Token, client: TestClient) -> None:
     for username in ("manager", "auditor", "applicant-a"):
         assert login(username).get("/inbox").status_code == 403
-        assert client.get("/api/v1/tasks", headers=token(username)).status_code == 403
+        headers = token(username)
+        assert client.get("/api/v1/tasks", headers=headers).status_code == 403
+        for action in ("claim", "release", "complete"):  # refused before the body is even read
+            assert client.post(f"/api/v1/tasks/1/{action}", headers=headers, json={}).status_code == 403
 
 
 # -- deciding over HTTP ---------------------------------------------------------------------------

@@ -12,13 +12,13 @@ from app.web.api.applicant_models import (
     ApplicationIn,
     ApplicationOut,
     ApplicationRowOut,
-    CallOut,
     DocumentOut,
     EnterpriseIn,
     EnterpriseOut,
     HonourIn,
     HonourOut,
     IdPath,
+    OpenCallOut,
     ResubmitIn,
     application_out,
     call_out,
@@ -40,9 +40,9 @@ router = APIRouter(tags=["applicant"])
 DOWNLOAD_TYPES: dict[str, Any] = {ctype: {} for ctype in files.SIGNATURES}
 
 
-@router.get("/calls", response_model=list[CallOut])
+@router.get("/calls", response_model=list[OpenCallOut])
 def list_calls(user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
-               services: Services = Depends(get_services)) -> list[CallOut]:
+               services: Services = Depends(get_services)) -> list[OpenCallOut]:
     """Open calls, each award with its cap and whether the caller's enterprise may claim it (and why not)."""
     enterprise_id = claims.bound_enterprise(user)
     offers = claims.claimable(uow.session, services, enterprise_id=enterprise_id, today=claims.local_today(services))

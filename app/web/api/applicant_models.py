@@ -34,7 +34,7 @@ class AwardOfferOut(BaseModel):
     application_id: int | None
 
 
-class CallOut(BaseModel):
+class OpenCallOut(BaseModel):
     id: int
     title: str
     opens_on: date
@@ -103,7 +103,7 @@ class DocumentOut(BaseModel):
     url: str
 
 
-class StepOut(BaseModel):
+class DecisionStepOut(BaseModel):
     name: str
     office: str
     outcome: str | None
@@ -112,7 +112,7 @@ class StepOut(BaseModel):
     at: datetime | None
 
 
-class OpenStepOut(BaseModel):
+class PendingStepOut(BaseModel):
     name: str
     office: str
     due_at: datetime | None
@@ -153,8 +153,8 @@ class ApplicationOut(BaseModel):
     awarded_fen: int | None
     paid_fen: int | None
     payment_reference: str | None
-    open_steps: list[OpenStepOut]
-    history: list[StepOut] = Field(description="decisions so far, oldest first, with their reasons")
+    open_steps: list[PendingStepOut]
+    history: list[DecisionStepOut] = Field(description="decisions so far, oldest first, with their reasons")
     documents: list[DocumentOut]
     can_resubmit: bool
     may_add_documents: bool
@@ -167,8 +167,8 @@ def _names(services: Services) -> tuple[dict[str, str], dict[str, str]]:
     return kinds, levels
 
 
-def call_out(offer: CallOffer) -> CallOut:
-    return CallOut(id=offer.call_id, title=offer.title, opens_on=offer.opens_on, closes_on=offer.closes_on,
+def call_out(offer: CallOffer) -> OpenCallOut:
+    return OpenCallOut(id=offer.call_id, title=offer.title, opens_on=offer.opens_on, closes_on=offer.closes_on,
                    edition=offer.edition_code,
                    awards=[AwardOfferOut(code=a.code, name_zh=a.name_zh, measure=a.measure, cap_fen=a.cap_fen,
                                          cap_yuan=yuan(a.cap_fen), eligible=a.eligible, reason=a.reason,
@@ -212,9 +212,9 @@ def application_out(d: progress.Detail) -> ApplicationOut:
         requested_fen=a.requested_fen, awarded_fen=a.awarded_fen,
         paid_fen=d.payout.amount_fen if d.payout else None,
         payment_reference=d.payout.reference if d.payout else None,
-        open_steps=[OpenStepOut(name=s.name, office=s.office, due_at=s.due_at, overdue=s.overdue)
+        open_steps=[PendingStepOut(name=s.name, office=s.office, due_at=s.due_at, overdue=s.overdue)
                     for s in d.open_steps],
-        history=[StepOut(name=s.name, office=s.office, outcome=s.outcome,
+        history=[DecisionStepOut(name=s.name, office=s.office, outcome=s.outcome,
                          outcome_zh=labels.decision(s.outcome) if s.outcome else None, reason=s.reason, at=s.at)
                  for s in d.history],
         documents=[document_out(doc) for doc in d.documents], can_resubmit=d.correction_item_id is not None,

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from app.web.deps import current_user, get_uow
 from app.web.pages.audit import AppId, reader_only
-from services import history
+from services import history, history_index
 from services.db.models import User
 from services.uow import UnitOfWork
 
@@ -86,7 +86,7 @@ class CaseOut(BaseModel):
 def verify(user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow)) -> ChainOut:
     """Walk the whole audit chain; on a break, name the first broken link."""
     history.require_reader(user)
-    chain = history.chain_status(uow.session)
+    chain = history_index.chain_status(uow.session)
     return ChainOut(ok=chain.ok, checked=chain.checked, broken_at=chain.broken_at, reason=chain.reason)
 
 
@@ -94,7 +94,7 @@ def verify(user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow
 def cases(status: str | None = None, q: str | None = None, user: User = Depends(current_user),
           uow: UnitOfWork = Depends(get_uow)) -> list[CaseOut]:
     """The cases the caller may audit, newest first, with their number of audit events."""
-    rows = history.case_list(uow.session, user=user, status=status, q=q)
+    rows = history_index.case_list(uow.session, user=user, status=status, q=q)
     return [CaseOut.model_validate(r, from_attributes=True) for r in rows]
 
 

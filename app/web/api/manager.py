@@ -4,6 +4,7 @@ a district officer sees their unit's cases, an applicant their enterprise's)."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
@@ -14,15 +15,28 @@ from app.web.deps import current_user, get_services, get_uow
 from services import dashboard, exports, labels
 from services.bootstrap import Services
 from services.dashboard import Filters, parse_filters
+from services.dashboard.filters import MAX_ID
 from services.db.models import User
 from services.uow import UnitOfWork
 
-router = APIRouter(tags=["manager"])
-CALL = Query(None, description="申报批次 id")
-AWARD = Query(None, description="奖励类型代码，如 m2-little-giant-national")
-UNIT = Query(None, description="审核单位代码，如 donghu")
-STATUS = Query(None, description="running | paid | rejected")
-SORT = Query("id", description="id, created, updated, unit, stage, requested, awarded; prefix - for descending")
+
+class ErrorOut(BaseModel):
+    """A 422: the service's {detail, field, rule}, or FastAPI's list of query validation errors."""
+
+    detail: str | list[dict[str, Any]]
+    field: str | None = None
+    rule: str | None = None
+
+
+router = APIRouter(tags=["manager"], responses={422: {"model": ErrorOut, "description": "bad filter or query"}})
+CALL = Query(None, ge=1, lt=MAX_ID, description="申报批次 id")
+AWARD = Query(None, max_length=60, pattern=r"^[a-z0-9-]+$", description="奖励类型代码，如 m2-little-giant-national")
+UNIT = Query(None, max_length=40, pattern=r"^[a-z0-9_-]+$", description="审核单位代码，如 donghu")
+STATUS = Query(None, description="办理中 running、已拨付 paid、不予通过 rejected")
+SORT = Query("id", description="sort key; prefix - for descending")
+Status = Literal["running", "paid", "rejected"]
+Sort = Literal["id", "created", "updated", "unit", "stage", "requested", "awarded",
+               "-id", "-created", "-updated", "-unit", "-stage", "-requested", "-awarded"]
 
 
 class FiltersOut(BaseModel):
@@ -169,13 +183,18 @@ def _dashboard_out(board: dashboard.Dashboard, routes: list[RouteOut]) -> Dashbo
         routes=routes)
 
 
+def _filters(services: Services, call: int | None, award: str | None, unit: str | None,
+             status: str | None) -> Filters:
+    return parse_filters(services, call=None if call is None else str(call), award=award, unit=unit, status=status)
+
+
 @router.get("/dashboard", response_model=DashboardOut)
-def get_dashboard(call: str | None = CALL, award: str | None = AWARD, unit: str | None = UNIT,
-                  status: str | None = STATUS, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
-                  services: Services = Depends(get_services)) -> DashboardOut:
+def get_dashboard(call: int | None = CALL, award: str | None = AWARD, unit: str | None = UNIT,
+                  status: Status | None = STATUS, user: User = Depends(current_user),
+                  uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> DashboardOut:
     """The dashboard's figures (managers, admins, the bureau; others 403). Money in fen."""
     dashboard.require_dashboard(user)
-    filters = parse_filters(services, call=call, award=award, unit=unit, status=status)
+    filters = _filters(services, call, award, unit, status)
     session = uow.session
     board = dashboard.build(session, services, user=user, filters=filters, now=services.clock.now())
     routes = []
@@ -195,14 +214,9 @@ def case_out(r: dashboard.CaseListRow) -> CaseOut:
                    escalation_level=r.escalation_level)
 
 
-def _filters(services: Services, call: str | None, award: str | None, unit: str | None,
-             status: str | None) -> Filters:
-    return parse_filters(services, call=call, award=award, unit=unit, status=status)
-
-
 @router.get("/cases", response_model=CaseListOut)
-def list_cases(call: str | None = CALL, award: str | None = AWARD, unit: str | None = UNIT,
-               status: str | None = STATUS, sort: str = SORT, limit: int = Query(100, ge=1, le=1000),
+def list_cases(call: int | None = CALL, award: str | None = AWARD, unit: str | None = UNIT,
+               status: Status | None = STATUS, sort: Sort = SORT, limit: int = Query(100, ge=1, le=1000),
                offset: int = Query(0, ge=0, le=10**9), user: User = Depends(current_user),
                uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> CaseListOut:
     """The cases the caller may see (district officer: own unit; applicant: own enterprise; city roles: all)."""
@@ -213,8 +227,8 @@ def list_cases(call: str | None = CALL, award: str | None = AWARD, unit: str | N
 
 
 @router.get("/cases.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def cases_csv(call: str | None = CALL, award: str | None = AWARD, unit: str | None = UNIT,
-              status: str | None = STATUS, sort: str = SORT, user: User = Depends(current_user),
+def cases_csv(call: int | None = CALL, award: str | None = AWARD, unit: str | None = UNIT,
+              status: Status | None = STATUS, sort: Sort = SORT, user: User = Depends(current_user),
               uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> Response:
     """The same scoped case list as CSV (UTF-8 with BOM, columns in Chinese, formula cells neutralised)."""
     filters = _filters(services, call, award, unit, status)

@@ -136,7 +136,8 @@ class CompleteResult(BaseModel):
     stage_name: str
 
 
-def _officer(user: User) -> User:
+def officer_user(user: User = Depends(current_user)) -> User:
+    """The caller, if an officer (district, bureau, finance); 403 otherwise, before the body is read."""
     require_role(user, *sorted(OFFICER_ROLES))
     return user
 
@@ -150,11 +151,11 @@ def list_tasks(sort: Literal["due", "created", "enterprise"] = "due",
                q: str = Query("", max_length=100, description="text filter: enterprise, credit code, award, stage"),
                only: Literal["mine", "unclaimed", "overdue"] | None = None,
                limit: int = Query(200, ge=1, le=500),
-               user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+               user: User = Depends(officer_user), uow: UnitOfWork = Depends(get_uow),
                services: Services = Depends(get_services)) -> list[TaskSummary]:
     """The caller's inbox: open work items of their role and unit, oldest deadline first."""
     now = services.clock.now()
-    rows = inbox.inbox_rows(uow.session, _officer(user), now=now, want=inbox.InboxQuery(sort, q, only or ""),
+    rows = inbox.inbox_rows(uow.session, user, now=now, want=inbox.InboxQuery(sort, q, only or ""),
                             soon_before=inbox.soon_cutoff(services, now), limit=limit)
     return [TaskSummary(id=r.item_id, application_id=r.application_id, stage=r.stage, stage_name=r.stage_name,
                         enterprise=r.enterprise, award=r.award, requested_fen=r.requested_fen,
@@ -164,10 +165,10 @@ def list_tasks(sort: Literal["due", "created", "enterprise"] = "due",
 
 
 @router.get("/tasks/{item_id}", response_model=TaskDetail)
-def get_task(item_id: int = ItemId, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+def get_task(item_id: int = ItemId, user: User = Depends(officer_user), uow: UnitOfWork = Depends(get_uow),
              services: Services = Depends(get_services)) -> TaskDetail:
     """A work item with its application, files, history and decision options; 404 outside one's scope."""
-    v = inbox.task_view(uow.session, services, _officer(user), item_id, now=services.clock.now())
+    v = inbox.task_view(uow.session, services, user, item_id, now=services.clock.now())
     c = v.case
     return TaskDetail(
         id=v.item_id, name=v.name, stage=v.stage, status=v.status, assignee=v.assignee, due_at=v.due_at,
@@ -187,33 +188,32 @@ def get_task(item_id: int = ItemId, user: User = Depends(current_user), uow: Uni
 
 
 @router.post("/tasks/{item_id}/claim", response_model=ClaimState)
-def claim_task(item_id: int = ItemId, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+def claim_task(item_id: int = ItemId, user: User = Depends(officer_user), uow: UnitOfWork = Depends(get_uow),
                services: Services = Depends(get_services)) -> ClaimState:
     """Claim the item; 409 naming the holder if someone else has it."""
-    item = tasks.claim(uow, item_id=item_id, username=_officer(user).username, now=services.clock.now())
+    item = tasks.claim(uow, item_id=item_id, username=user.username, now=services.clock.now())
     uow.commit()
     return _claim_state(item)
 
 
 @router.post("/tasks/{item_id}/release", response_model=ClaimState)
-def release_task(item_id: int = ItemId, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+def release_task(item_id: int = ItemId, user: User = Depends(officer_user), uow: UnitOfWork = Depends(get_uow),
                  services: Services = Depends(get_services)) -> ClaimState:
     """Release one's own claim."""
-    item = tasks.release(uow, item_id=item_id, username=_officer(user).username, now=services.clock.now())
+    item = tasks.release(uow, item_id=item_id, username=user.username, now=services.clock.now())
     uow.commit()
     return _claim_state(item)
 
 
 @router.post("/tasks/{item_id}/complete", response_model=CompleteResult)
-def complete_task(body: CompleteRequest, item_id: int = ItemId, user: User = Depends(current_user),
+def complete_task(body: CompleteRequest, item_id: int = ItemId, user: User = Depends(officer_user),
                   uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> CompleteResult:
     """Decide the task. 409 if someone else completed it first or holds it; 422 names the field and rule."""
-    officer = _officer(user)
     decision = tasks.decision_from_input(decision=body.decision, reason=body.reason, amount_fen=body.amount_fen,
                                          amount_yuan=body.amount_yuan, payment_reference=body.payment_reference)
-    item = tasks.complete(uow, services, item_id=item_id, username=officer.username, decision=decision,
+    item = tasks.complete(uow, services, item_id=item_id, username=user.username, decision=decision,
                           now=services.clock.now())
     uow.commit()
     app = uow.session.get_one(Application, item.application_id)
-    return CompleteResult(item_id=item.id, decision=decision.decision, completed_by=officer.username,
+    return CompleteResult(item_id=item.id, decision=decision.decision, completed_by=user.username,
                           application_id=app.id, status=app.status, stage=app.stage, stage_name=app.stage_name)

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from app.web.deps import current_user, get_uow
 from app.web.templating import render
-from services import history
+from services import audit, history, history_index
 from services.db.models import User
 from services.uow import UnitOfWork
 
@@ -27,7 +27,7 @@ def reader_only(user: User = Depends(current_user)) -> User:
 
 
 router = APIRouter(dependencies=[Depends(reader_only)])
-STATUSES = history.STATUSES
+STATUSES = history_index.STATUSES
 AppId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SORTS = {"id": "编号", "updated": "最后更新", "status": "状态", "enterprise": "企业"}
 FIELD_LABELS = {"decision": "决定", "reason": "理由", "award_amount_fen": "奖励金额", "payment_reference": "支付凭证号",
@@ -39,9 +39,9 @@ FIELD_LABELS = {"decision": "决定", "reason": "理由", "award_amount_fen": "�
 def cases(request: Request, status: str = "", q: str = "", sort: str = "id",
           user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow)) -> Response:
     """Every case with its number of audit events, and whether the whole chain verifies."""
-    rows = history.case_list(uow.session, user=user, status=status if status in STATUSES else None, q=q,
+    rows = history_index.case_list(uow.session, user=user, status=status if status in STATUSES else None, q=q,
                              sort=sort if sort in SORTS else "id")
-    chain = history.chain_status(uow.session)
+    chain = history_index.chain_status(uow.session)
     return render(request, "audit/cases.html", {"rows": rows, "chain": chain, "status": status, "q": q,
                                                 "sort": sort, "statuses": STATUSES, "sorts": SORTS})
 
@@ -50,7 +50,7 @@ def cases(request: Request, status: str = "", q: str = "", sort: str = "id",
 def export(application_id: AppId, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow)) -> Response:
     """The case history as a JSON file (with the chain's status at export time)."""
     case = history.case_history(uow.session, user=user, application_id=application_id)
-    body = history.as_dict(case, history.chain_status(uow.session))
+    body = history.as_dict(case, audit.verify(uow.session))
     return Response(orjson.dumps(body, option=orjson.OPT_INDENT_2), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="case-{application_id}-history.json"'})
 
