@@ -11,11 +11,11 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from services.bootstrap import Services
-from services.db import models_files
 from services.db.models import (
     Application,
     AwardType,
     Call,
+    Document,
     Enterprise,
     Fund,
     ProcessInstance,
@@ -206,12 +206,9 @@ def _case(session: Session, app: Application) -> CaseView:
 
 
 def files_of(session: Session, application_id: int) -> list[FileView]:
-    """The application's supporting files (none until the document table exists)."""
-    document: Any = getattr(models_files, "Document", None)
-    if document is None:
-        return []
-    rows = session.scalars(select(document).where(document.application_id == application_id)
-                           .order_by(document.uploaded_at, document.id))
+    """The application's supporting files, oldest first (the caller has checked the scope)."""
+    rows = session.scalars(select(Document).where(Document.application_id == application_id)
+                           .order_by(Document.uploaded_at, Document.id))
     return [FileView(d.id, d.filename, d.content_type, d.size, d.uploaded_at) for d in rows]
 
 

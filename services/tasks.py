@@ -113,7 +113,11 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
     _check_segregation(session, user, item)
     inst = session.get_one(ProcessInstance, item.instance_id)
     task = next((t for t in services.runtime.open_tasks(inst) if t.task_id == item.task_id), None)
-    if task is None:
+    if task is None:  # someone completed it since we read it: say who
+        session.expire(item)
+        if item.status != "open":
+            raise Conflict(f"work item {item_id} was already {item.status} by {item.completed_by}; "
+                           "nothing was changed")
         raise Conflict(f"work item {item_id} is no longer open in its case; nothing was changed")
     cap = _cap(services, application.award_type_code)
     data = _task_data(task, decision, cap)
@@ -140,8 +144,12 @@ _YUAN = re.compile(r"[0-9][0-9,]{0,18}(\.[0-9]{1,2})?")  # no exponent: '1e99999
 
 def _clean_text(value: str | None, field: str, limit: int) -> str | None:
     text = (value or "").strip()
+    try:
+        text.encode("utf-8")  # a lone surrogate from JSON cannot be stored
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(field, "含有不可用的字符") from exc
     if "\x00" in text:
-        raise InvalidInput(field, "含有不可用的控制字符")
+        raise InvalidInput(field, "含有不可用的字符")
     if len(text) > limit:
         raise InvalidInput(field, f"不超过 {limit} 个字")
     return text or None

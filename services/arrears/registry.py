@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from services.errors import Conflict, InvalidInput, NotFound
 __all__ = ["READ_ALL_ROLES", "add_debtor", "add_officer", "check_uscc", "department_names", "import_debtors",
            "list_debtors", "officer_departments", "scope_cases", "scope_tasks", "visible_case"]
 
+SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 READ_ALL_ROLES = frozenset({"bureau", "manager", "auditor", "admin"})
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _INDEX = {c: i for i, c in enumerate(_ALPHABET)}
@@ -178,7 +179,7 @@ def officer_departments(session: Session, user: User) -> Desk:
     return Desk(frozenset(r[0] for r in rows), frozenset(r[0] for r in rows if r[1]), uscc)
 
 
-def scope_cases(query: Select[Any], user: User, desk: Desk) -> Select[Any]:
+def scope_cases(query: SelectT, user: User, desk: Desk) -> SelectT:
     """Limit an ArrearsCase query to what `user` may see (out of scope reads as not found)."""
     if user.role in READ_ALL_ROLES:
         return query
@@ -189,7 +190,7 @@ def scope_cases(query: Select[Any], user: User, desk: Desk) -> Select[Any]:
     return query.where(false())
 
 
-def scope_tasks(query: Select[Any], user: User, desk: Desk) -> Select[Any]:
+def scope_tasks(query: SelectT, user: User, desk: Desk) -> SelectT:
     """Limit an ArrearsTask query to the user's inbox: the lanes they act in, for their departments."""
     clauses: list[ColumnElement[bool]] = []
     if user.role == "bureau":

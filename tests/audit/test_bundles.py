@@ -9,7 +9,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from typer.testing import CliRunner
 
+from app.cli import app
 from config.settings import DEV_AUDIT_SIGNING_KEY
 from services import anchors, bundles
 from services.bootstrap import Services
@@ -60,19 +62,24 @@ def test_check_bundle_runs_without_a_database(services: Services, demo: dict[str
     assert ok.returncode == 0, ok.stderr
     assert "OK: bundle of case" in ok.stdout and "reproduced" in ok.stdout and "signature verified" in ok.stdout
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_check_bundle_cli_fails_clearly_on_a_changed_byte(services: Services, demo: dict[str, DemoCase],
+                                                          tmp_path: Path, cli: CliRunner) -> None:
+    done = _export(services, demo["b"].application_id, tmp_path / "b.json")
     data = bytearray(done.path.read_bytes())
     data[len(data) // 2] ^= 0x01
     done.path.write_bytes(bytes(data))
-    bad = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 1 and "Traceback" not in bad.stderr
-    assert "altered" in bad.stderr or "damaged" in bad.stderr
+    bad = cli.invoke(app, ["audit", "check-bundle", str(done.path)])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert "错误 error:" in bad.output and ("altered" in bad.output or "damaged" in bad.output)
 
 
 def test_any_changed_byte_fails_with_a_clear_message(services: Services, demo: dict[str, DemoCase],
                                                      tmp_path: Path) -> None:
     done = _export(services, demo["a"].application_id, tmp_path / "a.json")
     raw = done.path.read_bytes()
-    positions = sorted({0, 1, len(raw) - 1, len(raw) - 2, *range(0, len(raw), max(1, len(raw) // 400))})
+    positions = sorted({0, 1, len(raw) - 1, len(raw) - 2, *range(0, len(raw), max(1, len(raw) // 150))})
     target = tmp_path / "changed.json"
     for pos in positions:
         for flip in (0x01, 0x20):

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.web import create_app
-from services import applications, enterprises
+from services import applications, enterprises, files
 from services.bootstrap import Services
 from services.db.models import AuditEvent, Call, Fund, Honour, WorkItem
 from services.deadlines import sweep
@@ -355,6 +355,10 @@ def _hostile_case(world: Services) -> int:
         app = applications.apply(uow, world, call_id=s.scalars(select(Call.id)).one(), enterprise_id=ent.id,
                                  award_type_code="m2-srdi-sme-city", honour_id=honour.id, requested_fen=1_00,
                                  description=f"说明{IMG}", actor="test", now=now, today=today(world))
+        checked = files.check_uploads([files.Upload(f"{IMG}.pdf", b"%PDF-1.7\n%hostile\n")],
+                                      max_bytes=1 << 20, max_files=10)
+        files.attach(s, application=app, files=checked, data_dir=world.settings.data_dir, actor="applicant",
+                     now=now)
         uow.commit()
         return app.id
 
@@ -371,6 +375,8 @@ def test_html_in_names_descriptions_and_reasons_is_escaped(world: Services, logi
     for raw in (SCRIPT, IMG):
         assert raw not in page
     assert "&lt;img src=x onerror=" in page and "&lt;script&gt;" in page
+    [doc_link] = re.findall(r'href="(/documents/\d+)"', page)  # the file, linked for download
+    assert c.get(doc_link).content.startswith(b"%PDF")
     failed = _decide(login("head-donghu"), item_id, decision="reject", reason=SCRIPT)
     assert failed.status_code == 409 and SCRIPT not in failed.text
 

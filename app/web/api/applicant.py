@@ -37,11 +37,20 @@ from services.errors import NotFound
 from services.uow import UnitOfWork
 
 router = APIRouter(tags=["applicant"])
+
+
+def applicant_user(user: User = Depends(current_user)) -> User:
+    """The caller, if an applicant (403 otherwise, before the body is even looked at)."""
+    require_role(user, "applicant")
+    return user
+
+
+Applicant = Depends(applicant_user)
 DOWNLOAD_TYPES: dict[str, Any] = {ctype: {} for ctype in files.SIGNATURES}
 
 
 @router.get("/calls", response_model=list[OpenCallOut])
-def list_calls(user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+def list_calls(user: User = Applicant, uow: UnitOfWork = Depends(get_uow),
                services: Services = Depends(get_services)) -> list[OpenCallOut]:
     """Open calls, each award with its cap and whether the caller's enterprise may claim it (and why not)."""
     enterprise_id = claims.bound_enterprise(user)
@@ -50,17 +59,16 @@ def list_calls(user: User = Depends(current_user), uow: UnitOfWork = Depends(get
 
 
 @router.get("/enterprise", response_model=EnterpriseOut)
-def get_enterprise(user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+def get_enterprise(user: User = Applicant, uow: UnitOfWork = Depends(get_uow),
                    services: Services = Depends(get_services)) -> EnterpriseOut:
     """The caller's enterprise with its honours (404 while none is registered)."""
-    require_role(user, "applicant")
     if user.enterprise_id is None:
         raise NotFound("尚未登记企业")
     return enterprise_out(uow.session, services, uow.session.get_one(Enterprise, user.enterprise_id))
 
 
 @router.post("/enterprise", response_model=EnterpriseOut, status_code=status.HTTP_201_CREATED)
-def register_enterprise(body: EnterpriseIn, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+def register_enterprise(body: EnterpriseIn, user: User = Applicant, uow: UnitOfWork = Depends(get_uow),
                         services: Services = Depends(get_services)) -> EnterpriseOut:
     """Register the caller's enterprise (credit code checked) and bind the caller to it."""
     ent = enterprises.register_for_user(uow.session, user=user, uscc=body.uscc, name=body.name,
@@ -71,7 +79,7 @@ def register_enterprise(body: EnterpriseIn, user: User = Depends(current_user), 
 
 
 @router.post("/honours", response_model=HonourOut, status_code=status.HTTP_201_CREATED)
-def add_honour(body: HonourIn, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+def add_honour(body: HonourIn, user: User = Applicant, uow: UnitOfWork = Depends(get_uow),
                services: Services = Depends(get_services)) -> HonourOut:
     """Record an honour of the caller's enterprise (types and levels of the loaded policy editions)."""
     enterprise_id = claims.bound_enterprise(user)
@@ -99,7 +107,7 @@ def get_application(application_id: IdPath, user: User = Depends(current_user),
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=status.HTTP_201_CREATED)
-def create_application(body: ApplicationIn, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+def create_application(body: ApplicationIn, user: User = Applicant, uow: UnitOfWork = Depends(get_uow),
                        services: Services = Depends(get_services)) -> ApplicationOut:
     """Apply in an open call; files are added afterwards with POST /applications/{id}/documents."""
     app = claims.apply(uow, services, user=user, call_id=body.call_id, award_type_code=body.award_type,
@@ -112,7 +120,7 @@ def create_application(body: ApplicationIn, user: User = Depends(current_user), 
 @router.post("/applications/{application_id}/documents", response_model=list[DocumentOut],
              status_code=status.HTTP_201_CREATED)
 def upload_documents(application_id: IdPath, files_: list[UploadFile] = File(..., alias="files"),
-                     user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+                     user: User = Applicant, uow: UnitOfWork = Depends(get_uow),
                      services: Services = Depends(get_services)) -> list[DocumentOut]:
     """Add supporting files (PDF, JPEG, PNG, recognised by content; size and count limits from the settings)
     before the first decision or while the application is returned for correction."""
@@ -124,7 +132,7 @@ def upload_documents(application_id: IdPath, files_: list[UploadFile] = File(...
 
 
 @router.post("/applications/{application_id}/resubmit", response_model=ApplicationOut)
-def resubmit(application_id: IdPath, body: ResubmitIn, user: User = Depends(current_user),
+def resubmit(application_id: IdPath, body: ResubmitIn, user: User = Applicant,
              uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> ApplicationOut:
     """Resubmit a returned application (optionally with a corrected description); it goes back to the district."""
     claims.resubmit(uow, services, user=user, application_id=application_id, description=body.description,

@@ -27,6 +27,15 @@ STATUSES = ("running", "paid", "rejected")
 NO_FILES = File(default_factory=list, alias="files")  # str: an empty file input (no file chosen)
 
 
+def applicant_form(principal: Principal = Depends(csrf_form)) -> Principal:
+    """A form post with a valid CSRF token, by an applicant (403 otherwise, before any field is read)."""
+    require_role(principal.user, "applicant")
+    return principal
+
+
+ApplicantForm = Depends(applicant_form)
+
+
 def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
@@ -69,7 +78,7 @@ def enterprise_page(request: Request, principal: Principal = Depends(current_pri
 
 @router.post("/enterprise")
 def register_enterprise(uscc: str = Form(""), name: str = Form(""), review_unit: str = Form(""),
-                        email: str = Form(""), principal: Principal = Depends(csrf_form),
+                        email: str = Form(""), principal: Principal = ApplicantForm,
                         uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> Response:
     """Register the user's enterprise and bind the user to it."""
     enterprises.register_for_user(uow.session, user=principal.user, uscc=uscc, name=name,
@@ -81,7 +90,7 @@ def register_enterprise(uscc: str = Form(""), name: str = Form(""), review_unit:
 
 @router.post("/enterprise/honours")
 def add_honour(honour_type: str = Form(""), level: str = Form(""), recognised_on: str = Form(""),
-               document_no: str = Form(""), issuer: str = Form(""), principal: Principal = Depends(csrf_form),
+               document_no: str = Form(""), issuer: str = Form(""), principal: Principal = ApplicantForm,
                uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> Response:
     """Record an honour of the user's enterprise."""
     user = principal.user
@@ -133,7 +142,7 @@ def apply_page(request: Request, call_id: IdPath, award: str = "", principal: Pr
 @router.post("/calls/{call_id}/apply")
 def apply(call_id: IdPath, award: str = Form(""), honour_id: str = Form(""), requested_yuan: str = Form(""),
           description: str = Form(""), files_: list[UploadFile | str] = NO_FILES,
-          principal: Principal = Depends(csrf_form), uow: UnitOfWork = Depends(get_uow),
+          principal: Principal = ApplicantForm, uow: UnitOfWork = Depends(get_uow),
           services: Services = Depends(get_services)) -> Response:
     """Apply with supporting files: application, documents and the start of its case in one transaction."""
     uploads = read_uploads(files_, services.settings)
@@ -171,7 +180,7 @@ def application_page(request: Request, application_id: IdPath, principal: Princi
 
 @router.post("/my/applications/{application_id}/resubmit")
 def resubmit(application_id: IdPath, description: str = Form(""), files_: list[UploadFile | str] = NO_FILES,
-             principal: Principal = Depends(csrf_form), uow: UnitOfWork = Depends(get_uow),
+             principal: Principal = ApplicantForm, uow: UnitOfWork = Depends(get_uow),
              services: Services = Depends(get_services)) -> Response:
     """Correct a returned application and resubmit it to the district check."""
     uploads = read_uploads(files_, services.settings)
@@ -183,7 +192,7 @@ def resubmit(application_id: IdPath, description: str = Form(""), files_: list[U
 
 @router.post("/my/applications/{application_id}/documents")
 def add_documents(application_id: IdPath, files_: list[UploadFile | str] = NO_FILES,
-                  principal: Principal = Depends(csrf_form), uow: UnitOfWork = Depends(get_uow),
+                  principal: Principal = ApplicantForm, uow: UnitOfWork = Depends(get_uow),
                   services: Services = Depends(get_services)) -> Response:
     """Add supporting files before the first decision."""
     uploads = read_uploads(files_, services.settings)
