@@ -132,14 +132,16 @@ def outbox_send() -> None:
 
 
 @outbox_app.command("retry")
-def outbox_retry(mail_id: Annotated[int, typer.Argument(help="id of a failed mail")]) -> None:
-    """Put a failed mail back in the queue."""
-    from services.outbox import retry_failed
+def outbox_retry(mail_id: Annotated[int, typer.Argument(help="id of a failed mail")],
+                 user: Annotated[str, typer.Option("--user", help="a manager or admin")]) -> None:
+    """Put a failed mail back in the queue (audited)."""
+    from services.dashboard import retry_mail
+    from services.users import get_user
 
     def body() -> None:
         services = services_from_env()
         with services.uow() as uow:
-            retry_failed(uow.session, mail_id, services.clock.now())
+            retry_mail(uow.session, user=get_user(uow.session, user), mail_id=mail_id, now=services.clock.now())
             uow.commit()
         typer.echo(f"mail {mail_id} queued again")
 

@@ -1,7 +1,288 @@
-"""`smeflow arrears ...`: the arrears-clearance campaign (measure 10)."""
+"""`smeflow arrears ...`: the arrears-clearance campaign (measure 10).
+
+Every command answers bad input with one line naming the field and the rule and a non-zero exit.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
+from app.cli_common import fail, guarded, services_from_env
+
 arrears_app = typer.Typer(help="Arrears-clearance campaign (measure 10)", no_args_is_help=True)
+debtors_app = typer.Typer(help="The debtor registry", no_args_is_help=True)
+arrears_app.add_typer(debtors_app, name="debtors")
+
+
+def _fen(value: int) -> str:
+    from services.money import yuan
+
+    return yuan(value)
+
+
+@arrears_app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="ledger, .csv or .xlsx", exists=True, dir_okay=False)],
+    partial: Annotated[bool, typer.Option("--partial", help="import the valid rows, report the rest")] = False,
+    user: Annotated[str, typer.Option("--user", help="who imports (recorded in the audit chain)")] = "bureau",
+) -> None:
+    """Import a ledger: nothing unless every row is valid (or --partial); the same file twice adds nothing."""
+    from services.arrears.ledger_import import import_ledger
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            report = import_ledger(uow, services, content=file.read_bytes(), filename=file.name, actor=user,
+                                   now=services.clock.now(), partial=partial)
+            uow.commit()
+        for error in report.errors[:50]:
+            typer.echo(str(error))
+        if report.error_count > 50:
+            typer.echo(f"... and {report.error_count - 50} more error(s)")
+        typer.echo(f"{file.name}: {report.rows} row(s); created {report.created}, already imported "
+                   f"{report.existing}, rejected {report.rejected}")
+        if report.error_count and not partial:
+            fail(f"{report.error_count} error(s): nothing was imported (use --partial to import the valid rows)")
+
+    guarded(body)
+
+
+@arrears_app.command()
+def report(
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    out: Annotated[Path | None, typer.Option("--out", help="XLSX file (default arrears-YYYY-MM.xlsx)")] = None,
+) -> None:
+    """The monthly ledger report as XLSX, and its totals."""
+    from services.arrears.report import build_report, xlsx_bytes
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            result = build_report(uow.session, month=month, tz=services.settings.timezone)
+        target = out or Path(f"arrears-{result.month}.xlsx")
+        target.write_bytes(xlsx_bytes(result))
+        t = result.totals
+        typer.echo(f"{result.month} (as of {result.as_of}): {t['cases']} case(s), owed {_fen(t['owed_fen'])}, "
+                   f"repaid {_fen(t['repaid_fen'])}, outstanding {_fen(t['outstanding_fen'])}, "
+                   f"interest {_fen(t['interest_fen'])} yuan")
+        typer.echo(f"written {target}")
+
+    guarded(body)
+
+
+@arrears_app.command()
+def cases(
+    status: Annotated[str | None, typer.Option(help="a status, or 'active'")] = None,
+    department: Annotated[str | None, typer.Option(help="handling department code")] = None,
+    kind: Annotated[str | None, typer.Option(help="government | institution | large_enterprise")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="only cases with a step past its deadline")] = False,
+    limit: Annotated[int, typer.Option(help="rows to show")] = 50,
+) -> None:
+    """The campaign ledger: where every case is, newest first."""
+    from services.arrears.ledger import STATUS_NAMES, LedgerFilters, ledger_page
+    from services.db.models import User
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            page = ledger_page(uow.session, User(role="manager", username="cli"), limit=limit,
+                               filters=LedgerFilters(kind=kind, department=department, status=status,
+                                                     overdue=overdue))
+        for r in page.rows:
+            late = " 超期" if r.step_overdue else ""
+            typer.echo(f"{r.id:>6}  {STATUS_NAMES.get(r.status, r.status):<6} {r.stage_name[:14]:<14} "
+                       f"{r.creditor_name[:16]:<16} → {r.debtor_name[:16]:<16} {r.department_code:<14} "
+                       f"owed {_fen(r.owed_fen):>16} outstanding {_fen(r.outstanding_fen):>16}{late}")
+        t = page.totals
+        typer.echo(f"{page.total} case(s); owed {_fen(t['owed'])}, repaid {_fen(t['repaid'])}, "
+                   f"outstanding {_fen(t['outstanding'])} yuan")
+
+    guarded(body)
+
+
+@arrears_app.command()
+def register(
+    creditor: Annotated[str, typer.Option(help="the SME's credit code")],
+    creditor_name: Annotated[str, typer.Option(help="the SME's name")],
+    debtor: Annotated[str, typer.Option(help="the debtor's credit code (registered debtor)")],
+    contract: Annotated[str, typer.Option(help="contract number")],
+    signed: Annotated[str, typer.Option(help="contract signed on, YYYY-MM-DD")],
+    delivered: Annotated[str, typer.Option(help="delivered on, YYYY-MM-DD")],
+    amount: Annotated[str, typer.Option(help="amount owed, yuan")],
+    accepted: Annotated[str | None, typer.Option(help="accepted on, YYYY-MM-DD, if acceptance is agreed")] = None,
+    agreed_days: Annotated[str | None, typer.Option(help="agreed payment term, days")] = None,
+    agreed_rate: Annotated[str | None, typer.Option(help="agreed late-interest rate, percent a year")] = None,
+    user: Annotated[str, typer.Option("--user")] = "bureau",
+) -> None:
+    """Register a complaint: it waits for the bureau's acceptance review (10 working days)."""
+    from services.arrears.intake import register as register_case
+
+    def body() -> None:
+        services = services_from_env()
+        record = {"creditor_uscc": creditor, "creditor_name": creditor_name, "debtor_uscc": debtor,
+                  "contract_no": contract, "signed_on": signed, "delivered_on": delivered, "amount": amount,
+                  "accepted_on": accepted, "agreed_days": agreed_days, "agreed_rate": agreed_rate}
+        with services.uow() as uow:
+            case = register_case(uow, services, record=record, actor=user, now=services.clock.now())
+            uow.commit()
+        typer.echo(f"case {case.id} registered; payment was due {case.due_on} ({case.rules} rules)")
+
+    guarded(body)
+
+
+@arrears_app.command("tasks")
+def tasks_cmd(user: Annotated[str, typer.Option("--user", help="username")]) -> None:
+    """A user's open arrears steps, oldest deadline first."""
+    from services.arrears.actions import inbox
+    from services.users import get_user
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            for step in inbox(uow.session, get_user(uow.session, user)):
+                due = f"{step.due_at:%Y-%m-%d %H:%M} UTC" if step.due_at else "-"
+                late = " 超期" if step.overdue else ""
+                typer.echo(f"{step.id:>6}  case {step.case_id:<6} {step.name:<10} due {due}{late}")
+
+    guarded(body)
+
+
+@arrears_app.command()
+def act(
+    step: Annotated[int, typer.Argument(help="step id (from `smeflow arrears tasks`)")],
+    user: Annotated[str, typer.Option("--user")],
+    decision: Annotated[str, typer.Option("--decision", help="one of the step's decisions")],
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    field: Annotated[list[str] | None, typer.Option("--field", help="NAME=VALUE, e.g. amount=12000")] = None,
+) -> None:
+    """Decide an open step (fields: amount, extension_until, instalments, paid_on, reference, document_no...)."""
+    from services.arrears.actions import Step
+    from services.arrears.actions import act as act_step
+
+    def body() -> None:
+        fields: dict[str, str] = {}
+        for item in field or []:
+            name, sep, value = item.partition("=")
+            if not sep:
+                fail(f"--field {item!r}: expected NAME=VALUE")
+            fields[name.strip()] = value
+        services = services_from_env()
+        with services.uow() as uow:
+            done = act_step(uow, services, task_id=step, username=user, now=services.clock.now(),
+                            step=Step(decision, reason, fields))
+            uow.commit()
+        typer.echo(f"step {done.id} ({done.name}) of case {done.case_id}: {decision}")
+
+    guarded(body)
+
+
+@arrears_app.command()
+def sweep() -> None:
+    """Fire the due timers of arrears cases once, now."""
+    from services.arrears.sweep import sweep as run
+
+    def body() -> None:
+        services = services_from_env()
+        r = run(services, services.clock.now())
+        typer.echo(f"fired {len(r.fired)} timer(s) on {r.due_cases} case(s); {r.marked_overdue} acceptance "
+                   "review(s) newly overdue")
+
+    guarded(body)
+
+
+@arrears_app.command()
+def remind() -> None:
+    """Queue today's reminder digests and 督办 mails (working days only)."""
+    from services.arrears.campaign import remind as run
+
+    def body() -> None:
+        services = services_from_env()
+        r = run(services, services.clock.now())
+        typer.echo(f"queued {r.digests} digest(s), {r.escalated} escalation(s)" if r.working_day
+                   else "today is not a working day (工作日): nothing sent")
+
+    guarded(body)
+
+
+@arrears_app.command()
+def monthly(force: Annotated[bool, typer.Option("--force", help="run even if today is not the first "
+                                                                "working day of the month")] = False) -> None:
+    """The previous month's report and the managers' mail (on the first working day of a month)."""
+    from services.arrears.campaign import monthly as run
+
+    def body() -> None:
+        services = services_from_env()
+        r = run(services, services.clock.now(), force=force)
+        typer.echo(f"report {r.month} written to {r.path}; mail {'queued' if r.mailed else 'already sent'}"
+                   if r.ran else "not the first working day of the month: nothing to do (--force to run)")
+
+    guarded(body)
+
+
+@arrears_app.command()
+def officer(
+    username: Annotated[str, typer.Argument()],
+    department: Annotated[str, typer.Argument(help="handling department code")],
+    head: Annotated[bool, typer.Option("--head", help="the department's head (approves extensions)")] = False,
+) -> None:
+    """Let a user act for a handling department."""
+    from services.arrears.registry import add_officer
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            add_officer(uow.session, username=username, department=department, head=head, actor="cli",
+                        now=services.clock.now())
+            uow.commit()
+        typer.echo(f"{username} acts for {department}" + (" as head" if head else ""))
+
+    guarded(body)
+
+
+@debtors_app.command("import")
+def debtors_import(file: Annotated[Path, typer.Argument(help="CSV: uscc,name,kind,department", exists=True)],
+                   ) -> None:
+    """Register debtors from a CSV file (all or nothing)."""
+    from services.arrears.registry import import_debtors
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            added = import_debtors(uow.session, content=file.read_bytes(), actor="cli", now=services.clock.now())
+            uow.commit()
+        typer.echo(f"{len(added)} debtor(s) registered")
+
+    guarded(body)
+
+
+@debtors_app.command("list")
+def debtors_list() -> None:
+    """The debtor registry with each debtor's kind and handling department."""
+    from services.arrears.registry import department_names, list_debtors
+    from services.arrears.statute import KIND_NAMES
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            names = department_names(uow.session)
+            for d in list_debtors(uow.session):
+                typer.echo(f"{d.uscc}  {KIND_NAMES[d.kind]:<4} {names.get(d.department_code, d.department_code):<16}"
+                           f" {d.name}")
+
+    guarded(body)
+
+
+@arrears_app.command()
+def demo() -> None:
+    """Campaign demo data on top of `smeflow demo`: officers, debtors and four cases."""
+    from services.arrears.demo import ArrearsDemo
+
+    def body() -> None:
+        services: Any = services_from_env()
+        cases_loaded = ArrearsDemo(services, echo=True, say=typer.echo).load()
+        typer.echo(f"arrears demo: {len(cases_loaded)} case(s)" if cases_loaded else "arrears demo already loaded")
+
+    guarded(body)

@@ -48,7 +48,7 @@ def print_cases(services: Services) -> None:
                f"发送失败 {mail['failed']}")
     for m in failed:
         typer.echo(f"  失败 #{m.id} {m.subject} → {', '.join(m.recipients)}: {m.last_error} "
-                   f"(smeflow outbox retry {m.id})")
+                   f"(smeflow outbox retry {m.id} --user manager)")
 
 
 def _lateness(row: Any, now: datetime) -> str:

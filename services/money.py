@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from services.errors import InvalidInput
+
+_PLAIN = re.compile(r"-?\d{1,15}(\.\d{1,2})?")  # no exponent, no huge numbers: a plain amount in yuan
 
 
 def yuan(fen: int) -> str:
@@ -18,8 +21,11 @@ def yuan(fen: int) -> str:
 
 def parse_yuan(text: str, field: str = "amount") -> int:
     """Parse a yuan amount ('300000', '12,345.6') into fen exactly; InvalidInput otherwise."""
+    cleaned = text.replace(",", "").strip()
+    if not _PLAIN.fullmatch(cleaned):
+        raise InvalidInput(field, "金额格式无效（单位：元，最多两位小数，例如 250000 或 250,000.50）")
     try:
-        value = Decimal(text.replace(",", "").strip())
+        value = Decimal(cleaned)
     except InvalidOperation as exc:
         raise InvalidInput(field, "金额格式无效（单位：元，最多两位小数）") from exc
     if not value.is_finite():

@@ -11,9 +11,12 @@ from app.web.security import COOKIE, SessionCodec, same_token
 from services import tokens
 from services.bootstrap import Services
 from services.db.models import User
+from services.errors import Forbidden
 from services.uow import UnitOfWork
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+READ_ONLY_ROLES = frozenset({"auditor"})
+READ_ONLY_EXEMPT = frozenset({"/logout"})
 
 
 class NotAuthenticated(Exception):
@@ -63,6 +66,9 @@ def current_principal(request: Request, uow: UnitOfWork = Depends(get_uow),
     """The signed-in user. Cookie-authenticated API writes need the X-CSRF-Token header."""
     principal = _principal(request, uow, services)
     request.state.principal = principal
+    if (principal.user.role in READ_ONLY_ROLES and request.method in UNSAFE
+            and request.url.path not in READ_ONLY_EXEMPT):
+        raise Forbidden("审计员为只读角色，不能进行任何修改")
     if (principal.csrf is not None and request.method in UNSAFE and request.url.path.startswith("/api/")
             and not same_token(request.headers.get("x-csrf-token"), principal.csrf)):
         raise CsrfFailed()

@@ -90,8 +90,9 @@ def test_uninitialised_database_says_so(cli: CliRunner, monkeypatch: pytest.Monk
 
 
 def test_bpmn_validate(cli: CliRunner) -> None:
-    ok = run(cli, "bpmn", "validate", *[str(p) for p in sorted((ROOT / "bpmn").glob("*.bpmn"))])
-    assert ok.exit_code == 0 and ok.output.count(": OK") == 3
+    shipped = sorted((ROOT / "bpmn").glob("*.bpmn"))
+    ok = run(cli, "bpmn", "validate", *[str(p) for p in shipped])
+    assert ok.exit_code == 0 and ok.output.count(": OK") == len(shipped) >= 3
     bad = run(cli, "bpmn", "validate", str(FIXTURES / "malicious.bpmn"), str(FIXTURES / "malformed.bpmn"),
               str(FIXTURES / "unquoted_duration.bpmn"), str(FIXTURES / "gap.dmn"), str(ROOT / "missing.bpmn"))
     assert bad.exit_code == 1

@@ -34,14 +34,14 @@ SORT_LABELS = {"id": "编号", "created": "申报时间", "updated": "最近办�
 
 def _route_for(options: list[dashboard.RouteOption], services: Services, filters: Filters,
                route: str | None) -> dashboard.RouteOption | None:
+    """The diagram to draw: the route of the award type filtered on, else the one picked, else the first."""
+    if filters.award_type:
+        route = next(a.route for e in services.editions for a in e.award_types if a.code == filters.award_type)
     if route:
         chosen = next((o for o in options if o.process_id == route), None)
         if chosen is None:
             raise InvalidInput("route", "未知的流程")
         return chosen
-    if filters.award_type:  # the diagram of the award type the user filtered on
-        wanted = next(a.route for e in services.editions for a in e.award_types if a.code == filters.award_type)
-        return next((o for o in options if o.process_id == wanted), None)
     return options[0] if options else None
 
 
@@ -76,7 +76,8 @@ def dashboard_page(request: Request, call: str | None = None, award: str | None 
         "counts": counts, "ended": ended, "cases": cases, "total": total, "page_rows": PAGE_ROWS, "sort": sort,
         "sort_labels": SORT_LABELS, "filter_qs": urlencode(query),
         "route_qs": urlencode({**query, "route": chosen.process_id} if chosen else query),
-        "can_retry": user.role in dashboard.RETRY_ROLES, "retried": retried if (retried or "").isdigit() else None,
+        "can_retry": user.role in dashboard.RETRY_ROLES,
+        "retried": retried if retried and retried.isascii() and retried.isdigit() else None,
         "duration": dashboard.duration_zh,
     })
 
