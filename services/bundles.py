@@ -23,12 +23,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services import anchors, audit
+from services import access, anchors, audit
 from services.bootstrap import Services
 from services.bundle_format import BundleInvalid, Unsealed, case_record, seal, unseal
-from services.db.models import AuditEvent, AuditHead, CaseArchive
+from services.db.models import AuditEvent, AuditHead, CaseArchive, User
 from services.errors import NotFound
-from services.replay import deadline_function, replay_record
+from services.replay import READERS, deadline_function, replay_record
 from services.replay_record import CaseRecord, load_case, record_to_json
 from services.replay_views import ReplayResult
 from services.uow import UnitOfWork
@@ -89,24 +89,39 @@ def bundle_body(uow: UnitOfWork, services: Services, *, application_id: int, act
             "chain": _proof(uow, record)}
 
 
+def bundle_bytes(uow: UnitOfWork, services: Services, *, application_id: int, actor: str, now: datetime,
+                 user: User | None = None) -> bytes:
+    """The case's sealed, signed evidence bundle as bytes (for a download); read only on the database.
+
+    An archived case's bundle is its archive file, checked against its archive record. With `user`,
+    only auditors, managers and admins, and only for cases in their scope (NotFound otherwise).
+    """
+    if user is not None:
+        access.require_role(user, *READERS)
+        access.visible_application(uow.session, user, application_id)
+    archived = uow.session.scalars(select(CaseArchive).where(CaseArchive.application_id == application_id)).first()
+    if archived is None:
+        body = bundle_body(uow, services, application_id=application_id, actor=actor, now=now)
+        return seal(body, key=services.settings.audit_signing_key)
+    path = Path(services.settings.data_dir) / archived.path
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BundleInvalid(f"archive bundle {archived.path} cannot be read: {exc.strerror}") from None
+    if _sha(raw) != archived.sha256:
+        raise BundleInvalid(f"archive bundle {archived.path} was altered: it does not match the SHA-256 of its "
+                            "archive record")
+    unseal(raw, name=f"archive bundle {archived.path}")
+    return raw
+
+
 def export_case(uow: UnitOfWork, services: Services, *, application_id: int, out: Path, actor: str,
                 now: datetime) -> Exported:
-    """Write the case's evidence bundle to `out` (read only on the database).
-
-    An archived case's bundle is its archive file, copied after checking it against its archive record.
-    """
-    archived = uow.session.scalars(select(CaseArchive).where(CaseArchive.application_id == application_id)).first()
-    if archived is not None:
-        raw = (Path(services.settings.data_dir) / archived.path).read_bytes()
-        if _sha(raw) != archived.sha256:
-            raise BundleInvalid(f"archive bundle {archived.path} was altered: it does not match the SHA-256 of "
-                                "its archive record")
-        body = unseal(raw, name=f"archive bundle {archived.path}").body
-    else:
-        body = bundle_body(uow, services, application_id=application_id, actor=actor, now=now)
-        raw = seal(body, key=services.settings.audit_signing_key)
+    """Write the case's evidence bundle to `out` (see bundle_bytes)."""
+    raw = bundle_bytes(uow, services, application_id=application_id, actor=actor, now=now)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(raw)
+    body = unseal(raw).body
     chain = body["chain"]
     return Exported(out, _sha(raw), len(raw), len(body["case"]["events"]), chain["to_seq"],
                     chain["statement"] is not None)

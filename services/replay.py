@@ -148,9 +148,11 @@ class _Replay:
             return
         try:
             snap = self._apply(step, ev, body)
-        except SmeflowError as exc:
-            raise _Stop(Difference(step, ev.seq, "replay refused", ev.kind, exc.message,
-                                   f"event {ev.seq} ({ev.kind}) cannot be replayed: {exc.message}")) from exc
+        except (SmeflowError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # the engine refused the command, the diagram does not parse, or the payload is malformed
+            why = exc.message if isinstance(exc, SmeflowError) else f"{type(exc).__name__}: {exc}"
+            raise _Stop(Difference(step, ev.seq, "replay refused", ev.kind, why,
+                                   f"event {ev.seq} ({ev.kind}) cannot be replayed: {why}")) from exc
         self.snap = snap
         now_open = {t.task_id for t in snap.human}
         new = [t for t in snap.human if t.task_id not in self.seen_open]

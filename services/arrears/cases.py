@@ -71,6 +71,16 @@ class ArrearsRuntime:
         """The READY human tasks of a started case."""
         return self.engine.snapshot(self.engine.loads(inst.state)).human
 
+    def decisions(self, session: Session, case: ArrearsCase, task: ArrearsTask) -> tuple[str, ...]:
+        """The decisions the diagram offers for an open step (read-only; nothing is stored)."""
+        if case.instance_id is None:  # not started: what the route's first step offers
+            route = current_route(session, self.engine, PROCESS_ID)
+            _wf, snap = self.engine.start(route, {}, case.registered_at)
+            human = next((t for t in snap.human if t.spec == task.task_spec), None)
+        else:
+            human, _data = self.peek(session.get_one(ProcessInstance, case.instance_id), str(task.task_id))
+        return human.decisions if human is not None else ()
+
     def data(self, inst: ProcessInstance) -> dict[str, Any]:
         """The case data as the route has it now."""
         return self.engine.data(self.engine.loads(inst.state))

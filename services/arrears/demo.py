@@ -70,8 +70,10 @@ class ArrearsDemo:
                                     actor="demo", now=now)
             uow.commit()
         creditors = self._creditors()
+        # (the builder's contract is signed under the 2025 rules: 60 days for a large enterprise)
         self.cases["cleared"] = self._register(creditors[0], "gov", "DH-2024-017", "2024-11-02", 180_000)
-        self.cases["disputed"] = self._register(creditors[1], "builder", "JS-2025-031", "2025-06-10", 520_000)
+        self.cases["disputed"] = self._register(creditors[1], "builder", "JS-2025-031", "2025-06-10", 520_000,
+                                                signed="2025-06-02")
         self.cases["refused"] = self._register(creditors[2], "school", "XX-2023-005", "2024-01-15", 35_000)
         self.cases["escalated"] = self._register(creditors[0], "hospital", "YY-2024-088", "2024-09-20", 96_000)
         self._drive()
@@ -86,11 +88,11 @@ class ArrearsDemo:
         return found
 
     def _register(self, creditor: tuple[str, str], debtor_key: str, contract: str, delivered: str,
-                  yuan: int) -> int:
+                  yuan: int, *, signed: str | None = None) -> int:
         debtor = next(d for d in DEBTORS if d[0] == debtor_key)
         record = {"creditor_uscc": creditor[0], "creditor_name": creditor[1],
                   "debtor_uscc": make_uscc(debtor[1], debtor[2]), "contract_no": contract,
-                  "signed_on": (date.fromisoformat(delivered) - timedelta(days=60)).isoformat(),
+                  "signed_on": signed or (date.fromisoformat(delivered) - timedelta(days=60)).isoformat(),
                   "delivered_on": delivered, "amount": str(yuan)}
         with self.s.uow() as uow:
             case = intake.register(uow, self.s, record=record, actor="bureau", now=self.clock.now())

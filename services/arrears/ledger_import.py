@@ -33,6 +33,7 @@ from services.bootstrap import Services
 from services.db.base import UTCDateTime
 from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsImport, ArrearsTask
 from services.errors import InvalidInput
+from services.uow import UnitOfWork
 
 __all__ = ["ImportReport", "RowError", "import_ledger", "read_table"]
 
@@ -116,9 +117,12 @@ def _columns(header: list[str], report: ImportReport) -> dict[str, int] | None:
     return None if report.error_count else where
 
 
-def import_ledger(services: Services, *, content: bytes, filename: str, actor: str, now: datetime,
-                  partial: bool = False) -> ImportReport:
-    """Validate and import a ledger file; nothing is written unless every row is valid (or `partial`)."""
+def import_ledger(uow: UnitOfWork, services: Services, *, content: bytes, filename: str, actor: str,
+                  now: datetime, partial: bool = False) -> ImportReport:
+    """Validate and import a ledger file in the caller's transaction (the caller commits).
+
+    Nothing is written unless every row is valid (or `partial`); `report.imported` says whether anything was.
+    """
     rules = load_rules()
     check_limits(services, rules)
     report = ImportReport(filename=filename, sha256=hashlib.sha256(content).hexdigest())
@@ -127,25 +131,23 @@ def import_ledger(services: Services, *, content: bytes, filename: str, actor: s
     if where is None:
         return report
     label = {key: header[i] for key, i in where.items()}
-    with services.uow() as uow:
-        session = uow.session
-        debtors = _Debtors(session)
-        valid: list[tuple[int, Record]] = []
-        for number, values in rows:
-            report.rows += 1
-            raw = {k: (values[i] if i < len(values) else None) for k, i in where.items()}
-            record, errors = validate(raw, debtors=debtors, rules=rules, calendar=services.calendar)
-            for key, message in errors:
-                report.add_error(RowError(number, label.get(key, COLUMNS.get(key, key)), message))
-            if record is None:
-                report.rejected += 1
-            else:
-                valid.append((number, record))
-        fresh = _dedupe(session, valid, report, label)
-        if (report.error_count and not partial) or not fresh:
-            return report
-        _write(services, uow, fresh, report, actor=actor, now=now, partial=partial)
-        uow.commit()
+    session = uow.session
+    debtors = _Debtors(session)
+    valid: list[tuple[int, Record]] = []
+    for number, values in rows:
+        report.rows += 1
+        raw = {k: (values[i] if i < len(values) else None) for k, i in where.items()}
+        record, errors = validate(raw, debtors=debtors, rules=rules, calendar=services.calendar)
+        for key, message in errors:
+            report.add_error(RowError(number, label.get(key, COLUMNS.get(key, key)), message))
+        if record is None:
+            report.rejected += 1
+        else:
+            valid.append((number, record))
+    fresh = _dedupe(session, valid, report, label)
+    if (report.error_count and not partial) or not fresh:
+        return report
+    _write(services, uow, fresh, report, actor=actor, now=now, partial=partial)
     return report
 
 
@@ -215,7 +217,7 @@ def _bulk_insert(session: Any, rows: list[dict[str, Any]]) -> None:
             copy.write_row([row[c] for c in columns])
 
 
-def _write(services: Services, uow: Any, fresh: list[Record], report: ImportReport, *, actor: str, now: datetime,
+def _write(services: Services, uow: UnitOfWork, fresh: list[Record], report: ImportReport, *, actor: str, now: datetime,
            partial: bool) -> None:
     session = uow.session
     batch = ArrearsImport(sha256=report.sha256, filename=report.filename[:200], imported_at=now, imported_by=actor,

@@ -100,11 +100,14 @@ _PROCESS_NAME = re.compile(rb'<(?:[\w.-]+:)?process\b[^>]*?\bname="([^"]*)"')
 
 
 def route_options(session: Session, *, measures: Mapping[str, int] | None = None) -> list[RouteOption]:
-    """The current diagram of each route, labelled with its process name; with `measures` (route ->
-    policy measure) ordered by measure and labelled "措施N：name"."""
+    """The current diagram of each route, labelled with its process name. With `measures` (route ->
+    policy measure): only those routes (not, say, the arrears route), by measure, labelled "措施N：name"."""
+    query = (select(ProcessDefinition.process_id, ProcessDefinition.hash, ProcessDefinition.bpmn_xml)
+             .where(ProcessDefinition.current.is_(True)))
+    if measures is not None:
+        query = query.where(ProcessDefinition.process_id.in_(list(measures)))
     measures = measures or {}
-    rows = session.execute(select(ProcessDefinition.process_id, ProcessDefinition.hash, ProcessDefinition.bpmn_xml)
-                           .where(ProcessDefinition.current.is_(True)))
+    rows = session.execute(query)
     options = []
     for process_id, digest, xml in rows:
         match = _PROCESS_NAME.search(xml)

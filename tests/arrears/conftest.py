@@ -30,6 +30,10 @@ CREDITOR = make_uscc("91", 77)
 OTHER_CREDITOR = make_uscc("91", 78)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: a large-volume test (tens of seconds); deselect with -m 'not slow'")
+
+
 @dataclass
 class Campaign:
     services: Services

@@ -18,7 +18,8 @@ from services.errors import InvalidInput
 from tests.arrears.conftest import CREDITOR, DEBTORS, OTHER_CREDITOR, Campaign
 from tests.helpers import snapshot
 
-HEADER = "债权企业统一社会信用代码,债权企业名称,债务人统一社会信用代码,合同编号,合同签订日期,交付日期,验收日期,约定付款期限（天）,约定逾期利率（年%）,欠款金额（元）"
+HEADER = ("债权企业统一社会信用代码,债权企业名称,债务人统一社会信用代码,合同编号,合同签订日期,交付日期,验收日期,"
+          "约定付款期限（天）,约定逾期利率（年%）,欠款金额（元）")
 GOV, SCHOOL, BIG = DEBTORS["gov"][0], DEBTORS["school"][0], DEBTORS["big"][0]
 
 
@@ -34,7 +35,11 @@ GOOD = [
 
 
 def run(c: Campaign, content: bytes, name: str = "ledger.csv", partial: bool = False):  # type: ignore[no-untyped-def]
-    return import_ledger(c.services, content=content, filename=name, actor="bureau", now=c.now(), partial=partial)
+    with c.services.uow() as uow:
+        report = import_ledger(uow, c.services, content=content, filename=name, actor="bureau", now=c.now(),
+                               partial=partial)
+        uow.commit()
+        return report
 
 
 def count(c: Campaign, model: type) -> int:
@@ -161,7 +166,9 @@ def big_ledger(rows: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+@pytest.mark.slow
 def test_a_100000_row_ledger_imports(campaign: Campaign) -> None:
+    """About 10-15 s on an idle 2-core machine (benchmarks/ledger_import.py); the bound allows a busy CI."""
     c = campaign
     content = big_ledger(100_000)
     started = time.perf_counter()
@@ -172,4 +179,4 @@ def test_a_100000_row_ledger_imports(campaign: Campaign) -> None:
     with c.services.uow() as uow:
         total = uow.session.scalar(select(func.sum(ArrearsCase.claimed_fen)))
     assert total == sum((1000 + i) * 100 + i % 100 for i in range(100_000))
-    assert elapsed < 60, f"import took {elapsed:.1f} s"
+    assert elapsed < 120, f"import took {elapsed:.1f} s"

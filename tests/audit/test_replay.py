@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import orjson
+import pytest
 from SpiffWorkflow.util.task import TaskState
 
-from services import replay_state
+from services import bundles, replay, replay_state
 from services.bootstrap import Services
 from services.demo import Demo, DemoCase
 from services.engine import Engine
+from services.errors import Forbidden, NotFound
 from services.routes import current_route
+from services.users import get_user
 from tests.audit.conftest import overdue_case, replay_of
 from tests.conftest import START
 from tests.helpers import snapshot
@@ -97,3 +100,19 @@ def test_engine_dumps_is_reproducible_only_in_canonical_form(services: Services)
 
 def test_task_state_values_match_the_engine() -> None:
     assert int(TaskState.COMPLETED) == replay_state.COMPLETED
+
+
+def test_only_auditors_managers_and_admins_replay_or_export(services: Services, demo: dict[str, DemoCase]) -> None:
+    case = demo["a"].application_id
+    with services.uow() as uow:
+        for name in ("auditor", "manager", "admin"):
+            user = get_user(uow.session, name)
+            assert replay.replay_case(uow, services, application_id=case, user=user).reproduced
+        raw = bundles.bundle_bytes(uow, services, application_id=case, actor="auditor", now=services.clock.now(),
+                                   user=get_user(uow.session, "auditor"))
+        assert raw.startswith(b"{") and b"smeflow.evidence-bundle/1" in raw
+        for name in ("applicant-a", "district-donghu", "bureau"):
+            with pytest.raises(Forbidden):
+                replay.replay_case(uow, services, application_id=case, user=get_user(uow.session, name))
+        with pytest.raises(NotFound):
+            replay.replay_case(uow, services, application_id=9999, user=get_user(uow.session, "auditor"))

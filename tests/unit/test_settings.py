@@ -41,6 +41,13 @@ def test_defaults_come_from_defaults_toml() -> None:
         "public_notice": 5,
         "finance_payout": 10,
         "correct_application": 10,
+        "arrears_acceptance": 10,
+        "arrears_transfer": 10,
+        "arrears_supply_material": 10,
+        "arrears_repayment_plan": 10,
+        "arrears_debtor_response": 10,
+        "arrears_escalation_step": 5,
+        "arrears_verification": 10,
     }
     assert s.honours_highest_only is True
     assert s.timezone == "Asia/Shanghai"
@@ -95,6 +102,9 @@ def test_default_secret_refused_in_production(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(InsecureSecretError, match="SMEFLOW_SECRET_KEY"):
         Settings()
     monkeypatch.setenv("SMEFLOW_SECRET_KEY", "a-real-secret")
+    with pytest.raises(InsecureSecretError, match="SMEFLOW_AUDIT_SIGNING_KEY"):
+        Settings()
+    monkeypatch.setenv("SMEFLOW_AUDIT_SIGNING_KEY", "another-real-secret")
     assert Settings().environment == "production"
     assert Settings(environment="test", secret_key=DEV_SECRET_KEY).environment == "test"
 

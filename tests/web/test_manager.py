@@ -86,6 +86,8 @@ def test_counts_per_status_stage_unit_and_diagram_node(cases: Cases, login: Logi
     assert {u["unit"]: (u["running"], u["paid"], u["rejected"], u["total"]) for u in data["units"]} == {
         "donghu": (0, 1, 1, 2), "xihu": (1, 0, 0, 1), "honggutan": (0, 0, 1, 1)}
     routes = {r["process_id"]: r for r in data["routes"]}
+    assert list(routes) == ["award_enterprise_honour", "award_service_platform", "award_base"]  # measures 2, 8, 9
+    assert routes["award_base"]["label"].startswith("措施9：")
     honours = routes["award_enterprise_honour"]
     assert honours["open"] == {"finance_payout": 1}
     assert honours["ended"] == {"end_paid": 1, "end_rejected_district": 1, "end_rejected_bureau": 1}
@@ -386,6 +388,11 @@ def test_diagram_follows_the_award_filter(cases: Cases, world: Services, login: 
     c = login("manager")
     page = c.get("/dashboard", params={"award": "m9-innovation-base-national"}).text
     assert re.search(r'<option value="award_base" selected>', page)
+    # the form always sends the route picked before: the award filter decides the diagram
+    page = c.get("/dashboard", params={"award": "m2-srdi-sme-province", "route": "award_base"}).text
+    assert re.search(r'<option value="award_enterprise_honour" selected>', page)
+    assert """data-diagram-counts='{"finance_payout": 1}'""" in page  # b is waiting for payment
+    assert 'href="/dashboard?award=m2-srdi-sme-province&amp;route=award_enterprise_honour&amp;sort=-id#cases"' in page
 
 
 # -- in a browser ----------------------------------------------------------------------------------

@@ -1,0 +1,87 @@
+"""`smeflow arrears ...`: import, report, cases, the registry and deciding steps from the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner, Result
+
+from app.cli import app
+from config.settings import get_settings
+from services.arrears.demo import make_uscc
+from services.bootstrap import Services
+from tests.arrears.conftest import CREDITOR, DEBTORS, build_campaign
+from tests.arrears.test_import import GOOD, HEADER, csv_of
+
+
+@pytest.fixture
+def cli(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    build_campaign(services)
+    monkeypatch.setenv("SMEFLOW_DATABASE_URL", services.settings.database_url)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def run(cli: CliRunner, *args: str) -> Result:
+    result = cli.invoke(app, ["arrears", *args])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def test_import_report_and_cases(cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_of(GOOD[0], f"{CREDITOR},甲,{DEBTORS['gov'][0]},X,2024-01-10,2024-03-01,,,,abc"))
+    result = run(cli, "import", str(bad))
+    assert result.exit_code == 1
+    assert "第 3 行 · 欠款金额（元）：金额格式无效" in result.output
+    assert "nothing was imported" in result.output
+    good = tmp_path / "ledger.csv"
+    good.write_bytes(csv_of(*GOOD))
+    assert "created 3" in run(cli, "import", str(good)).output
+    again = run(cli, "import", str(good))
+    assert again.exit_code == 0 and "created 0, already imported 3" in again.output
+    partial = run(cli, "import", str(bad), "--partial")
+    assert partial.exit_code == 0 and "created 0, already imported 1, rejected 1" in partial.output
+    listing = run(cli, "cases", "--status", "registered")
+    assert "3 case(s)" in listing.output and "待受理" in listing.output
+    assert "owed 688,000.50" in listing.output  # 120,000.50 + 8,000 + 560,000
+    monkeypatch.chdir(tmp_path)
+    month = run(cli, "report", "--month", "2099-12")
+    assert month.exit_code == 0 and "3 case(s)" in month.output
+    sheet = load_workbook(tmp_path / "arrears-2099-12.xlsx").worksheets[0]
+    assert sheet.max_row == 5  # header, three cases, totals
+    assert run(cli, "report", "--month", "2099-13").exit_code == 1
+
+
+def test_register_and_decide_from_the_command_line(cli: CliRunner) -> None:
+    result = run(cli, "register", "--creditor", CREDITOR, "--creditor-name", "南昌测试科技有限公司",
+                 "--debtor", DEBTORS["gov"][0], "--contract", "CLI-1", "--signed", "2024-01-10",
+                 "--delivered", "2024-03-01", "--amount", "5000")
+    assert result.exit_code == 0 and "payment was due 2024-04-01 (2020 rules)" in result.output
+    tasks = run(cli, "tasks", "--user", "bureau").output
+    step = tasks.split()[0]
+    wrong = run(cli, "act", step, "--user", "bureau", "--decision", "approve")
+    assert wrong.exit_code == 1 and "decision" in wrong.output
+    done = run(cli, "act", step, "--user", "bureau", "--decision", "refuse", "--reason", "不属于受理范围")
+    assert done.exit_code == 0 and "受理审查" in done.output
+    assert "不予受理" in run(cli, "cases").output
+    bad = run(cli, "register", "--creditor", "123", "--creditor-name", "x", "--debtor", DEBTORS["gov"][0],
+              "--contract", "CLI-2", "--signed", "2024-01-10", "--delivered", "2024-03-01", "--amount", "1")
+    assert bad.exit_code == 1 and "creditor_uscc" in bad.output
+
+
+def test_debtor_registry(cli: CliRunner, tmp_path: Path) -> None:
+    file = tmp_path / "debtors.csv"
+    file.write_text(f"uscc,name,kind,department\n{make_uscc('11', 501)},南昌市某局,government,xihu\n",
+                    encoding="utf-8")
+    assert "1 debtor(s) registered" in run(cli, "debtors", "import", str(file)).output
+    again = run(cli, "debtors", "import", str(file))
+    assert again.exit_code == 1 and "已登记" in again.output
+    listing = run(cli, "debtors", "list").output
+    assert "南昌市某局" in listing and "西湖区人民政府" in listing
+    assert HEADER  # the ledger header is documented in one place (tests/arrears/test_import.py)
