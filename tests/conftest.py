@@ -42,7 +42,8 @@ def _pg_url(schema: str) -> str:
 def database_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated, initialised database: a SQLite file to copy, or a PostgreSQL schema."""
     if ON_POSTGRES:
-        schema = f"smeflow_test_{_worker()}"
+        # SMEFLOW_TEST_SCHEMA_PREFIX lets two test runs share one PostgreSQL database side by side
+        schema = f"{os.environ.get('SMEFLOW_TEST_SCHEMA_PREFIX', 'smeflow_test')}_{_worker()}"
         admin = make_engine(PG_URL)
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
