@@ -19,7 +19,6 @@ app = typer.Typer(help="smeflow: Nanchang SME support policy workflows", no_args
 bpmn_app = typer.Typer(help="BPMN diagrams", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(bpmn_app, name="bpmn")
-app.add_typer(audit_app, name="audit")
 app.add_typer(arrears_app, name="arrears")
 outbox_app = typer.Typer(help="Mail outbox", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
