@@ -12,6 +12,7 @@ import typer
 
 from app.cli_arrears import arrears_app
 from app.cli_audit import audit_app
+from app.cli_calendar import calendar_app
 from app.cli_common import fail, guarded, services_from_env
 
 app = typer.Typer(help="smeflow: Nanchang SME support policy workflows", no_args_is_help=True,
@@ -20,6 +21,7 @@ bpmn_app = typer.Typer(help="BPMN diagrams", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(bpmn_app, name="bpmn")
 app.add_typer(arrears_app, name="arrears")
+app.add_typer(calendar_app, name="calendar")
 outbox_app = typer.Typer(help="Mail outbox", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 

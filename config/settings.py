@@ -245,6 +245,11 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir.as_posix()}/smeflow.db"
         return self
 
+    @property
+    def calendar_install_dir(self) -> Path:
+        """Where `smeflow calendar load` installs year files: calendar_dir, else <data_dir>/calendar."""
+        return self.calendar_dir if self.calendar_dir is not None else self.data_dir / "calendar"
+
     def stage_limit(self, stage: str) -> int:
         """Return the time limit of ``stage`` in working days; KeyError for an unknown stage."""
         try:

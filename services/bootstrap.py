@@ -40,7 +40,7 @@ class Services:
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
-        return WorkingCalendar(self.settings.calendar_dir)
+        return WorkingCalendar(self.settings.calendar_dir, watch_dir=self.settings.calendar_install_dir)
 
     @cached_property
     def editions(self) -> list[Edition]:

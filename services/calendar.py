@@ -11,10 +11,16 @@ Sources, in order, for a given year:
    ``extra_dir`` (which wins), transcribed from the State Council notice;
 3. otherwise weekdays alone, and every answer that depends on such a year is
    PROVISIONAL (the holidays of that year are not yet known).
+
+``watch_dir`` is the directory ``smeflow calendar load`` installs files into; it
+may not exist yet, and a long-running process looks at it again (at most once a
+minute, when its modification time changed) whenever it meets an unknown year,
+so a year installed while the service runs is used without a restart.
 """
 
 from __future__ import annotations
 
+import time as _time
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,11 +32,27 @@ import chinese_calendar
 
 import config
 
-__all__ = ["CALENDAR_DIR", "CalendarError", "Deadline", "WorkingCalendar", "YearCalendar", "load_year_file"]
+__all__ = [
+    "CALENDAR_DIR",
+    "SOURCE_FILE",
+    "SOURCE_PACKAGE",
+    "SOURCE_PROVISIONAL",
+    "CalendarError",
+    "Deadline",
+    "WorkingCalendar",
+    "YearCalendar",
+    "load_year_file",
+]
 
 CALENDAR_DIR = Path(config.__file__).parent / "calendar"
 
 _SATURDAY = 5  # date.weekday(): Monday is 0
+_RESCAN_SECONDS = 60.0
+
+#: Where the arrangement of a year comes from (``WorkingCalendar.source_of``).
+SOURCE_PACKAGE = "package"
+SOURCE_FILE = "data file"
+SOURCE_PROVISIONAL = "provisional"
 
 
 class CalendarError(ValueError):
@@ -113,21 +135,77 @@ def load_year_file(file: Path) -> YearCalendar:
     return YearCalendar(year=year, holidays=holidays, workdays=workdays, source=source)
 
 
+def _read_dir(directory: Path) -> dict[int, YearCalendar]:
+    if not directory.is_dir():
+        return {}
+    found: dict[int, YearCalendar] = {}
+    for file in sorted(directory.glob("*.toml")):
+        year_calendar = load_year_file(file)
+        found[year_calendar.year] = year_calendar
+    return found
+
+
 class WorkingCalendar:
     """Working-day arithmetic over chinese_calendar, data files, and weekday fallback."""
 
-    def __init__(self, extra_dir: Path | None = None) -> None:
-        """Load the packaged calendar files and those of ``extra_dir`` (which win per year)."""
+    def __init__(self, extra_dir: Path | None = None, *, watch_dir: Path | None = None) -> None:
+        """Load the packaged calendar files, then those of ``extra_dir`` and ``watch_dir`` (later wins per year).
+
+        ``extra_dir`` must exist; ``watch_dir`` need not (see the module docstring).
+        """
         if extra_dir is not None and not extra_dir.is_dir():
             raise CalendarError(extra_dir, "", "calendar directory does not exist")
+        self._dirs = tuple(d for d in (CALENDAR_DIR, extra_dir) if d is not None)
+        self._watch_dir = watch_dir if watch_dir not in self._dirs else None
+        self._watch_mtime: float | None = None
+        self._next_scan = 0.0
         self._files: dict[int, YearCalendar] = {}
-        for directory in (CALENDAR_DIR, extra_dir):
-            if directory is None or not directory.is_dir():
-                continue
-            for file in sorted(directory.glob("*.toml")):
-                year_calendar = load_year_file(file)
-                self._files[year_calendar.year] = year_calendar
+        for directory in self._dirs:
+            self._files.update(_read_dir(directory))
+        self._scan_watch_dir()
         self._library_years: dict[int, bool] = {}
+
+    def _scan_watch_dir(self) -> None:
+        """(Re)read ``watch_dir`` if it changed; a bad file there is ignored until fixed (load refuses it)."""
+        directory = self._watch_dir
+        if directory is None:
+            return
+        self._next_scan = _time.monotonic() + _RESCAN_SECONDS
+        try:
+            mtime = directory.stat().st_mtime
+        except OSError:
+            return
+        if mtime == self._watch_mtime:
+            return
+        try:
+            found = _read_dir(directory)
+        except CalendarError:
+            return
+        self._watch_mtime = mtime
+        self._files = {**self._files, **found}
+
+    def with_year(self, year_calendar: YearCalendar) -> WorkingCalendar:
+        """A copy of this calendar that also knows ``year_calendar`` (a data file not installed yet)."""
+        copy = object.__new__(WorkingCalendar)
+        copy.__dict__.update(self.__dict__)
+        copy._files = {**self._files, year_calendar.year: year_calendar}
+        copy._library_years = dict(self._library_years)
+        return copy
+
+    def library_knows(self, year: int) -> bool:
+        """Whether the chinese_calendar package carries ``year`` (it then wins over any data file)."""
+        return self._library_knows(year)
+
+    def source_of(self, year: int) -> tuple[str, str]:
+        """Where the arrangement of ``year`` comes from: (SOURCE_*, detail)."""
+        if self._library_knows(year):
+            return SOURCE_PACKAGE, f"chinesecalendar {getattr(chinese_calendar, '__version__', '')}".strip()
+        if year not in self._files and self._watch_dir is not None:
+            self._scan_watch_dir()
+        year_calendar = self._files.get(year)
+        if year_calendar is not None:
+            return SOURCE_FILE, year_calendar.source
+        return SOURCE_PROVISIONAL, "weekdays alone; the holidays of this year are not known yet"
 
     def _library_knows(self, year: int) -> bool:
         known = self._library_years.get(year)
@@ -142,13 +220,20 @@ class WorkingCalendar:
 
     def is_known_year(self, year: int) -> bool:
         """Return whether the official holiday arrangement of ``year`` is known."""
-        return self._library_knows(year) or year in self._files
+        if self._library_knows(year) or year in self._files:
+            return True
+        if self._watch_dir is not None and _time.monotonic() >= self._next_scan:
+            self._scan_watch_dir()
+        return year in self._files
 
     def _classify(self, d: date) -> tuple[bool, bool]:
         """Return (is a working day, provisional)."""
         if self._library_knows(d.year):
             return bool(chinese_calendar.is_workday(d)), False
         year_calendar = self._files.get(d.year)
+        if year_calendar is None and self._watch_dir is not None and _time.monotonic() >= self._next_scan:
+            self._scan_watch_dir()
+            year_calendar = self._files.get(d.year)
         if year_calendar is not None:
             return year_calendar.is_workday(d), False
         return d.weekday() < _SATURDAY, True

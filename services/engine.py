@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
+from uuid import UUID
 
 import orjson
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
@@ -207,6 +208,26 @@ class Engine:
             except SpiffWorkflowException as exc:
                 raise EngineFailure(f"the route failed: {exc}") from exc
         return due, self._advance(wf, now)
+
+    def reevaluate_timer(self, wf: BpmnWorkflow, timer: WaitingTimer, opened_at: datetime) -> str:
+        """The due time (ISO text) `timer`'s expression gives when evaluated again as of `opened_at`:
+        how a stage deadline is recomputed after a holiday calendar was loaded."""
+        with clock(opened_at):
+            return str(wf.script_engine.evaluate(self._timer_task(wf, timer), self.timer_expression(wf, timer)))
+
+    def timer_expression(self, wf: BpmnWorkflow, timer: WaitingTimer) -> str:
+        return str(getattr(self._timer_task(wf, timer).task_spec.event_definition, "expression", ""))
+
+    def set_timer_due(self, wf: BpmnWorkflow, timer: WaitingTimer, value: str) -> None:
+        """Move a waiting timer to a new due time (ISO text), as its expression would have set it."""
+        self._timer_task(wf, timer).internal_data["event_value"] = value
+
+    @staticmethod
+    def _timer_task(wf: BpmnWorkflow, timer: WaitingTimer) -> Any:
+        task = wf.get_task_from_id(UUID(timer.task_id))
+        if task is None:
+            raise NotFound(f"timer task {timer.task_id} is not in this workflow")
+        return task
 
     def waiting_timers(self, wf: BpmnWorkflow) -> list[WaitingTimer]:
         """Timers the workflow waits on, with their due times."""

@@ -36,7 +36,7 @@ from services.errors import NotFound
 READERS = ("auditor", "manager", "admin")
 EXPORT_FORMAT = "smeflow.case-history/1"
 KIND_LABELS = {"case.start": "提交申报", "task.complete": "办理", "timer.fire": "计时器触发",
-               "payout": "拨付入账", "task.escalate": "督办升级"}
+               "payout": "拨付入账", "task.escalate": "督办升级", "calendar.reload": "节假日安排更新，期限重算"}
 SYSTEM_NAMES = {"system": "系统（计时器与督办）"}
 
 
