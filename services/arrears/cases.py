@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -37,7 +39,8 @@ SYSTEM = "system"
 ACTIVE = ("registered", "running")
 # Outcome end events of the route -> the case status they leave (the ledger's status column).
 OUTCOMES = ("cleared", "refused", "withdrawn", "lapsed", "unfounded", "negotiation", "court")
-CEILING_TIMER = "handle_ceiling"
+# The statutory 90-day ceiling of the handling result, on the handling step and on its extension approval.
+CEILING_TIMERS = frozenset({"handle_ceiling", "approve_extension_ceiling"})
 
 
 class ArrearsRuntime:
@@ -128,7 +131,7 @@ class ArrearsRuntime:
                                               ArrearsTask.task_spec.in_(attached))
         for row in session.scalars(open_rows):
             row.overdue = True
-            if any(t.spec == CEILING_TIMER and t.attached_to == row.task_spec for t in fired):
+            if any(t.spec in CEILING_TIMERS and t.attached_to == row.task_spec for t in fired):
                 row.escalation_level = 2
         self._mirror(session, case, inst, wf, snap, now)
         audit.append(session, kind="arrears.timer", actor=SYSTEM, at=now, instance_id=inst.id,
@@ -150,7 +153,7 @@ class ArrearsRuntime:
     def _mirror(self, session: Session, case: ArrearsCase, inst: ProcessInstance, wf: Any, snap: Snapshot,
                 now: datetime) -> None:
         self._mirror_timers(session, case, inst, snap.timers)
-        self._mirror_tasks(session, case, inst, snap, now)
+        self._mirror_tasks(session, case, inst, wf, snap, now)
         data = self.engine.data(wf)
         case.cooperation_level = int(data.get("cooperation_level") or 0)
         outcome = self.engine.outcome(wf)
@@ -177,7 +180,7 @@ class ArrearsRuntime:
                 session.add(ArrearsTimer(instance_id=inst.id, case_id=case.id, task_id=t.task_id, event_spec=t.spec,
                                          due_at=t.due_at))
 
-    def _mirror_tasks(self, session: Session, case: ArrearsCase, inst: ProcessInstance, snap: Snapshot,
+    def _mirror_tasks(self, session: Session, case: ArrearsCase, inst: ProcessInstance, wf: Any, snap: Snapshot,
                       now: datetime) -> None:
         ready = {t.task_id: t for t in snap.human}
         open_rows = session.scalars(select(ArrearsTask).where(
@@ -196,14 +199,33 @@ class ArrearsRuntime:
         for t in snap.timers:
             if t.attached_to and (t.attached_to not in due or t.due_at < due[t.attached_to]):
                 due[t.attached_to] = t.due_at
+        late = _passed_at_once(wf)
         for task in snap.human:
             if task.task_id in have:
                 continue
-            at = due.get(task.spec)
+            passed = late.get(task.task_id, [])
+            at = min([d for _, d in passed] + ([due[task.spec]] if task.spec in due else []), default=None)
             session.add(ArrearsTask(
                 case_id=case.id, instance_id=inst.id, task_id=task.task_id, task_spec=task.spec, name=task.name,
                 role=task.lane or "", department_code=case.department_code, status="open", created_at=now,
-                due_at=at, due_provisional=bool(at and self.services.deadline_is_provisional(now, at))))
+                due_at=at, due_provisional=bool(at and self.services.deadline_is_provisional(now, at)),
+                overdue=bool(passed), escalation_level=2 if any(spec in CEILING_TIMERS for spec, _ in passed) else 0))
+
+
+def _passed_at_once(wf: Any) -> dict[str, list[tuple[str, datetime]]]:
+    """Deadline timers that had passed when their step opened (a step re-entered late: handling resumed
+    after a supervision letter or a denied extension past the 30 or 90 days). The engine fires them at
+    once, so they never wait; per READY step: (timer spec, due)."""
+    found: dict[str, list[tuple[str, datetime]]] = {}
+    for task in wf.get_tasks(state=TaskState.READY, manual=True):
+        for sibling in task.parent.children if task.parent is not None else []:
+            value = sibling.internal_data.get("event_value")
+            if sibling is task or sibling.state != TaskState.COMPLETED or not isinstance(value, str):
+                continue
+            if isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition):
+                at = datetime.fromisoformat(value).astimezone(UTC)
+                found.setdefault(str(task.id), []).append((sibling.task_spec.name, at))
+    return found
 
 
 def _sha(state: bytes) -> str:

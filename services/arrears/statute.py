@@ -10,8 +10,9 @@ working day (民法典 第二百零三条).
 
 Late interest: simple interest on the unpaid principal, day by day from the day after the due date
 up to and including the day of payment (or the as-of date while unpaid). The daily rate is the
-agreed annual rate (never below the one-year LPR at signing) divided by the configured days per year,
-or 0.05 % a day without an agreement. The exact sum is rounded once, to the fen, half up.
+agreed annual rate (never below the one-year LPR at signing; a contract signed before the first
+reformed LPR (config/lpr.toml `starts`) has no floor) divided by the configured days per year, or 0.05 % a day
+without an agreement. The exact sum is rounded once, to the fen, half up.
 """
 
 from __future__ import annotations
@@ -159,7 +160,11 @@ def late_interest(rules: ArrearsRules, *, principal_fen: int, due_on: date, sign
         return Interest(_round(exact), exact, "statutory_daily" if segments else "none", None, edition.daily_rate,
                         days, article)
     agreed = ppm_to_percent(agreed_rate_ppm)
-    floor, provisional = lpr_on(rules.lpr, signed_on)
+    if signed_on < rules.lpr.starts:  # no reformed LPR at signing: no floor to apply, the agreed rate stands
+        floor, provisional = agreed, False
+        article += "（合同订立时尚无一年期LPR，按约定利率）"
+    else:
+        floor, provisional = lpr_on(rules.lpr, signed_on)
     annual = max(agreed, floor)
     divisor = Decimal(100 * rules.days_per_year)
     exact = balance_days * annual / divisor

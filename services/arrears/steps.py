@@ -119,6 +119,8 @@ def _approve_extension(ctx: StepContext) -> dict[str, Any]:
         raise Forbidden("职责分离：申请延期的人不能审批自己的申请")
     if ctx.step.decision == "approve":
         until = date.fromisoformat(ctx.flow["extension_until"])
+        if until < ctx.today:
+            raise InvalidInput("decision", f"申请延期至 {until}，该日期已过，不能批准（请选择不予批准）")
         return {"handling_due_on": until.isoformat(), "handling_due": ctx.end_of(until)}
     return {}
 

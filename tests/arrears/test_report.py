@@ -135,3 +135,16 @@ def test_reminders_and_escalation(campaign: Campaign) -> None:
     digests = [m for m in mails if m.template == "arrears_digest"]
     assert {tuple(m.recipients) for m in digests} >= {("handler@example.test",), ("head@example.test",)}
     assert any("已超期" in m.text_body and f"案件 {cid}" in m.text_body for m in digests)
+
+
+def test_a_pre_lpr_contract_with_an_agreed_rate_is_reported_with_its_interest(campaign: Campaign) -> None:
+    c = campaign
+    # signed before the regulation and before the reformed LPR: the agreed term and rate apply
+    cid = c.register(signed_on="2019-03-01", delivered_on="2019-04-01", agreed_days="30", agreed_rate="6")
+    # 30 days end on 05-01, Labour Day (05-01..05-04 off); Sunday 05-05 was a swapped working day
+    assert c.case(cid).due_on == date(2019, 5, 5)
+    with c.services.uow() as uow:
+        report = build_report(uow.session, month="2024-06", tz="Asia/Shanghai")
+    row = next(r for r in report.rows if r.case_id == cid)
+    # 100,000 x 6 % / 360 x (2019-05-05 .. 2024-06-30: 1883 days) = 31,383.333... -> 31,383.33 yuan
+    assert (row.overdue_days, row.interest_fen) == (1883, 3_138_333)

@@ -340,3 +340,38 @@ def test_award_sweep_ignores_arrears_timers(campaign: Campaign) -> None:
     report = award_sweep(c.services, c.now())
     assert report.fired == [] and report.due_instances == 0
     assert {s for _, s in c.sweep().fired} == {"handle_deadline", "handle_ceiling"}
+
+
+def test_a_pending_extension_approval_runs_against_the_handling_period_and_the_90_days(campaign: Campaign) -> None:
+    c = campaign
+    cid = c.register()
+    c.to_handling(cid)  # received 2024-06-03: result due 07-03, never after 09-02
+    c.act(cid, "handle", "handler", "extend", "需调取工程结算资料", extension_until="2024-08-15")
+    step = c.open_steps(cid)["approve_extension"]
+    assert step.due_at == utc_end_of("2024-07-03")  # the approval does not stop the clock
+    c.at(datetime(2024, 7, 4, 0, 30))  # nobody approved within the 30 days
+    assert c.sweep().fired == [(cid, "approve_extension_deadline")]
+    step = c.open_steps(cid)["approve_extension"]
+    assert step.overdue and step.escalation_level == 0
+    c.at(datetime(2024, 9, 3, 0, 30))  # still pending on day 91: past the statutory ceiling
+    assert c.sweep().fired == [(cid, "approve_extension_ceiling")]
+    assert c.open_steps(cid)["approve_extension"].escalation_level == 2
+    with pytest.raises(InvalidInput) as exc:  # the extension date has passed: it can only be denied
+        c.act(cid, "approve_extension", "head", "approve")
+    assert exc.value.field == "decision"
+    c.act(cid, "approve_extension", "head", "deny", "申请已超期")
+    handle = c.open_steps(cid)["handle"]  # back at handling, past both limits: shown so at once
+    assert (handle.due_at, handle.overdue, handle.escalation_level) == (utc_end_of("2024-07-03"), True, 2)
+    assert c.sweep().fired == []
+
+
+def test_handling_resumed_after_a_supervision_letter_keeps_its_passed_deadline(campaign: Campaign) -> None:
+    c = campaign
+    cid = c.register()
+    c.to_handling(cid)  # result due 2024-07-03
+    c.at(datetime(2024, 7, 1, 10, 0))
+    c.act(cid, "handle", "handler", "non_cooperation", "债务人拒不提供资料")
+    c.at(datetime(2024, 7, 8, 10, 0))  # the letter goes out after the 30 days have run
+    c.act(cid, "supervision_letter", "bureau", "issued", document_no="督〔2024〕9号")
+    handle = c.open_steps(cid)["handle"]
+    assert (handle.due_at, handle.overdue, handle.escalation_level) == (utc_end_of("2024-07-03"), True, 0)

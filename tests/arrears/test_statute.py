@@ -159,3 +159,12 @@ def test_a_setting_above_the_statutory_limit_is_refused() -> None:
     services = build(Settings(environment="test", stage_limits={"arrears_acceptance": 15}))
     with pytest.raises(ValueError, match="statutory"):
         check_limits(services)
+
+
+def test_a_contract_signed_before_the_reformed_lpr_keeps_its_agreed_rate() -> None:
+    # signed 2019-03-01, before the first one-year LPR (2019-08-20): no floor exists, the agreed 6 % applies:
+    # 100,000 x 6 % / 360 x 30 = 500.00 yuan (it used to fail: "no LPR", and took the case page with it)
+    r = late_interest(RULES, principal_fen=10_000_000, due_on=D("2020-10-01"), signed_on=D("2019-03-01"),
+                      agreed_rate_ppm=60_000, repayments=[], as_of=D("2020-10-31"))
+    assert (r.fen, r.basis, r.annual_percent) == (50_000, "agreed", Decimal("6"))
+    assert "尚无一年期LPR" in r.article

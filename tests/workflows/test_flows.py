@@ -27,7 +27,7 @@ from services.demo import Demo
 from tests.helpers import apply_for, open_item
 from tests.smtp import SmtpServer
 from workflows.flows import daily_reminders, deadline_sweep, mail_outbox
-from workflows.schedules import DEPLOYMENT_NAME, deployments
+from workflows.schedules import DEPLOYMENT_NAME, all_deployments, deployments
 
 
 def test_sweep_flow_fires_a_long_due_timer(flow_env: Services) -> None:
@@ -91,6 +91,14 @@ def test_deployments_carry_the_configured_schedules() -> None:
     [cron] = [s.schedule for s in reminders.schedules]
     assert (cron.cron, cron.timezone) == ("30 8 * * *", "Asia/Shanghai")  # type: ignore[union-attr]
     assert sweep.entrypoint == "workflows.flows.deadline_sweep"  # importable from any working directory
+
+
+def test_the_worker_serves_every_scheduled_flow() -> None:
+    served = {d.flow_name: d for d in all_deployments(Settings(environment="test"))}
+    assert set(served) == {"smeflow-deadline-sweep", "smeflow-reminders", "smeflow-outbox",
+                           "smeflow-arrears-sweep", "smeflow-arrears-reminders", "smeflow-arrears-monthly",
+                           "smeflow-audit-anchor"}
+    assert all(d.schedules for d in served.values())
 
 
 def test_server_needed_only_without_an_api_url() -> None:
