@@ -39,7 +39,7 @@ def scope(query: Select[Any], user: User) -> Select[Any]:
 def inbox(session: Session, user: User, *, limit: int = 200) -> list[WorkItem]:
     """Open work items for the user, oldest deadline first."""
     query = scope(select(WorkItem).where(WorkItem.status == "open"), user)
-    query = query.order_by(WorkItem.due_at.is_(None), WorkItem.due_at, WorkItem.id).limit(limit)
+    query = query.order_by(WorkItem.due_at.asc().nulls_last(), WorkItem.id).limit(limit)
     return list(session.scalars(query))
 
 

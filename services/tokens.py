@@ -25,8 +25,13 @@ def issue(session: Session, *, user: User, name: str, now: datetime) -> str:
     return token
 
 
-def resolve(session: Session, token: str, now: datetime) -> User | None:
-    """The active user a token belongs to, or None."""
+def resolve(session: Session, token: str, now: datetime, *, record_use: bool = True) -> User | None:
+    """The active user a token belongs to, or None.
+
+    With `record_use` the token's `last_used_at` is set in the caller's transaction. The web layer
+    asks for it on writes only: a read commits nothing, and the update would only hold a row lock on
+    the token (serialising one client's concurrent reads) for nothing.
+    """
     row = session.scalars(select(ApiToken).where(ApiToken.token_sha256 == _digest(token),
                                                  ApiToken.revoked.is_(False))).first()
     if row is None:
@@ -34,5 +39,6 @@ def resolve(session: Session, token: str, now: datetime) -> User | None:
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
-    row.last_used_at = now
+    if record_use:
+        row.last_used_at = now
     return user

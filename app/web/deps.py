@@ -47,7 +47,8 @@ class Principal:
 def _principal(request: Request, uow: UnitOfWork, services: Services) -> Principal:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        user = tokens.resolve(uow.session, header[7:].strip(), services.clock.now())
+        user = tokens.resolve(uow.session, header[7:].strip(), services.clock.now(),
+                              record_use=request.method in UNSAFE)
         if user is None:
             raise NotAuthenticated()
         return Principal(user, None)

@@ -1,0 +1,554 @@
+"""HTTP load: concurrent officers working their inboxes over the JSON API against `smeflow serve`
+(uvicorn, a separate process) on PostgreSQL, with 1,000 and then 100,000 open work items.
+
+    .venv/bin/python benchmarks/http_load.py [--officers 8] [--workers 2] [--per-officer 20]
+        [--baseline 100] [--small 1000] [--large 100000] [--page 50] [--quiet 100] [--smoke]
+        [--no-plan] [--postgres URL]
+
+One schema (smeflow_bench_http, dropped at the end, as is the server process). Set-up: the demo data,
+`--officers` district officers (bench-officer-0, ...), one per review unit in turn, each with an API
+token (services/tokens.py), and the fund's budget raised. Then two phases, first with `--small` and
+then with `--large` open work items in the database:
+
+- seeding: real cases through the service layer (enterprise, honour, application: each waits at the
+  district check in its unit), 2 x `--per-officer` per officer plus `--baseline` for district-donghu;
+  the other open work items are bulk copies of one real case made in SQL (INSERT ... SELECT over
+  generate_series, as benchmarks/sweep_scaling.py does: enterprise, honour, process instance,
+  application, open work item, timer), spread over all review units, their deadlines later than
+  the real ones. Then VACUUM ANALYZE and CHECKPOINT. An officer's inbox therefore holds about
+  open / units items, of which it lists one page (`--page`, the API's `limit`);
+- the plan of the inbox query (EXPLAIN ANALYZE of the SQL the service really sends);
+- quiet inbox: one officer, `--quiet` sequential GETs of /api/v1/tasks (bearer token);
+- mixed load: each officer (one httpx.AsyncClient each, all concurrent) repeats "GET the inbox,
+  POST /api/v1/tasks/{id}/complete (district approve)" over `--per-officer` of its own cases;
+  requests per second and the latencies of both requests;
+- completion load: the officers only POST completions, over their other `--per-officer` cases;
+- service layer: `--baseline` of the same completions (district approve, each its own
+  transaction, `tasks.complete` as benchmarks/route_throughput.py does), one after the other, from a
+  freshly wired service (no cached workflow, like the server, which never saw these cases).
+
+The server runs with the real clock (the cases were made at the demo's date, 2024), the service-layer
+completions too. Its access log goes to a temporary file. The target for the inbox: its p95 with
+`--large` open work items close to that with `--small` (flat: the cost of a page, not of the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, cast
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+from sqlalchemy import Connection, Table, event, func, select, text
+
+from config.settings import Settings
+from services import enterprises, inbox, tasks, tokens, users
+from services.bootstrap import Services, build
+from services.clock import ManualClock
+from services.db.models import Application, Enterprise, Fund, Honour, ProcessInstance, Timer, User, WorkItem
+from services.demo import START, Demo, demo_uscc
+from services.setup import initialise
+from tests.helpers import apply_for
+
+SCHEMA = "smeflow_bench_http"
+AWARD = "m2-srdi-sme-city"
+AMOUNT = 50_000_00
+CHUNK = 25_000  # rows per INSERT ... SELECT
+BASELINE_USER = "district-donghu"  # a demo officer
+PASSWORD = "bench-password"
+TODAY = date(2024, 6, 3)  # the demo's date: the call is open
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- database set-up (as benchmarks/sweep_scaling.py) -------------------------------------------------
+def schema_url(base: str, schema: str) -> str:
+    """A fresh, empty schema and the URL that uses it."""
+    admin = build(Settings(database_url=base, environment="test")).db
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+
+
+def drop_schema(base: str, schema: str) -> None:
+    admin = build(Settings(database_url=base, environment="test")).db
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()
+
+
+def settings(url: str) -> Settings:
+    return Settings(database_url=url, environment="test", argon2_time_cost=1, argon2_memory_kib=64)
+
+
+@dataclass
+class Officer:
+    username: str
+    unit: str
+    token: str
+    mixed: list[int] = field(default_factory=list)  # work items for the mixed load
+    completes: list[int] = field(default_factory=list)  # work items for the completion load
+
+
+class Seeder:
+    """Builds the data through the service layer (manual clock at the demo's date) and in bulk SQL."""
+
+    def __init__(self, url: str, n_officers: int) -> None:
+        self.services = build(settings(url), clock=ManualClock(START))
+        initialise(self.services)
+        Demo(self.services, echo=False).load()
+        self.enterprises = 0
+        self.template_app = 0
+        s = self.services
+        with s.uow() as uow:
+            session = uow.session
+            session.scalars(select(Fund)).one().budget_fen = 10**15
+            self.units = [u.code for u in s.units
+                          if (u.valid_from is None or u.valid_from <= TODAY)
+                          and (u.valid_until is None or u.valid_until >= TODAY)]
+            self.officers = []
+            for k in range(n_officers):
+                unit = self.units[k % len(self.units)]
+                user = users.create_user(session, hasher=s.password_hasher, username=f"bench-officer-{k}",
+                                         display_name=f"基准经办人{k}", role="district", password=PASSWORD,
+                                         review_unit_code=unit)
+                self.officers.append(Officer(user.username, unit,
+                                             tokens.issue(session, user=user, name="bench", now=s.clock.now())))
+            uow.commit()
+
+    def cases(self, units: list[str]) -> list[int]:
+        """One real case per entry of `units`, waiting at the district check there; their work item ids."""
+        s = self.services
+        first = self.enterprises
+        with s.uow() as uow:
+            for unit in units:
+                n = self.enterprises
+                self.enterprises += 1
+                ent = enterprises.register(uow.session, uscc=demo_uscc(30_000 + n), name=f"HTTP基准企业{n}",
+                                           review_unit_code=unit, email=None, actor="bench",
+                                           now=s.clock.now(), today=TODAY)
+                enterprises.add_honour(uow.session, enterprise_id=ent.id, honour_type="srdi_sme", level="city",
+                                       recognised_on=date(2023, 1, 1), document_no=f"H{n}", issuer=None,
+                                       editions=s.editions, actor="bench", now=s.clock.now())
+            uow.commit()
+        apps = [apply_for(s, f"HTTP基准企业{n}", AWARD, AMOUNT) for n in range(first, self.enterprises)]
+        with s.uow() as uow:
+            by_app = dict(uow.session.execute(select(WorkItem.application_id, WorkItem.id).where(
+                WorkItem.application_id.in_(apps), WorkItem.status == "open", WorkItem.role == "district")).all())
+        assert len(by_app) == len(apps), "a new case is not waiting at the district check"
+        return [by_app[a] for a in apps]
+
+    def open_items(self) -> int:
+        with self.services.uow() as uow:
+            return uow.session.scalar(select(func.count()).select_from(WorkItem)
+                                      .where(WorkItem.status == "open")) or 0
+
+    def phase_cases(self, per_officer: int, baseline: int) -> list[int]:
+        """The real cases of one phase, handed out to the officers; the baseline's item ids."""
+        plan = [o.unit for o in self.officers for _ in range(2 * per_officer)] + ["donghu"] * baseline
+        if not self.template_app:
+            plan.append(self.units[-1])  # the template of the bulk copies, never completed
+        items = self.cases(plan)
+        for k, officer in enumerate(self.officers):
+            mine = items[2 * per_officer * k: 2 * per_officer * (k + 1)]
+            officer.mixed, officer.completes = mine[:per_officer], mine[per_officer:]
+        rest = items[2 * per_officer * len(self.officers):]
+        if not self.template_app:
+            with self.services.uow() as uow:
+                self.template_app = uow.session.get_one(WorkItem, rest.pop()).application_id
+        return rest
+
+    def fill(self, total: int, *, echo: bool) -> int:
+        """Bulk copies of the template case until `total` work items are open; how many were copied."""
+        copies = total - self.open_items()
+        if copies < 0:
+            raise SystemExit(f"the real cases alone are more than {total:,} open work items: "
+                             "lower --per-officer/--baseline/--officers or raise --small")
+        bulk_open_cases(self.services, self.template_app, copies, self.units, echo=echo)
+        with self.services.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))  # as the tables would be in service: statistics, visibility map
+            conn.execute(text("CHECKPOINT"))  # write the load out now, not during a measurement
+        assert self.open_items() == total
+        return copies
+
+
+def _copy(conn: Connection, table: Table, template_id: int, first: int, count: int, offset: int,
+          overrides: dict[str, str]) -> None:
+    """Insert `count` copies of row `template_id` of `table`: copy g (first..first+count-1) gets id
+    offset + g; `overrides` are SQL expressions (of t, the template row, and g) for other columns."""
+    cols = [c.name for c in table.columns]
+    exprs = {"id": f"{offset} + g", **overrides}
+    names = ", ".join(f'"{c}"' for c in cols)
+    values = ", ".join(exprs.get(c, f't."{c}"') for c in cols)
+    conn.execute(text(
+        f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM "{table.name}" AS t '
+        f"CROSS JOIN generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g WHERE t.id = :template"),
+        {"first": first, "last": first + count - 1, "template": template_id})
+
+
+def bulk_open_cases(services: Services, template_app: int, copies: int, units: list[str], *, echo: bool) -> None:
+    """`copies` more open cases copied in SQL from application `template_app`, spread over `units`;
+    their deadlines 30 to 394 days after the template's."""
+    if copies <= 0:
+        return
+    with services.db.begin() as conn:
+        app = conn.execute(select(Application).where(Application.id == template_app)).one()
+        [item_id] = conn.execute(select(WorkItem.id).where(WorkItem.instance_id == app.instance_id)).scalars()
+        [timer_id] = conn.execute(select(Timer.id).where(Timer.instance_id == app.instance_id)).scalars()
+        tables = {m.__tablename__: cast(Table, m.__table__)
+                  for m in (Enterprise, Honour, ProcessInstance, Application, WorkItem, Timer)}
+        base = {name: conn.scalar(select(func.coalesce(func.max(t.c.id), 0))) or 0 for name, t in tables.items()}
+        unit = f"(ARRAY[{', '.join(repr(u) for u in units)}])[1 + g % {len(units)}]"
+        due = "t.due_at + interval '30 days' + (g % 365) * interval '1 day'"
+        ent = f"{base['enterprise']} + g"
+        for first in range(1, copies + 1, CHUNK):
+            count = min(CHUNK, copies + 1 - first)
+            _copy(conn, tables["enterprise"], app.enterprise_id, first, count, base["enterprise"],
+                  {"uscc": f"'BENCH' || lpad(({ent})::text, 13, '0')", "name": f"'批量企业' || ({ent})",
+                   "review_unit_code": unit})
+            _copy(conn, tables["honour"], app.honour_id, first, count, base["honour"], {"enterprise_id": ent})
+            _copy(conn, tables["process_instance"], app.instance_id, first, count, base["process_instance"], {})
+            _copy(conn, tables["application"], app.id, first, count, base["application"],
+                  {"enterprise_id": ent, "honour_id": f"{base['honour']} + g",
+                   "instance_id": f"{base['process_instance']} + g", "review_unit_code": unit})
+            _copy(conn, tables["work_item"], item_id, first, count, base["work_item"],
+                  {"instance_id": f"{base['process_instance']} + g", "application_id": f"{base['application']} + g",
+                   "enterprise_id": ent, "review_unit_code": unit, "due_at": due})
+            _copy(conn, tables["timer"], timer_id, first, count, base["timer"],
+                  {"instance_id": f"{base['process_instance']} + g", "due_at": due})
+            if echo:
+                print(f"  ... {first + count - 1:,} copies", flush=True)
+        for name in tables:
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
+                              f'(SELECT max(id) FROM "{name}"))'))
+
+
+def inbox_plan(url: str, username: str, page: int) -> list[str]:
+    """EXPLAIN ANALYZE of the inbox query exactly as services/inbox.py sends it for `username`."""
+    services = build(settings(url))
+    sent: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if "FROM work_item" in statement and "LIMIT" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(services.db, "before_cursor_execute", grab)
+    try:
+        with services.uow() as uow:
+            user = uow.session.scalars(select(User).where(User.username == username)).one()
+            now = services.clock.now()
+            inbox.inbox_rows(uow.session, user, now=now, soon_before=inbox.soon_cutoff(services, now), limit=page)
+    finally:
+        event.remove(services.db, "before_cursor_execute", grab)
+    statement, parameters = sent[-1]
+    with services.db.connect() as conn:
+        plan = [row[0] for row in conn.exec_driver_sql(f"EXPLAIN (ANALYZE, COSTS OFF) {statement}", parameters)]
+    services.db.dispose()
+    return plan
+
+
+# -- the server ----------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`smeflow serve` in its own process group, on the benchmark's schema."""
+
+    def __init__(self, url: str, workers: int, workdir: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "server.log"
+        script = Path(sys.executable).parent / "smeflow"
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+        env = {**os.environ, "SMEFLOW_DATABASE_URL": url, "SMEFLOW_ENVIRONMENT": "test",
+               "SMEFLOW_DATA_DIR": str(workdir)}
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [*command, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
+                env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"smeflow serve exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.base_url}/api/v1/tasks", timeout=5).status_code == 401:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"smeflow serve did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """SIGTERM to the server's process group (uvicorn and its workers), SIGKILL after 20 s."""
+        if self.proc.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.proc.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+# -- load ----------------------------------------------------------------------------------------------
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+class Failure(RuntimeError):
+    pass
+
+
+def _check(response: httpx.Response, what: str) -> None:
+    if response.status_code != 200:
+        raise Failure(f"{what}: HTTP {response.status_code} {response.text[:300]}")
+
+
+@dataclass
+class LoadResult:
+    seconds: float
+    requests: int
+    completions: int
+    inbox: list[float]
+    complete: list[float]
+
+
+async def _officer(client: httpx.AsyncClient, items: list[int], page: int, with_inbox: bool,
+                   inbox_ms: list[float], complete_ms: list[float]) -> None:
+    for item in items:
+        if with_inbox:
+            t0 = time.perf_counter()
+            r = await client.get("/api/v1/tasks", params={"limit": page})
+            inbox_ms.append((time.perf_counter() - t0) * 1000)
+            _check(r, "inbox")
+            if not r.json():
+                raise Failure("inbox: empty page")
+        t0 = time.perf_counter()
+        r = await client.post(f"/api/v1/tasks/{item}/complete", json={"decision": "approve"})
+        complete_ms.append((time.perf_counter() - t0) * 1000)
+        _check(r, f"complete {item}")
+
+
+async def _load(base_url: str, officers: list[Officer], page: int, *, with_inbox: bool) -> LoadResult:
+    clients = [httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {o.token}"}, timeout=120)
+               for o in officers]
+    try:
+        # warm-up, untimed: every client connects, every server worker answers a few inboxes
+        await asyncio.gather(*(c.get("/api/v1/tasks", params={"limit": page}) for c in clients for _ in range(3)))
+        inbox_ms: list[float] = []
+        complete_ms: list[float] = []
+        gc.collect()
+        t0 = time.perf_counter()
+        await asyncio.gather(*(_officer(c, o.mixed if with_inbox else o.completes, page, with_inbox,
+                                        inbox_ms, complete_ms) for c, o in zip(clients, officers, strict=True)))
+        seconds = time.perf_counter() - t0
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    return LoadResult(seconds, len(inbox_ms) + len(complete_ms), len(complete_ms), inbox_ms, complete_ms)
+
+
+async def _quiet(base_url: str, officer: Officer, page: int, n: int) -> list[float]:
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {officer.token}"},
+                                 timeout=120) as client:
+        for _ in range(10):
+            _check(await client.get("/api/v1/tasks", params={"limit": page}), "inbox")
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            r = await client.get("/api/v1/tasks", params={"limit": page})
+            times.append((time.perf_counter() - t0) * 1000)
+            _check(r, "inbox")
+        return times
+
+
+def service_layer(url: str, items: list[int]) -> float:
+    """Completions per second through the service layer (district approve), each its own transaction."""
+    services = build(settings(url))  # freshly wired, real clock: as the server
+    with services.uow() as uow:  # connect first, outside the timing
+        uow.session.execute(select(1))
+    start = time.perf_counter()
+    for item in items:
+        with services.uow() as uow:
+            tasks.complete(uow, services, item_id=item, username=BASELINE_USER, decision=tasks.Decision("approve"),
+                           now=services.clock.now())
+            uow.commit()
+    rate = len(items) / (time.perf_counter() - start)
+    services.db.dispose()
+    return rate
+
+
+@dataclass
+class Phase:
+    total: int
+    copies: int = 0
+    seed_seconds: float = 0.0
+    quiet: list[float] = field(default_factory=list)
+    mixed: LoadResult | None = None
+    completes: LoadResult | None = None
+    service_rate: float = 0.0
+
+    @property
+    def http_rate(self) -> float:
+        assert self.completes is not None
+        return self.completes.completions / self.completes.seconds
+
+
+def run_phase(seeder: Seeder, server: Server, url: str, total: int, args: argparse.Namespace) -> Phase:
+    phase = Phase(total)
+    print(f"phase: {total:,} open work items", flush=True)
+    t0 = time.perf_counter()
+    baseline = seeder.phase_cases(args.per_officer, args.baseline)
+    phase.copies = seeder.fill(total, echo=total >= 50_000)
+    phase.seed_seconds = time.perf_counter() - t0
+    mine = total / len(seeder.units)
+    print(f"  seeded in {phase.seed_seconds:.1f} s: {seeder.enterprises:,} real cases so far, "
+          f"{phase.copies:,} bulk copies; about {mine:,.0f} open items per unit", flush=True)
+    officer = seeder.officers[0]
+    if not args.no_plan:
+        print(f"  inbox plan ({officer.username}, {officer.unit}, limit {args.page}):")
+        print("\n".join(f"    {line}" for line in inbox_plan(url, officer.username, args.page)), flush=True)
+    phase.quiet = asyncio.run(_quiet(server.base_url, officer, args.page, args.quiet))
+    print(f"  quiet inbox, {args.quiet} sequential GETs: p50 {statistics.median(phase.quiet):.1f} ms, "
+          f"p95 {pct(phase.quiet, 95):.1f} ms", flush=True)
+    phase.mixed = m = asyncio.run(_load(server.base_url, seeder.officers, args.page, with_inbox=True))
+    print(f"  mixed load, {len(seeder.officers)} officers x {args.per_officer} (inbox, complete): "
+          f"{m.requests / m.seconds:.1f} requests/s; inbox p50 {statistics.median(m.inbox):.1f} / "
+          f"p95 {pct(m.inbox, 95):.1f} ms; complete p50 {statistics.median(m.complete):.1f} / "
+          f"p95 {pct(m.complete, 95):.1f} ms", flush=True)
+    phase.completes = c = asyncio.run(_load(server.base_url, seeder.officers, args.page, with_inbox=False))
+    print(f"  completion load, {len(seeder.officers)} officers x {args.per_officer}: "
+          f"{phase.http_rate:.1f} completions/s; p50 {statistics.median(c.complete):.1f} / "
+          f"p95 {pct(c.complete, 95):.1f} ms", flush=True)
+    phase.service_rate = service_layer(url, baseline)
+    print(f"  service layer, {len(baseline)} completions one after the other: {phase.service_rate:.1f} completions/s",
+          flush=True)
+    with seeder.services.uow() as uow:  # every completion really happened
+        done = [i for o in seeder.officers for i in (*o.mixed, *o.completes)] + baseline
+        left = uow.session.scalar(select(func.count()).select_from(WorkItem).where(
+            WorkItem.id.in_(done), WorkItem.status != "completed"))
+        assert left == 0, f"{left} work items were not completed"
+    return phase
+
+
+def report(phases: list[Phase], args: argparse.Namespace, server_cmd: str) -> None:
+    small, large = phases
+    print()
+    print(f"{args.officers} concurrent officers (httpx.AsyncClient each) against `{server_cmd}`; "
+          f"inbox page: limit={args.page}")
+    head = f"{'':<44}" + "".join(f"{p.total:>12,} open" for p in phases)
+    print(head)
+
+    def row(label: str, values: list[float], fmt: str = "{:>17.1f}") -> None:
+        print(f"{label:<44}" + "".join(fmt.format(v) for v in values))
+
+    mixed = [cast(LoadResult, p.mixed) for p in phases]
+    row("requests/s (mixed: inbox + complete)", [m.requests / m.seconds for m in mixed])
+    row("inbox latency p50, ms (mixed load)", [statistics.median(m.inbox) for m in mixed])
+    row("inbox latency p95, ms (mixed load)", [pct(m.inbox, 95) for m in mixed])
+    row("completion latency p50, ms (mixed load)", [statistics.median(m.complete) for m in mixed])
+    row("completion latency p95, ms (mixed load)", [pct(m.complete, 95) for m in mixed])
+    row("inbox latency p95, ms (quiet, sequential)", [pct(p.quiet, 95) for p in phases])
+    row("HTTP completions/s (completion load)", [p.http_rate for p in phases])
+    row("service-layer completions/s (sequential)", [p.service_rate for p in phases])
+    row("ratio HTTP / service layer", [p.http_rate / p.service_rate for p in phases], "{:>17.2f}")
+    loaded = [pct(m.inbox, 95) for m in mixed]
+    quiet = [pct(p.quiet, 95) for p in phases]
+    print(f"inbox p95, {small.total:,} -> {large.total:,} open work items: under load {loaded[0]:.1f} -> "
+          f"{loaded[1]:.1f} ms, ratio {loaded[1] / loaded[0]:.2f}; quiet {quiet[0]:.1f} -> {quiet[1]:.1f} ms, "
+          f"ratio {quiet[1] / quiet[0]:.2f}  (target close to 1)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--officers", type=int, default=8, help="concurrent officers (HTTP clients)")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (smeflow serve --workers)")
+    parser.add_argument("--per-officer", type=int, default=20,
+                        help="completions per officer and phase, in each of the two loads")
+    parser.add_argument("--baseline", type=int, default=100, help="service-layer completions per phase")
+    parser.add_argument("--small", type=int, default=1_000, help="open work items, first phase")
+    parser.add_argument("--large", type=int, default=100_000, help="open work items, second phase")
+    parser.add_argument("--page", type=int, default=50, help="inbox page size (the API's limit, at most 500)")
+    parser.add_argument("--quiet", type=int, default=100, help="sequential inbox GETs per phase")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a quick check that it all works")
+    parser.add_argument("--no-plan", action="store_true", help="do not print the inbox query's plan")
+    parser.add_argument("--postgres", default=os.environ.get(
+        "SMEFLOW_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    args = parser.parse_args()
+    if args.smoke:
+        args.officers, args.workers, args.per_officer, args.baseline = 2, 1, 3, 3
+        args.small, args.large, args.page, args.quiet = 100, 1_000, 20, 10
+    if not args.postgres.startswith("postgresql"):
+        parser.error("--postgres must be a PostgreSQL URL")
+    if min(args.officers, args.workers, args.per_officer, args.baseline, args.quiet) < 1:
+        parser.error("--officers, --workers, --per-officer, --baseline and --quiet must be positive")
+    if not 1 <= args.page <= 500:
+        parser.error("--page must be between 1 and 500")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up below
+    started = time.perf_counter()
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
+    server: Server | None = None
+    seeder: Seeder | None = None
+    phases: list[Phase] = []
+    server_cmd = f"smeflow serve --workers {args.workers}"
+    try:
+        with tempfile.TemporaryDirectory(prefix="smeflow-http-") as tmp:
+            try:
+                url = schema_url(args.postgres, SCHEMA)
+                seeder = Seeder(url, args.officers)
+                server = Server(url, args.workers, Path(tmp))
+                server.wait_ready()
+                print(f"{server_cmd} on {server.base_url} (pid {server.proc.pid}), schema {SCHEMA}", flush=True)
+                for total in (args.small, args.large):
+                    phases.append(run_phase(seeder, server, url, total, args))
+            except Failure:
+                if server is not None:
+                    print(f"server log (tail):\n{server.log_tail()}", file=sys.stderr)
+                raise
+            finally:
+                if server is not None:
+                    server.stop()
+                if seeder is not None:
+                    seeder.services.db.dispose()
+    finally:
+        drop_schema(args.postgres, SCHEMA)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    report(phases, args, server_cmd)
+    print(f"total run time: {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
