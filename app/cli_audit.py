@@ -24,7 +24,8 @@ def audit_verify() -> None:
         services = services_from_env()
         with services.uow() as uow:
             report = audit.verify(uow.session)
-            statements = anchors.verify(uow.session, key=services.settings.audit_signing_key)
+            statements = anchors.verify(uow.session, key=services.settings.audit_signing_key, now=services.clock.now(),
+                                         timezone=services.settings.timezone)
             archives = check_archives(uow, data_dir=services.settings.data_dir)
         problems: list[str] = []
         if report.ok:
@@ -37,6 +38,8 @@ def audit_verify() -> None:
             typer.echo(f"OK: {statements.checked} signed head statements match the chain"
                        + (f" (latest {latest.day}: event {latest.seq})" if latest else " (none recorded yet)"))
         problems.extend(p.message for p in statements.problems)
+        for warning in statements.warnings:
+            typer.echo(f"警告 warning: {warning}", err=True)
         if not archives.problems:
             typer.echo(f"OK: {archives.checked} archive bundles match their records")
         problems.extend(archives.problems)

@@ -57,6 +57,7 @@ class AnchorReport:
     checked: int
     problems: tuple[AnchorProblem, ...]
     latest: Statement | None
+    warnings: tuple[str, ...] = ()  # not failures: no statement was ever recorded, though events are old
 
 
 def _hashes(session: Session, seqs: Iterable[int]) -> dict[int, str]:
@@ -135,8 +136,30 @@ def _against_chain(st: Statement, held: dict[int, str], previous: Statement | No
     return None
 
 
-def verify(session: Session, *, key: str) -> AnchorReport:
-    """Check every statement: its signature, and that the chain still holds its hash at its seq."""
+def _missing(session: Session, latest: Statement | None, *, now: datetime, timezone: str) -> str | None:
+    """Events recorded before yesterday (local) that no statement covers: a day's statement is missing."""
+    after = latest.seq if latest is not None else 0
+    first = session.execute(select(AuditEvent.seq, AuditEvent.at).where(AuditEvent.seq > after)
+                            .order_by(AuditEvent.seq).limit(1)).first()
+    if first is None:
+        return None
+    zone = ZoneInfo(timezone)
+    day, today = first.at.astimezone(zone).date(), now.astimezone(zone).date()
+    if (today - day).days < 2:
+        return None
+    since = f"the statement of {latest.day} (event {latest.seq})" if latest is not None else "none at all"
+    return (f"events from {day} on (event {first.seq} and after) are covered by no signed statement; the latest "
+            f"is {since}: later statements are missing (deleted, or the daily flow smeflow-audit-anchor did not "
+            "run; `smeflow audit anchor` records one now)")
+
+
+def verify(session: Session, *, key: str, now: datetime | None = None, timezone: str = "Asia/Shanghai"
+           ) -> AnchorReport:
+    """Check every statement: its signature, and that the chain still holds its hash at its seq.
+
+    With `now`, also that statements were recorded daily: events from before yesterday (local day in
+    `timezone`) that no statement covers are a problem (a statement deleted to hide a rewrite, or the
+    daily flow stopped); only a warning when no statement was ever recorded (a new installation)."""
     found = statements(session)
     seqs = {s.seq for s in found if s.seq > 0}
     held = _hashes(session, seqs)
@@ -147,4 +170,11 @@ def verify(session: Session, *, key: str) -> AnchorReport:
         if wrong is not None:
             problems.append(AnchorProblem(st.day, st.seq, f"statement of {st.day} (event {st.seq}): {wrong}"))
         previous = st
-    return AnchorReport(not problems, len(found), tuple(problems), found[-1] if found else None)
+    latest = found[-1] if found else None
+    warnings: list[str] = []
+    missing = _missing(session, latest, now=now, timezone=timezone) if now is not None else None
+    if missing is not None and latest is not None:
+        problems.append(AnchorProblem(latest.day, latest.seq, missing))
+    elif missing is not None:
+        warnings.append(missing)
+    return AnchorReport(not problems, len(found), tuple(problems), latest, tuple(warnings))

@@ -16,6 +16,9 @@ exported), so offline their links are taken as recorded; `smeflow audit verify` 
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +29,7 @@ from sqlalchemy import select
 from services import access, anchors, audit
 from services.bootstrap import Services
 from services.bundle_format import BundleInvalid, Unsealed, case_record, seal, unseal
+from services.calendar import CalendarError, WorkingCalendar
 from services.db.models import AuditEvent, AuditHead, CaseArchive, User
 from services.errors import NotFound
 from services.replay import READERS, deadline_function, replay_record
@@ -85,8 +89,34 @@ def bundle_body(uow: UnitOfWork, services: Services, *, application_id: int, act
         raise NotFound(f"case {application_id} has no audit events to export")
     return {"exported_at": now.isoformat(), "exported_by": actor, "case": record_to_json(record),
             "environment": {"timezone": services.settings.timezone,
-                            "stage_limits": dict(services.settings.stage_limits)},
+                            "stage_limits": dict(services.settings.stage_limits),
+                            "calendar_files": _calendar_files(services.settings)},
             "chain": _proof(uow, record)}
+
+
+def _calendar_files(settings: Any) -> dict[str, str]:
+    """The site's extra holiday calendar files (settings `calendar_dir`, then the directory `smeflow
+    calendar load` installs into, which wins per year), which the deadlines were counted with: carried
+    so that an offline replay counts working days as the live system did."""
+    files: dict[str, str] = {}
+    for directory in (settings.calendar_dir, getattr(settings, "calendar_install_dir", None)):
+        if directory is not None and Path(directory).is_dir():
+            files.update({f.name: f.read_text(encoding="utf-8") for f in sorted(Path(directory).glob("*.toml"))})
+    return files
+
+
+@contextmanager
+def _calendar(files: dict[str, str]) -> Iterator[WorkingCalendar | None]:
+    """The working calendar of a bundle: the packaged one plus the bundle's calendar files."""
+    if not files:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="smeflow-bundle-calendar-") as tmp:
+        for name, text in files.items():
+            if Path(name).name != name or not name.endswith(".toml"):
+                raise ValueError(f"calendar file name {name!r} is not <year>.toml")
+            (Path(tmp) / name).write_text(text, encoding="utf-8")
+        yield WorkingCalendar(Path(tmp))
 
 
 def bundle_bytes(uow: UnitOfWork, services: Services, *, application_id: int, actor: str, now: datetime,
@@ -171,7 +201,12 @@ def check_bundle(path: Path | str, *, signing_key: str | None = None) -> BundleR
         record = case_record(found.body, name=name)
         problems, notes, record = _check_proof(record, found.body["chain"], signing_key)
         env = found.body["environment"]
-        deadline = deadline_function(stage_limits=env["stage_limits"], timezone=env["timezone"])
+        with _calendar(dict(env.get("calendar_files") or {})) as calendar:
+            deadline = deadline_function(stage_limits=env["stage_limits"], timezone=env["timezone"],
+                                         calendar=calendar)
+    except CalendarError as exc:
+        return BundleReport(name, False, (f"{name}: a holiday calendar file in the bundle is invalid: {exc}",), (),
+                            None, False, None)
     except BundleInvalid as exc:
         return BundleReport(name, False, (exc.message,), (), None, False, None)
     except (KeyError, TypeError, ValueError) as exc:

@@ -23,7 +23,10 @@ from services import audit
 from services.db.models import Application, AuditEvent, Payout, ProcessDefinition, ProcessInstance, Timer, WorkItem
 from services.errors import NotFound
 
-STATE_KINDS = ("case.start", "task.complete", "timer.fire")
+# Events that change the stored engine state. A calendar.reload (services/calendar_reload.py) moves
+# waiting timers; the replay counts deadlines with the calendar it is given (the site's, with the
+# loaded year), so replaying it fires nothing and its state must match the stored one.
+STATE_KINDS = ("case.start", "task.complete", "timer.fire", "calendar.reload")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import orjson
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 from app.cli import app
 from config.settings import DEV_AUDIT_SIGNING_KEY
 from services import anchors, bundles
-from services.bootstrap import Services
+from services.bootstrap import Services, build
 from services.bundle_format import seal
 from services.demo import DemoCase
 
@@ -51,17 +52,36 @@ def test_a_bundle_checks_and_replays_from_the_file_alone(services: Services, dem
     assert "<bpmn:definitions" in next(iter(body["case"]["definitions"].values()))["bpmn_xml"]["utf8"]
 
 
-def test_check_bundle_runs_without_a_database(services: Services, demo: dict[str, DemoCase],
-                                              tmp_path: Path) -> None:
-    done = _export(services, demo["b"].application_id, tmp_path / "b.json")
+def _offline(bundle: Path, workdir: Path, database_url: str) -> subprocess.CompletedProcess[str]:
+    """`smeflow audit check-bundle` in a fresh process that has the bundle file and the key, and a database
+    URL that leads nowhere (no server, no file); nothing of the test's database or data directory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMEFLOW_", "PG"))}
-    env.update(SMEFLOW_DATABASE_URL="nodb://no-database-here", SMEFLOW_DATA_DIR=str(tmp_path / "nowhere"),
+    env.update(SMEFLOW_DATABASE_URL=database_url, SMEFLOW_DATA_DIR=str(workdir / "nowhere"),
                SMEFLOW_AUDIT_SIGNING_KEY=DEV_AUDIT_SIGNING_KEY)
-    cmd = [str(Path(sys.executable).parent / "smeflow"), "audit", "check-bundle", str(done.path)]
-    ok = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert ok.returncode == 0, ok.stderr
+    cmd = [str(Path(sys.executable).parent / "smeflow"), "audit", "check-bundle", str(bundle)]
+    return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite:///{tmp}/absent/no.db", "postgresql+psycopg://nobody@127.0.0.1:9/none",
+                                          "nodb://no-database-here"])
+def test_check_bundle_runs_without_a_database(services: Services, demo: dict[str, DemoCase],
+                                              tmp_path: Path, database_url: str) -> None:
+    done = _export(services, demo["b"].application_id, tmp_path / "exported.json")
+    services.db.dispose()
+    offline = tmp_path / "offline"
+    offline.mkdir()
+    bundle = offline / "b.json"
+    bundle.write_bytes(done.path.read_bytes())
+    ok = _offline(bundle, offline, database_url.format(tmp=offline))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "OK: bundle of case" in ok.stdout and "reproduced" in ok.stdout and "signature verified" in ok.stdout
-    assert not (tmp_path / "nowhere").exists()
+    assert sorted(p.name for p in offline.iterdir()) == ["b.json"]  # no database file, no data directory
+    data = bytearray(bundle.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    bundle.write_bytes(bytes(data))
+    bad = _offline(bundle, offline, database_url.format(tmp=offline))
+    assert bad.returncode == 1 and "Traceback" not in bad.stdout + bad.stderr
+    assert "错误 error:" in bad.stderr and "was altered" in bad.stderr and str(bundle) in bad.stderr
 
 
 def test_check_bundle_cli_fails_clearly_on_a_changed_byte(services: Services, demo: dict[str, DemoCase],
@@ -127,3 +147,29 @@ def test_a_bundle_missing_a_part_fails_clearly(services: Services, demo: dict[st
     broken.write_bytes(seal(body, key=services.settings.audit_signing_key))
     report = bundles.check_bundle(broken, signing_key=services.settings.audit_signing_key)
     assert not report.ok and "not" in report.message and missing in report.message
+
+
+CAL_2027 = 'year = 2027\nsource = "test notice"\nholidays = [2027-01-01, 2027-01-04]\nworkdays = []\n'
+
+
+def test_a_bundle_carries_the_site_calendar_its_deadlines_were_counted_with(services: Services,
+                                                                            demo: dict[str, DemoCase],
+                                                                            tmp_path: Path) -> None:
+    calendar_dir = tmp_path / "calendar"
+    calendar_dir.mkdir()
+    (calendar_dir / "2027.toml").write_text(CAL_2027, encoding="utf-8")
+    site = build(services.settings.model_copy(update={"calendar_dir": calendar_dir}), clock=services.clock)
+    try:
+        done = _export(site, demo["c"].application_id, tmp_path / "c.json")
+    finally:
+        site.db.dispose()
+    body = orjson.loads(done.path.read_bytes())["bundle"]
+    assert body["environment"]["calendar_files"] == {"2027.toml": CAL_2027}
+    assert bundles.check_bundle(done.path, signing_key=services.settings.audit_signing_key).ok
+    with bundles._calendar(body["environment"]["calendar_files"]) as cal:  # what the offline replay counts with
+        assert cal is not None and not cal.is_workday(date(2027, 1, 4)) and cal.is_workday(date(2027, 1, 5))
+    body["environment"]["calendar_files"] = {"2027.toml": CAL_2027.replace("2027-01-04", "2026-01-04")}
+    bad = tmp_path / "bad-calendar.json"
+    bad.write_bytes(seal(body, key=services.settings.audit_signing_key))
+    report = bundles.check_bundle(bad, signing_key=services.settings.audit_signing_key)
+    assert not report.ok and "holiday calendar file in the bundle is invalid" in report.message

@@ -9,6 +9,8 @@ import tempfile
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="smeflow-prefect-home-"))
 
+import pytest
+from prefect.deployments.runner import RunnerDeployment
 from sqlalchemy import select
 
 from config.settings import Settings
@@ -16,6 +18,7 @@ from services import anchors
 from services.bootstrap import Services
 from services.db.models import AuditHead
 from services.demo import DemoCase
+from workflows import schedules
 from workflows.audit_flows import ANCHOR_CRON, deployments, record_statement
 
 
@@ -38,3 +41,16 @@ def test_the_deployment_runs_daily_in_the_settings_time_zone() -> None:
     [cron] = [s.schedule for s in deployment.schedules]
     assert (cron.cron, cron.timezone) == (ANCHOR_CRON, "Asia/Shanghai")  # type: ignore[union-attr]
     assert deployment.entrypoint == "workflows.audit_flows.audit_anchor"
+
+
+def test_the_worker_serves_the_daily_statement_beside_the_other_flows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`smeflow worker` (app.worker -> schedules.serve_all) and `smeflow deploy --pool` carry the audit flow."""
+    served: list[RunnerDeployment] = []
+    monkeypatch.setattr(schedules, "serve", lambda *ds, **_: served.extend(ds))
+    schedules.serve_all(Settings(environment="test", timezone="Asia/Shanghai"))
+    names = [d.flow_name for d in served]
+    assert "smeflow-audit-anchor" in names and "smeflow-deadline-sweep" in names
+    registered: list[RunnerDeployment] = []
+    monkeypatch.setattr(schedules, "deploy", lambda *ds, **_: registered.extend(ds))
+    schedules.deploy_to_pool(Settings(environment="test"), "pool")
+    assert "smeflow-audit-anchor" in [d.flow_name for d in registered]

@@ -197,3 +197,30 @@ def test_a_statement_per_local_day(services: Services, demo: dict[str, DemoCase]
     with services.uow() as uow:
         assert anchors.verify(uow.session, key=KEY).checked == 2
         assert uow.session.execute(text("SELECT COUNT(*) FROM audit_anchor")).scalar_one() == 2
+
+
+def test_statements_missing_for_days_are_named(services: Services, demo: dict[str, DemoCase]) -> None:
+    """Deleting the statements made after a rewrite point leaves events no statement covers: with the
+    time given (as `smeflow audit verify` and the pages do), that is a problem, not a quiet pass."""
+    now, tz = services.clock.now(), "Asia/Shanghai"
+    with services.uow() as uow:
+        report = anchors.verify(uow.session, key=KEY, now=now, timezone=tz)
+    assert report.ok and "covered by no signed statement" in report.warnings[0]  # never recorded: a warning
+    assert "none at all" in report.warnings[0]
+    with services.uow() as uow:
+        anchors.record(uow.session, key=KEY, now=now, timezone=tz)
+        uow.commit()
+    with services.uow() as uow:
+        fresh = anchors.verify(uow.session, key=KEY, now=now, timezone=tz)
+    assert fresh.ok and fresh.warnings == ()
+    clock(services).advance(timedelta(days=1))
+    with services.uow() as uow:  # a new event after the statement
+        audit.append(uow.session, kind="test.note", actor="test", at=services.clock.now(), payload={})
+        uow.commit()
+    clock(services).advance(timedelta(days=1))
+    with services.uow() as uow:
+        assert anchors.verify(uow.session, key=KEY, now=services.clock.now(), timezone=tz).ok  # yesterday's: fine
+    clock(services).advance(timedelta(days=1))
+    with services.uow() as uow:
+        late = anchors.verify(uow.session, key=KEY, now=services.clock.now(), timezone=tz)
+    assert not late.ok and "later statements are missing" in late.problems[0].message  # then: a problem

@@ -241,8 +241,6 @@ def test_cli_load_and_show(cli: CliRunner, winter: Services, tmp_path: Path) -> 
 
 
 
-@pytest.mark.xfail(strict=True, reason="audit replay must count calendar.reload as a state change: add it to "
-                                       "services.replay_record.STATE_KINDS (replay then reproduces the case)")
 def test_audit_replay_reproduces_a_reloaded_case(winter: Services, tmp_path: Path) -> None:
     from services.replay import replay_case
 

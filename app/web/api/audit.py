@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from app.web.deps import current_user, get_uow
+from app.web.deps import current_user, get_services, get_uow
 from app.web.pages.audit import AppId, reader_only
-from services import history, history_index
+from services import anchors, history, history_index, replay
+from services.bootstrap import Services
 from services.db.models import User
+from services.errors import InvalidInput
 from services.uow import UnitOfWork
 
 router = APIRouter(tags=["audit"], dependencies=[Depends(reader_only)])
@@ -22,6 +24,11 @@ class ChainOut(BaseModel):
     checked: int
     broken_at: int | None
     reason: str | None
+    statements_ok: bool  # every signed daily head statement verifies and still matches the chain
+    statements_checked: int
+    statement_problems: list[str]
+    statement_warnings: list[str]  # e.g. no statement recorded yet though events are days old
+    latest_statement: dict[str, object] | None
 
 
 class ChangeOut(BaseModel):
@@ -83,11 +90,18 @@ class CaseOut(BaseModel):
 
 
 @router.get("/audit/verify", response_model=ChainOut)
-def verify(user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow)) -> ChainOut:
-    """Walk the whole audit chain; on a break, name the first broken link."""
+def verify(user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+           services: Services = Depends(get_services)) -> ChainOut:
+    """Walk the whole audit chain; on a break, name the first broken link. Check every signed head
+    statement too (a rewrite of the whole chain after a statement shows there)."""
     history.require_reader(user)
     chain = history_index.chain_status(uow.session)
-    return ChainOut(ok=chain.ok, checked=chain.checked, broken_at=chain.broken_at, reason=chain.reason)
+    st = anchors.verify(uow.session, key=services.settings.audit_signing_key, now=services.clock.now(),
+                        timezone=services.settings.timezone)
+    return ChainOut(ok=chain.ok, checked=chain.checked, broken_at=chain.broken_at, reason=chain.reason,
+                    statements_ok=st.ok, statements_checked=st.checked,
+                    statement_problems=[p.message for p in st.problems], statement_warnings=list(st.warnings),
+                    latest_statement=st.latest.as_dict() if st.latest else None)
 
 
 @router.get("/audit/cases", response_model=list[CaseOut])
@@ -104,3 +118,14 @@ def case_history(application_id: AppId, user: User = Depends(current_user),
     """A case's history step by step: who, when, which task, decision, data recorded and changed."""
     found = history.case_history(uow.session, user=user, application_id=application_id)
     return HistoryOut.model_validate(history.as_dict(found))
+
+
+@router.get("/audit/cases/{application_id}/replay")
+def case_replay(application_id: AppId, step: int | None = Query(None), user: User = Depends(current_user),
+                uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> dict[str, Any]:
+    """Re-execute the case on its own diagram and compare step by step (as `smeflow audit replay --json`);
+    with `step`, only the state after that step. Nothing is written."""
+    result = replay.replay_case(uow, services, application_id=application_id, user=user)
+    if step is not None and not 1 <= step <= len(result.steps):
+        raise InvalidInput("step", f"must be between 1 and {len(result.steps)}")
+    return replay.as_dict(result, step=step)

@@ -1,8 +1,11 @@
 """Pages: the auditor's views (auditors, managers and admins may read; nobody writes here).
 
-/audit lists every case with the audit chain's verification status; /audit/cases/{id} shows one
-case's timeline and the path it took on its own diagram version; /audit/cases/{id}.json exports
-the history as a file.
+/audit lists every case with the verification status of the audit chain and of the signed daily
+head statements; /audit/cases/{id} shows one case's timeline and the path it took on its own
+diagram version; /audit/cases/{id}/replay?step=N re-executes the case's history on that version
+(services.replay, nothing is written) and shows the verdict and the state after step N: open
+tasks, timers, data, what changed, and the diagram with the path so far highlighted;
+/audit/cases/{id}.json exports the history and /audit/cases/{id}/evidence the signed evidence bundle.
 """
 
 from __future__ import annotations
@@ -10,13 +13,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from app.web.deps import current_user, get_uow
+from app.web.deps import current_user, get_services, get_uow
 from app.web.templating import render
-from services import audit, history, history_index
+from services import anchors, audit, bundles, history, history_index, replay
+from services.bootstrap import Services
 from services.db.models import User
+from services.errors import InvalidInput
+from services.replay_views import difference_dict, step_dict
 from services.uow import UnitOfWork
 
 
@@ -37,13 +43,17 @@ FIELD_LABELS = {"decision": "决定", "reason": "理由", "award_amount_fen": "�
 
 @router.get("/audit")
 def cases(request: Request, status: str = "", q: str = "", sort: str = "id",
-          user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow)) -> Response:
+          user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+          services: Services = Depends(get_services)) -> Response:
     """Every case with its number of audit events, and whether the whole chain verifies."""
     rows = history_index.case_list(uow.session, user=user, status=status if status in STATUSES else None, q=q,
                              sort=sort if sort in SORTS else "id")
     chain = history_index.chain_status(uow.session)
-    return render(request, "audit/cases.html", {"rows": rows, "chain": chain, "status": status, "q": q,
-                                                "sort": sort, "statuses": STATUSES, "sorts": SORTS})
+    statements = anchors.verify(uow.session, key=services.settings.audit_signing_key, now=services.clock.now(),
+                                timezone=services.settings.timezone)
+    return render(request, "audit/cases.html", {"rows": rows, "chain": chain, "statements": statements,
+                                                "status": status, "q": q, "sort": sort, "statuses": STATUSES,
+                                                "sorts": SORTS})
 
 
 @router.get("/audit/cases/{application_id:int}.json")
@@ -68,3 +78,35 @@ def case(request: Request, application_id: AppId, user: User = Depends(current_u
     """One case's timeline: who, when, which task, decision, the data that changed; and its path."""
     found = history.case_history(uow.session, user=user, application_id=application_id)
     return render(request, "audit/case.html", {"case": found, "fields": FIELD_LABELS})
+
+
+@router.get("/audit/cases/{application_id:int}/replay")
+def replay_page(request: Request, application_id: AppId, step: Annotated[int | None, Query()] = None,
+                user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+                services: Services = Depends(get_services)) -> Response:
+    """Replay the case on its own diagram version and show the state after step `step` (default: the
+    first differing step, else the last)."""
+    result = replay.replay_case(uow, services, application_id=application_id, user=user)
+    if not result.steps:
+        raise InvalidInput("step", f"案件 #{application_id} 没有可回放的审计事件")
+    if step is None:
+        step = result.first.step if result.first is not None else len(result.steps)
+    if not 1 <= step <= len(result.steps):
+        raise InvalidInput("step", f"须在 1 到 {len(result.steps)} 之间（本案共 {len(result.steps)} 步）")
+    shown = result.step(step)
+    return render(request, "audit/replay.html", {
+        "result": result, "shown": shown, "fields": FIELD_LABELS, "data": step_dict(shown)["data"],
+        "first": difference_dict(result.first) if result.first is not None else None,
+        "here": [difference_dict(d) for d in result.differences if d.step == step],
+        "open_counts": {t.spec: 1 for t in shown.open_tasks}})
+
+
+@router.get("/audit/cases/{application_id:int}/evidence")
+def evidence(application_id: AppId, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+             services: Services = Depends(get_services)) -> Response:
+    """The case's sealed, signed evidence bundle (as `smeflow audit export`; checked offline by
+    `smeflow audit check-bundle`)."""
+    raw = bundles.bundle_bytes(uow, services, application_id=application_id, actor=user.username,
+                               now=services.clock.now(), user=user)
+    return Response(raw, media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="case-{application_id}-evidence.json"'})

@@ -1,0 +1,137 @@
+"""The auditor's pages and API: replay step through with the path highlighted, the verify status of
+the chain and of the signed head statements, the evidence download; read only, readers only."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.web import create_app
+from services import anchors, bundles
+from services.bootstrap import Services
+from services.demo import DEMO_PASSWORD, DemoCase
+from tests.audit.conftest import replay_of, sql
+from tests.audit.test_tamper import _rewrite_chain_from
+from tests.helpers import snapshot
+
+Login = Callable[[str], TestClient]
+NOT_READERS = ("applicant-a", "district-donghu", "bureau", "finance")
+
+
+@pytest.fixture
+def login(services: Services) -> Iterator[Login]:
+    clients: list[TestClient] = []
+
+    def make(username: str) -> TestClient:
+        c = TestClient(create_app(services), follow_redirects=False)
+        clients.append(c)
+        assert c.post("/login", data={"username": username, "password": DEMO_PASSWORD}).status_code == 303
+        return c
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+def _attr(page: str, name: str) -> object:
+    match = re.search(rf"{name}='([^']*)'", page)
+    assert match, name
+    return json.loads(html.unescape(match.group(1)))
+
+
+def test_replay_page_steps_through_with_the_path_highlighted(services: Services, demo: dict[str, DemoCase],
+                                                             login: Login) -> None:
+    case = demo["b"].application_id
+    expected = replay_of(services, case)
+    before = snapshot(services)
+    auditor = login("auditor")
+    page = auditor.get(f"/audit/cases/{case}/replay?step=2")
+    assert page.status_code == 200, page.text
+    text = page.text
+    assert 'id="verdict"' in text and "回放重现了记录" in text
+    assert "第 2 步之后的状态" in text and "补正材料" in text and "correct_application" in text
+    assert "缺少认定文件扫描件" in text  # the reason recorded at this step
+    changes = text.split('id="changes"', 1)[1].split("</table>", 1)[0]
+    assert "decision" in changes and "reason" in changes
+    assert _attr(text, "data-diagram-taken") == list(expected.step(2).path)
+    assert _attr(text, "data-diagram-counts") == {"correct_application": 1}
+    assert f'data-diagram-src="/audit/cases/{case}/diagram.xml"' in text
+    later = auditor.get(f"/audit/cases/{case}/replay?step=3").text
+    assert _attr(later, "data-diagram-taken") == list(expected.step(3).path)
+    assert len(expected.step(3).path) > len(expected.step(2).path)
+    last = auditor.get(f"/audit/cases/{case}/replay").text  # default: the last step
+    assert f"第 {len(expected.steps)} 步之后的状态" in last and "end_paid" in last
+    assert not re.search(r'<form[^>]*action="/audit', text)  # nothing to submit on the auditor's pages
+    assert auditor.post(f"/audit/cases/{case}/replay").status_code in (403, 405)
+    assert snapshot(services) == before  # replay wrote nothing
+    api = auditor.get(f"/api/v1/audit/cases/{case}/replay?step=2").json()
+    assert api["reproduced"] and api["step"]["index"] == 2 and api["step"]["opened"] == ["correct_application"]
+
+
+def test_replay_page_shows_the_first_differing_step_with_both_sides(services: Services,
+                                                                    demo: dict[str, DemoCase],
+                                                                    login: Login) -> None:
+    case = demo["d"].application_id
+    sql(services, "UPDATE work_item SET completed_by = 'mallory' WHERE application_id = :a AND task_spec = "
+                  "'bureau_review'", a=case)
+    page = login("auditor").get(f"/audit/cases/{case}/replay")
+    assert page.status_code == 200
+    verdict = html.unescape(page.text.split('id="verdict"', 1)[1].split("</div>", 1)[0])
+    assert "回放与记录不符" in verdict and "第 3 步" in verdict
+    assert '"completed_by": "mallory"' in verdict and '"completed_by": "bureau"' in verdict
+    assert "第 3 步之后的状态" in page.text  # opens at the first difference
+
+
+def test_audit_index_shows_the_signed_statements_status(services: Services, demo: dict[str, DemoCase],
+                                                        login: Login) -> None:
+    auditor = login("auditor")
+    missing = auditor.get("/audit").text  # the demo's events are days old and no statement covers them
+    assert "审计链完整" in missing and "尚未记录任何每日签名的链头声明" in missing
+    assert "covered by no signed statement" in missing and "链头声明核验失败" not in missing
+    with services.uow() as uow:
+        st, _ = anchors.record(uow.session, key=services.settings.audit_signing_key, now=services.clock.now(),
+                               timezone=services.settings.timezone)
+        uow.commit()
+    page = auditor.get("/audit").text
+    assert "审计链完整" in page and f"第 {st.seq} 号事件" in page and "签名均有效" in page
+    api = auditor.get("/api/v1/audit/verify").json()
+    assert api["ok"] and api["statements_ok"] and api["statements_checked"] == 1
+    assert api["latest_statement"]["head_hash"] == st.head_hash
+    _rewrite_chain_from(services, 5)  # the chain alone still verifies
+    page = auditor.get("/audit").text
+    assert "审计链完整" in page and "链头声明核验失败" in page and "rewritten after the statement" in page
+    api = auditor.get("/api/v1/audit/verify").json()
+    assert api["ok"] and not api["statements_ok"] and "rewritten" in api["statement_problems"][0]
+
+
+def test_evidence_download_checks_offline(services: Services, demo: dict[str, DemoCase], login: Login,
+                                          tmp_path: Path) -> None:
+    case = demo["e"].application_id
+    got = login("auditor").get(f"/audit/cases/{case}/evidence")
+    assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
+    path = tmp_path / "e.json"
+    path.write_bytes(got.content)
+    report = bundles.check_bundle(path, signing_key=services.settings.audit_signing_key)
+    assert report.ok and report.replay is not None and report.replay.reproduced
+
+
+def test_only_readers_reach_replay_and_evidence(services: Services, demo: dict[str, DemoCase], login: Login) -> None:
+    case = demo["a"].application_id
+    urls = (f"/audit/cases/{case}/replay", f"/audit/cases/{case}/evidence", f"/api/v1/audit/cases/{case}/replay")
+    for name in NOT_READERS:
+        c = login(name)
+        for url in urls:
+            assert c.get(url).status_code == 403, (name, url)
+    for name in ("auditor", "manager", "admin"):
+        assert login(name).get(urls[0]).status_code == 200, name
+    auditor = login("auditor")
+    assert auditor.get("/audit/cases/999999/replay").status_code == 404
+    bad = auditor.get(f"/audit/cases/{case}/replay?step=99")
+    assert bad.status_code in (400, 422) and "step" in bad.text and "Traceback" not in bad.text
+    assert auditor.get(f"/api/v1/audit/cases/{case}/replay?step=0").status_code in (400, 422)
