@@ -185,6 +185,8 @@ class WorkItem(Base):
     __tablename__ = "work_item"
     __table_args__ = (
         Index("ix_work_item_inbox", "status", "role", "review_unit_code", "due_at"),
+        # the city-wide roles (no review unit) read their inbox in deadline order through this one
+        Index("ix_work_item_role_due", "status", "role", "due_at", "id"),
         UniqueConstraint("instance_id", "task_id"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
