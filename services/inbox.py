@@ -83,7 +83,7 @@ def _filtered(query: Select[Any], user: User, want: InboxQuery, now: datetime) -
                       Enterprise.uscc.icontains(want.q, autoescape=True),
                       AwardType.name_zh.icontains(want.q, autoescape=True),
                       WorkItem.name.icontains(want.q, autoescape=True)]
-        if want.q.lstrip("#").isdigit() and len(want.q) < 12:
+        if want.q.lstrip("#").isascii() and want.q.lstrip("#").isdigit() and len(want.q) < 12:
             conditions.append(WorkItem.application_id == int(want.q.lstrip("#")))
         query = query.where(or_(*conditions))
     return query

@@ -119,7 +119,7 @@ def _optional_int(value: Any, field: str) -> int | None:
     text = _text(value)
     if not text:
         return None
-    if not text.isdigit() or int(text) <= 0 or int(text) > 3650:
+    if not (text.isascii() and text.isdigit()) or int(text) <= 0 or int(text) > 3650:
         raise InvalidInput(field, f"须为正整数天数：{text!r}")
     return int(text)
 

@@ -416,3 +416,18 @@ def test_racing_claims_and_completions_leave_one_winner(world: Services, token: 
     assert codes == [200, 409]
     done = _item(world, item_id)
     assert (done.status, done.outcome, done.completed_by) == ("completed", "approve", holder)
+
+
+
+def test_inbox_search_with_a_non_ascii_digit_is_plain_text(world: Services, login: Login,
+                                                           token: Callable[[str], dict[str, str]],
+                                                           client: TestClient) -> None:
+    # "³" and "١٢" are digits to str.isdigit() but not to int(): found by schemathesis as a 500
+    first, _ = _donghu_case(world)
+    headers = token("district-donghu")
+    assert [t["application_id"] for t in client.get("/api/v1/tasks", headers=headers).json()] == [first]
+    for q in ("³", "١٢", "#²"):
+        response = client.get("/api/v1/tasks", params={"q": q}, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json() == []
+        assert login("district-donghu").get("/inbox", params={"q": q}).status_code == 200

@@ -54,7 +54,7 @@ def _int_or_none(field: str, value: str) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not value.isdigit() or int(value) > MAX_ID:
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
         raise InvalidInput(field, "应为编号（正整数）")
     return int(value)
 

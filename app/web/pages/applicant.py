@@ -48,9 +48,10 @@ def _date(value: str, field: str) -> date:
 
 
 def _int(value: str, field: str) -> int:
-    if not value.strip().isdigit() or len(value.strip()) > 18:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise InvalidInput(field, "请选择一项")
-    return int(value)
+    return int(text)
 
 
 # -- the enterprise --------------------------------------------------------------------------
