@@ -21,6 +21,7 @@ run: demo
 demo: $(STAMP)
 	$(BIN)/smeflow init
 	$(BIN)/smeflow demo
+	$(BIN)/smeflow arrears demo
 
 # The whole test suite (PostgreSQL tests run when SMEFLOW_TEST_POSTGRES_URL is set).
 test: $(STAMP)
