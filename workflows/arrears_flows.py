@@ -9,46 +9,25 @@ idempotent service function of services.arrears (see workflows/flows.py for the 
   working day of a month (`services.arrears.campaign.monthly`; checked every morning, runs once).
 
 `deployments(settings)` returns their deployments with the schedules of config/arrears.toml
-[campaign]; the lead wires them into workflows/schedules.py next to the others.
+[campaign]; the worker serves them beside the others (workflows/schedules.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from prefect import Flow, flow, get_run_logger
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
-from prefect.deployments.runner import EntrypointType, RunnerDeployment
-from prefect.schedules import Cron, Interval, Schedule
+from prefect import flow
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron, Interval
 
 from config.settings import Settings
-from workflows.flows import RETRIES, RETRY_DELAY_SECONDS, summarise
+from workflows.flows import RETRIES, RETRY_DELAY_SECONDS, make_deployment, run_in_thread
 
 if TYPE_CHECKING:
     from services.bootstrap import Services
 
 __all__ = ["ARREARS_FLOWS", "arrears_monthly", "arrears_reminders", "arrears_sweep", "deployments"]
-
-DEPLOYMENT_NAME = "smeflow"
-
-
-def _run(call: Callable[[Services, datetime], Any]) -> dict[str, int | bool]:
-    from services.bootstrap import build
-
-    services = build()
-    try:
-        return summarise(call(services, services.clock.now()))
-    finally:
-        services.db.dispose()
-
-
-async def _in_thread(call: Callable[[Services, datetime], Any]) -> dict[str, int | bool]:
-    summary = await asyncio.to_thread(_run, call)
-    get_run_logger().info("%s", summary)
-    return summary
 
 
 def _sweep(services: Services, now: datetime) -> Any:
@@ -72,31 +51,22 @@ def _monthly(services: Services, now: datetime) -> Any:
 @flow(name="smeflow-arrears-sweep", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
 async def arrears_sweep() -> dict[str, int | bool]:
     """Fire the due timers of arrears cases; mark late acceptance reviews (idempotent, per case)."""
-    return await _in_thread(_sweep)
+    return await run_in_thread(_sweep)
 
 
 @flow(name="smeflow-arrears-reminders", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
 async def arrears_reminders() -> dict[str, int | bool]:
     """The campaign's reminder digests and 督办 mails (each once; nothing on days off)."""
-    return await _in_thread(_remind)
+    return await run_in_thread(_remind)
 
 
 @flow(name="smeflow-arrears-monthly", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
 async def arrears_monthly() -> dict[str, int | bool]:
     """The previous month's ledger report and summary mail, on the first working day (once)."""
-    return await _in_thread(_monthly)
+    return await run_in_thread(_monthly)
 
 
 ARREARS_FLOWS = (arrears_sweep, arrears_reminders, arrears_monthly)
-
-
-def _deployment(fn: Flow[[], Any], schedule: Schedule, description: str) -> RunnerDeployment:
-    deployment = fn.to_deployment(
-        name=DEPLOYMENT_NAME, schedule=schedule, description=description, tags=["smeflow", "arrears"],
-        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
-        entrypoint_type=EntrypointType.MODULE_PATH, _sync=True)  # type: ignore[call-arg]  # async_dispatch
-    assert isinstance(deployment, RunnerDeployment)
-    return deployment
 
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:
@@ -105,10 +75,10 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
 
     rules, tz = load_rules(), settings.timezone
     return [
-        _deployment(arrears_sweep, Interval(timedelta(seconds=rules.sweep_interval_seconds), timezone=tz),
-                    "Fire due timers of arrears cases (deadlines, non-cooperation steps)."),
-        _deployment(arrears_reminders, Cron(rules.reminders_cron, timezone=tz),
-                    "Reminders to handling departments before and after their deadlines; 督办 mail."),
-        _deployment(arrears_monthly, Cron(rules.monthly_report_cron, timezone=tz),
-                    "The monthly ledger report on the first working day of a month."),
+        make_deployment(arrears_sweep, Interval(timedelta(seconds=rules.sweep_interval_seconds), timezone=tz),
+                        "Fire due timers of arrears cases (deadlines, non-cooperation steps).", "arrears"),
+        make_deployment(arrears_reminders, Cron(rules.reminders_cron, timezone=tz),
+                        "Reminders to handling departments before and after their deadlines; 督办 mail.", "arrears"),
+        make_deployment(arrears_monthly, Cron(rules.monthly_report_cron, timezone=tz),
+                        "The monthly ledger report on the first working day of a month.", "arrears"),
     ]

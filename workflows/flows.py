@@ -22,16 +22,21 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from prefect import flow, get_run_logger
+from prefect import Flow, flow, get_run_logger
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.schedules import Schedule
 
 if TYPE_CHECKING:
     from services.bootstrap import Services
 
-__all__ = ["FLOWS", "RETRIES", "RETRY_DELAY_SECONDS", "daily_reminders", "deadline_sweep", "mail_outbox",
-           "summarise"]
+__all__ = ["DEPLOYMENT_NAME", "FLOWS", "RETRIES", "RETRY_DELAY_SECONDS", "daily_reminders", "deadline_sweep",
+           "mail_outbox", "make_deployment", "run_in_thread", "run_service", "summarise"]
 
 RETRIES = 2
 RETRY_DELAY_SECONDS = 30
+#: The deployment name of every flow (Prefect names a deployment `<flow name>/<deployment name>`).
+DEPLOYMENT_NAME = "smeflow"
 
 ServiceCall = Callable[["Services", datetime], Any]
 
@@ -49,21 +54,33 @@ def summarise(report: Any) -> dict[str, int | bool]:
     return out
 
 
-def _run(call: ServiceCall) -> dict[str, int | bool]:
+def run_service(call: Callable[[Services, datetime], Any]) -> Any:
     """Wire the service from the environment, call `call(services, now)` and dispose the database."""
     from services.bootstrap import build
 
     services = build()
     try:
-        return summarise(call(services, services.clock.now()))
+        return call(services, services.clock.now())
     finally:
         services.db.dispose()
 
 
-async def _run_in_thread(call: ServiceCall) -> dict[str, int | bool]:
-    summary = await asyncio.to_thread(_run, call)
+async def run_in_thread(call: ServiceCall) -> dict[str, int | bool]:
+    """`run_service(call)` in a worker thread; its report summarised and logged."""
+    summary = await asyncio.to_thread(lambda: summarise(run_service(call)))
     get_run_logger().info("%s", summary)
     return summary
+
+
+def make_deployment(fl: Flow[[], Any], schedule: Schedule, description: str, *tags: str) -> RunnerDeployment:
+    """A flow's deployment: one run at a time (a run still going when the next is due makes the next
+    one skip instead of queueing up), importable by module path wherever smeflow is installed."""
+    deployment = fl.to_deployment(
+        name=DEPLOYMENT_NAME, schedule=schedule, description=description, tags=["smeflow", *tags],
+        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
+        entrypoint_type=EntrypointType.MODULE_PATH, _sync=True)  # type: ignore[call-arg]  # async_dispatch
+    assert isinstance(deployment, RunnerDeployment)
+    return deployment
 
 
 def _sweep(services: Services, now: datetime) -> Any:
@@ -90,7 +107,7 @@ async def deadline_sweep() -> dict[str, int | bool]:
 
     Idempotent and transactional per case, so a retry or an overlapping run fires each timer once.
     """
-    return await _run_in_thread(_sweep)
+    return await run_in_thread(_sweep)
 
 
 @flow(name="smeflow-reminders", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
@@ -99,7 +116,7 @@ async def daily_reminders() -> dict[str, int | bool]:
 
     Idempotent (each digest is deduplicated in the outbox), so a retry sends no digest twice.
     """
-    return await _run_in_thread(_reminders)
+    return await run_in_thread(_reminders)
 
 
 @flow(name="smeflow-outbox", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
@@ -109,7 +126,7 @@ async def mail_outbox() -> dict[str, int | bool]:
     Each mail is claimed in its own transaction before it is sent, so a retry or an overlapping run
     does not send it again.
     """
-    return await _run_in_thread(_outbox)
+    return await run_in_thread(_outbox)
 
 
 FLOWS = (deadline_sweep, daily_reminders, mail_outbox)

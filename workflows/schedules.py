@@ -13,44 +13,28 @@ ephemeral API; `app.worker` sees to that.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from prefect import Flow, deploy, serve
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
-from prefect.deployments.runner import EntrypointType, RunnerDeployment
-from prefect.schedules import Cron, Interval, Schedule
+from prefect import deploy, serve
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron, Interval
 
 from config.settings import Settings
 from workflows import arrears_flows, audit_flows
-from workflows.flows import daily_reminders, deadline_sweep, mail_outbox
+from workflows.flows import DEPLOYMENT_NAME, daily_reminders, deadline_sweep, mail_outbox, make_deployment
 
 __all__ = ["DEPLOYMENT_NAME", "all_deployments", "deploy_to_pool", "deployments", "serve_all"]
-
-#: The deployment name of every flow (Prefect names a deployment `<flow name>/<deployment name>`).
-DEPLOYMENT_NAME = "smeflow"
-
-
-def _deployment(flow: Flow[[], Any], schedule: Schedule, description: str) -> RunnerDeployment:
-    deployment = flow.to_deployment(
-        name=DEPLOYMENT_NAME, schedule=schedule, description=description, tags=["smeflow"],
-        # a run still going when the next one is due makes the next one skip instead of queueing up
-        concurrency_limit=ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW),
-        # importable as workflows.flows.<flow> wherever smeflow is installed, whatever the working directory
-        entrypoint_type=EntrypointType.MODULE_PATH, _sync=True)  # type: ignore[call-arg]  # async_dispatch
-    assert isinstance(deployment, RunnerDeployment)
-    return deployment
 
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:
     """The three deployments (sweep, reminders, outbox) with the schedules of `settings`."""
     tz = settings.timezone
     return [
-        _deployment(deadline_sweep, Interval(timedelta(seconds=settings.sweep_interval_seconds), timezone=tz),
-                    "Fire due BPMN timers and escalate overdue work."),
-        _deployment(daily_reminders, Cron(settings.reminders_cron, timezone=tz),
-                    "The officers' reminder digest on working days."),
-        _deployment(mail_outbox, Interval(timedelta(seconds=settings.outbox_interval_seconds), timezone=tz),
-                    "Send the pending mail of the outbox."),
+        make_deployment(deadline_sweep, Interval(timedelta(seconds=settings.sweep_interval_seconds), timezone=tz),
+                        "Fire due BPMN timers and escalate overdue work."),
+        make_deployment(daily_reminders, Cron(settings.reminders_cron, timezone=tz),
+                        "The officers' reminder digest on working days."),
+        make_deployment(mail_outbox, Interval(timedelta(seconds=settings.outbox_interval_seconds), timezone=tz),
+                        "Send the pending mail of the outbox."),
     ]
 
 

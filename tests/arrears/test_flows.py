@@ -15,6 +15,7 @@ from services.arrears.rules import load_rules
 from services.bootstrap import Services
 from tests.arrears.conftest import Campaign, build_campaign
 from workflows import arrears_flows
+from workflows.flows import run_service, summarise
 
 
 @pytest.fixture
@@ -42,11 +43,11 @@ def test_deployments_carry_the_campaign_schedules() -> None:
 def test_flow_bodies_run_against_the_configured_database(env: Campaign) -> None:
     cid = env.register()
     env.to_handling(cid)  # registered on the 2024 test clock: by the real clock, long overdue
-    summary = arrears_flows._run(arrears_flows._sweep)
+    summary = summarise(run_service(arrears_flows._sweep))
     json.dumps(summary)
     assert summary["fired"] >= 1, summary
-    assert arrears_flows._run(arrears_flows._sweep)["fired"] == 0  # once only
-    reminders = arrears_flows._run(arrears_flows._remind)
+    assert summarise(run_service(arrears_flows._sweep))["fired"] == 0  # once only
+    reminders = summarise(run_service(arrears_flows._remind))
     assert set(reminders) == {"working_day", "digests", "escalated"}
-    monthly = arrears_flows._run(arrears_flows._monthly)
+    monthly = summarise(run_service(arrears_flows._monthly))
     assert set(monthly) == {"ran", "mailed"}

@@ -54,6 +54,24 @@ def test_reminders_flow_queues_the_digest_once_on_working_days(flow_env: Service
     assert asyncio.run(daily_reminders())["queued"] == 0  # one digest per officer and day
 
 
+def test_campaign_and_audit_flows_run_for_real(flow_env: Services) -> None:
+    """The arrears sweep and the daily chain-head statement as real flow runs (once each, idempotent)."""
+    from services.arrears.demo import ArrearsDemo
+    from workflows.arrears_flows import arrears_sweep
+    from workflows.audit_flows import audit_anchor
+
+    services = flow_env
+    Demo(services, echo=False).load()
+    ArrearsDemo(services, say=lambda _line: None).load()
+    first = asyncio.run(arrears_sweep())  # the demo ran on the 2024 clock: by the real clock, timers are due
+    json.dumps(first)
+    assert first["fired"] >= 1, first
+    assert asyncio.run(arrears_sweep())["fired"] == 0
+    statement = asyncio.run(audit_anchor())
+    assert statement["created"] is True and statement["seq"] >= 1
+    assert asyncio.run(audit_anchor())["created"] is False  # one statement a day
+
+
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
     server = SmtpServer()
