@@ -56,7 +56,8 @@ class Services:
 
     @cached_property
     def runtime(self) -> CaseRuntime:
-        return CaseRuntime(self.engine, provisional=self.deadline_is_provisional)
+        return CaseRuntime(self.engine, provisional=self.deadline_is_provisional,
+                           limits=lambda: self.settings.stage_limits)
 
     @cached_property
     def password_hasher(self) -> PasswordHasher:

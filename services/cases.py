@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from services import audit
 from services.db.models import Application, ProcessInstance, Timer, WorkItem
-from services.engine import SERIALIZER_VERSION, Engine, HumanTask, Route, Snapshot, WaitingTimer
+from services.engine import SERIALIZER_VERSION, Engine, HumanTask, Route, Snapshot, WaitingTimer, stages_used
 from services.errors import Conflict
 from services.uow import UnitOfWork
 
@@ -31,9 +31,11 @@ SYSTEM = "system"
 class CaseRuntime:
     """Starts and advances cases; every method works inside the caller's transaction."""
 
-    def __init__(self, engine: Engine, *, provisional: ProvisionalFn, cache_size: int = 2048) -> None:
+    def __init__(self, engine: Engine, *, provisional: ProvisionalFn,
+                 limits: Callable[[], Mapping[str, int]] | None = None, cache_size: int = 2048) -> None:
         self.engine = engine
         self._provisional = provisional
+        self._limits = limits  # the stage time limits in force (recorded with each step that used them)
         self._cache: OrderedDict[int, tuple[int, Any, Snapshot]] = OrderedDict()
         self._cache_size = cache_size
 
@@ -42,7 +44,8 @@ class CaseRuntime:
               data: Mapping[str, Any], actor: str, now: datetime) -> ProcessInstance:
         """Start the route for an application (already added to the session)."""
         session = uow.session
-        wf, snap = self.engine.start(route, data, now)
+        with stages_used() as used:
+            wf, snap = self.engine.start(route, data, now)
         state = self.engine.dumps(wf)
         inst = ProcessInstance(definition_hash=route.hash, state=state, serializer_version=SERIALIZER_VERSION,
                                status="running", created_at=now, updated_at=now)
@@ -52,7 +55,8 @@ class CaseRuntime:
         self._mirror(session, inst, application, wf, EMPTY, snap, now)
         audit.append(session, kind="case.start", actor=actor, at=now, instance_id=inst.id,
                      application_id=application.id,
-                     payload={"definition": route.hash, "data": dict(data), "state_sha256": _sha(state)})
+                     payload={"definition": route.hash, "data": dict(data), "state_sha256": _sha(state),
+                              **self._limits_used(used)})
         self._remember_after_commit(uow, inst, wf, snap)
         return inst
 
@@ -70,13 +74,14 @@ class CaseRuntime:
             raise Conflict(f"work item {item.id} was already completed by {done.completed_by} "
                            f"at {done.completed_at:%Y-%m-%d %H:%M} UTC; nothing was changed")
         wf, before = self._checkout(inst)
-        snap = self.engine.complete(wf, item.task_id, data, now)
+        with stages_used() as used:
+            snap = self.engine.complete(wf, item.task_id, data, now)
         state = self._save(session, inst, wf, now)
         self._mirror(session, inst, application, wf, before, snap, now)
         audit.append(session, kind="task.complete", actor=actor, at=now, instance_id=inst.id,
                      application_id=application.id,
                      payload={"task_id": item.task_id, "task": item.task_spec, "work_item": item.id,
-                              "data": dict(data), "state_sha256": _sha(state)})
+                              "data": dict(data), "state_sha256": _sha(state), **self._limits_used(used)})
         self._remember_after_commit(uow, inst, wf, snap)
         return inst
 
@@ -85,7 +90,8 @@ class CaseRuntime:
         """Fire this instance's due timers; returns those that fired (empty: nothing changed)."""
         session = uow.session
         wf, before = self._checkout(inst)
-        fired, snap = self.engine.fire_due_timers(wf, now)
+        with stages_used() as used:
+            fired, snap = self.engine.fire_due_timers(wf, now)
         if not fired:
             self._remember_after_commit(uow, inst, wf, snap)
             return []
@@ -97,9 +103,17 @@ class CaseRuntime:
         self._mirror(session, inst, application, wf, before, snap, now)
         audit.append(session, kind="timer.fire", actor=SYSTEM, at=now, instance_id=inst.id,
                      application_id=application.id,
-                     payload={"timers": [t.spec for t in fired], "state_sha256": _sha(state)})
+                     payload={"timers": [t.spec for t in fired], "state_sha256": _sha(state),
+                              **self._limits_used(used)})
         self._remember_after_commit(uow, inst, wf, snap)
         return fired
+
+    def _limits_used(self, used: list[str]) -> dict[str, Any]:
+        """`{"stage_limits": {stage: working days}}` for the stages whose deadline this step counted."""
+        if not used or self._limits is None:
+            return {}
+        limits = self._limits()
+        return {"stage_limits": {stage: limits[stage] for stage in used if stage in limits}}
 
     def open_tasks(self, inst: ProcessInstance) -> tuple[HumanTask, ...]:
         """The READY human tasks of an instance (read-only use; the cached workflow stays cached)."""

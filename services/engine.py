@@ -33,6 +33,7 @@ SERIALIZER_VERSION = "spiff-3.2.0/1"
 OUTCOME_PREFIX = "end_"
 
 _NOW: ContextVar[datetime | None] = ContextVar("smeflow_engine_now", default=None)
+_STAGES: ContextVar[list[str] | None] = ContextVar("smeflow_engine_stages", default=None)
 
 
 class _ClockedDatetime(datetime):
@@ -48,6 +49,18 @@ class _ClockedDatetime(datetime):
 
 
 _timer_module.datetime = _ClockedDatetime
+
+
+@contextmanager
+def stages_used() -> Iterator[list[str]]:
+    """Collect the stages whose deadline the engine computes inside the block, in order: what a
+    step's audit event records with their time limits, so that a replay counts the same deadlines."""
+    used: list[str] = []
+    token = _STAGES.set(used)
+    try:
+        yield used
+    finally:
+        _STAGES.reset(token)
 
 
 @contextmanager
@@ -133,6 +146,9 @@ class Engine:
         self._routes: dict[str, Route] = {}
 
     def _stage_deadline(self, stage: str) -> str:
+        used = _STAGES.get()
+        if used is not None and stage not in used:
+            used.append(str(stage))
         now = _NOW.get() or datetime.now(UTC)
         return self._deadline_fn(str(stage), now).astimezone(UTC).isoformat()
 

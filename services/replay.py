@@ -18,6 +18,7 @@ The verdict is "reproduced" or the first differing step with both sides.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -49,19 +50,27 @@ __all__ = ["READERS", "Difference", "ReplayResult", "ReplayStep", "as_dict", "de
            "replay_record"]
 
 DeadlineFn = Callable[[str, datetime], datetime]
+# the stage limits the event being replayed recorded (see deadline_function)
+_RECORDED_LIMITS: ContextVar[Mapping[str, int] | None] = ContextVar("smeflow_replay_limits", default=None)
 READERS = ("auditor", "manager", "admin")
 
 
 def deadline_function(*, stage_limits: Mapping[str, int], timezone: str,
                       calendar: WorkingCalendar | None = None) -> DeadlineFn:
-    """The stage deadline the engine's timers use (same rule as Services.stage_deadline)."""
+    """The stage deadline the engine's timers use (same rule as Services.stage_deadline).
+
+    A step's audit event records the time limits of the stages it counted (`stage_limits`, in force
+    when it happened); while that step is replayed those win over `stage_limits`, so a case replays
+    with the limits it ran under even after the setting changed. `stage_limits` serves events
+    recorded before the limits were (and stages an event did not record)."""
     cal = calendar or WorkingCalendar()
     limits = dict(stage_limits)
 
     def deadline(stage: str, start: datetime) -> datetime:
-        if stage not in limits:
+        days = (_RECORDED_LIMITS.get() or {}).get(stage, limits.get(stage))
+        if days is None:
             raise ValueError(f"no time limit is recorded for stage {stage!r}")
-        return cal.deadline(start, limits[stage], timezone).at
+        return cal.deadline(start, days, timezone).at
 
     return deadline
 
@@ -146,6 +155,8 @@ class _Replay:
             self._annotate(step, ev, body)
             self.steps.append(self._view(step, ev, body, False, (), (), ()))
             return
+        recorded = body.get("stage_limits")
+        token = _RECORDED_LIMITS.set(dict(recorded) if isinstance(recorded, dict) else {})
         try:
             snap = self._apply(step, ev, body)
         except (SmeflowError, ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -153,6 +164,8 @@ class _Replay:
             why = exc.message if isinstance(exc, SmeflowError) else f"{type(exc).__name__}: {exc}"
             raise _Stop(Difference(step, ev.seq, "replay refused", ev.kind, why,
                                    f"event {ev.seq} ({ev.kind}) cannot be replayed: {why}")) from exc
+        finally:
+            _RECORDED_LIMITS.reset(token)
         self.snap = snap
         now_open = {t.task_id for t in snap.human}
         new = [t for t in snap.human if t.task_id not in self.seen_open]
@@ -281,7 +294,8 @@ def replay_case(uow: UnitOfWork, services: Services, *, application_id: int, use
         access.require_role(user, *READERS)
         access.visible_application(session, user, application_id)
     archived = session.scalars(select(CaseArchive).where(CaseArchive.application_id == application_id)).first()
-    engine = engine or Engine(services.stage_deadline)
+    engine = engine or Engine(deadline_function(stage_limits=services.settings.stage_limits,
+                                                timezone=services.settings.timezone, calendar=services.calendar))
     if archived is not None:
         record = read_archive(services.settings.data_dir, archived.path, archived.sha256)
         seqs = [e.seq for e in record.events]

@@ -6,10 +6,12 @@ from datetime import timedelta
 
 import orjson
 import pytest
+from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
 from services import bundles, replay, replay_state
-from services.bootstrap import Services
+from services.bootstrap import Services, build
+from services.db.models import AuditEvent
 from services.demo import Demo, DemoCase
 from services.engine import Engine
 from services.errors import Forbidden, NotFound
@@ -56,6 +58,29 @@ def test_an_overdue_stage_timer_replays(services: Services) -> None:
     assert fired.passed == ("district_check_deadline", "overdue_district_check")
     assert [t.spec for t in fired.open_tasks] == ["district_check"]  # non-interrupting: still open
     assert [t.spec for t in result.steps[-1].open_tasks] == ["bureau_review"]
+
+
+def test_a_case_replays_with_the_time_limits_it_ran_under(services: Services) -> None:
+    """The district check's limit changes from 10 to 20 working days after the case ran: the replay
+    still counts the deadline with the 10 days each step recorded, and reproduces the case."""
+    Demo(services, echo=False).load()
+    app_id = overdue_case(services)
+    with services.uow() as uow:
+        start = uow.session.scalars(select(AuditEvent).where(AuditEvent.application_id == app_id,
+                                                             AuditEvent.kind == "case.start")).one()
+    assert orjson.loads(start.payload)["stage_limits"] == {"district_check": 10}
+    limits = {**services.settings.stage_limits, "district_check": 20}
+    later = build(services.settings.model_copy(update={"stage_limits": limits}), clock=services.clock)
+    try:
+        result = replay_of(later, app_id)
+        assert result.reproduced, result.differences
+        # a limit that no step recorded (a record from before limits were recorded) is taken from
+        # the settings: with 20 days the overdue timer would not have fired when it did
+        assert replay.deadline_function(stage_limits=limits, timezone="Asia/Shanghai")(
+            "district_check", START) > replay.deadline_function(
+            stage_limits=services.settings.stage_limits, timezone="Asia/Shanghai")("district_check", START)
+    finally:
+        later.db.dispose()
 
 
 def test_step_through_shows_open_tasks_data_changes_and_path(services: Services,
