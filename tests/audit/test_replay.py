@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 
 from services import bundles, replay, replay_state
 from services.bootstrap import Services, build
