@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Days after a case closed before `smeflow audit archive` moves it to an evidence bundle.",
     )
+    audit_verify_max_age_minutes: int = Field(
+        default_factory=lambda: _default("audit_verify_max_age_minutes"),
+        gt=0,
+        description="Age of the latest full walk of the audit chain after which the auditor's pages walk it again.",
+    )
     timezone: str = Field(
         default_factory=lambda: _default("timezone"),
         description="IANA time zone of the authorities; deadlines end at local midnight.",

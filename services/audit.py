@@ -68,14 +68,27 @@ class ChainReport:
     reason: str | None = None
 
 
-def verify(session: Session, *, batch: int = 5000) -> ChainReport:
+def verify(session: Session, *, batch: int = 5000, since: tuple[int, str] | None = None) -> ChainReport:
     """Walk the whole chain; name the first broken link.
 
-    Reads plain rows (not ORM objects): about twice the throughput over a long chain."""
+    With `since` = (seq, hash) of an event a full walk found intact, re-check that event's content
+    and walk only the events after it (services.audit_status). Reads plain rows (not ORM objects):
+    about twice the throughput over a long chain."""
     prev, expected_seq, checked = GENESIS, 1, 0
     columns = (AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.kind, AuditEvent.instance_id,
                AuditEvent.application_id, AuditEvent.payload, AuditEvent.prev_hash, AuditEvent.hash)
     query = select(*columns).order_by(AuditEvent.seq).execution_options(yield_per=batch)
+    if since is not None and since[0] > 0:
+        seq, known = since
+        row = session.execute(select(*columns).where(AuditEvent.seq == seq)).first()
+        if row is None:
+            return ChainReport(False, seq - 1, seq, f"event {seq} is missing")
+        digest = event_hash(row.prev_hash, seq=seq, at=row.at, actor=row.actor, kind=row.kind,
+                            instance_id=row.instance_id, application_id=row.application_id, payload=row.payload)
+        if digest != row.hash or row.hash != known:
+            return ChainReport(False, seq - 1, seq, "its content does not match its hash (altered)")
+        prev, expected_seq, checked = known, seq + 1, seq
+        query = query.where(AuditEvent.seq > seq)
     for seq, at, actor, kind, instance_id, application_id, payload, prev_hash, stored in session.execute(query):
         if seq != expected_seq:
             return ChainReport(False, checked, expected_seq, f"event {expected_seq} is missing")

@@ -4,16 +4,21 @@ status of the whole audit chain."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services import access, audit
 from services.db.models import Application, AuditEvent, AwardType, Enterprise, ReviewUnit, User
+from services.db.models_audit import AuditVerification
 from services.errors import InvalidInput
 from services.history import require_reader
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
+    from services.uow import UnitOfWork
 
 STATUSES = ("running", "paid", "rejected")
 
@@ -25,6 +30,11 @@ class ChainStatus:
     broken_at: int | None
     reason: str | None
     reason_zh: str | None
+    full_at: datetime | None = None  # when the full walk this status rests on ran
+    since_full: int = 0  # events checked one by one after that walk
+
+    def as_report(self) -> audit.ChainReport:
+        return audit.ChainReport(self.ok, self.checked, self.broken_at, self.reason)
 
 
 @dataclass(frozen=True)
@@ -40,10 +50,48 @@ class CaseSummary:
     events: int
 
 
-def chain_status(session: Session) -> ChainStatus:
-    """Verify the whole audit chain; on a break, name the first broken link (in English and zh-CN)."""
+def record_full_walk(session: Session, now: datetime) -> AuditVerification:
+    """Walk the whole chain now and record the result (in the caller's transaction)."""
     report = audit.verify(session)
-    return ChainStatus(report.ok, report.checked, report.broken_at, report.reason, _reason_zh(report.reason))
+    head = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == report.checked)) if report.checked else None
+    row = AuditVerification(verified_at=now, checked=report.checked, head_hash=head or audit.GENESIS,
+                            ok=report.ok, broken_at=report.broken_at, reason=report.reason)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def chain_status(session: Session, *, now: datetime, max_age: timedelta, full: bool = False) -> ChainStatus:
+    """The state of the whole audit chain, cheaply: the latest full walk (a new one, recorded, when
+    none is younger than `max_age` or `full` is asked for), then the events after it one by one,
+    with the content of the last event that walk found intact checked again. A break names the first
+    broken link (in English and zh-CN). The caller commits (the walk's record is kept)."""
+    latest = session.scalars(select(AuditVerification).order_by(AuditVerification.id.desc()).limit(1)).first()
+    if full or latest is None or now - latest.verified_at > max_age:
+        latest = record_full_walk(session, now)
+        since = 0
+        report = audit.ChainReport(latest.ok, latest.checked, latest.broken_at, latest.reason)
+    elif not latest.ok:
+        since = 0
+        report = audit.ChainReport(False, latest.checked, latest.broken_at, latest.reason)
+    else:
+        report = audit.verify(session, since=(latest.checked, latest.head_hash))
+        since = max(report.checked - latest.checked, 0)
+        if not report.ok and report.broken_at is not None and report.broken_at <= latest.checked:
+            # the last event that walk found intact changed since: walk the whole chain again now
+            latest = record_full_walk(session, now)
+            since = 0
+            report = audit.ChainReport(latest.ok, latest.checked, latest.broken_at, latest.reason)
+    return ChainStatus(report.ok, report.checked, report.broken_at, report.reason, _reason_zh(report.reason),
+                       full_at=latest.verified_at, since_full=since)
+
+
+def current_chain(uow: UnitOfWork, services: Services, *, full: bool = False) -> ChainStatus:
+    """`chain_status` with the settings' maximum age, committing the record of a new full walk."""
+    status = chain_status(uow.session, now=services.clock.now(), full=full,
+                          max_age=timedelta(minutes=services.settings.audit_verify_max_age_minutes))
+    uow.commit()
+    return status
 
 
 def _reason_zh(reason: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""The daily audit flow: record the signed statement of the audit chain head (services.anchors).
+"""The daily audit flow: record the signed statement of the audit chain head (services.anchors), and
+a full walk of the chain (services.history_index.record_full_walk) for the auditor's pages.
 
 The flow records today's statement (once per local day: a retried or duplicated run returns the
 statement already recorded) and writes the statement and its signature to the flow run's log, so
@@ -30,11 +31,14 @@ ANCHOR_CRON = "50 23 * * *"
 
 def record_statement(services: Services, now: datetime) -> dict[str, str | int | bool]:
     """Record today's statement of the chain head in its own transaction; returns it as a dict."""
-    from services import anchors
+    from services import anchors, history_index
 
     with services.uow() as uow:
         st, created = anchors.record(uow.session, key=services.settings.audit_signing_key, now=now,
                                      timezone=services.settings.timezone)
+        uow.commit()
+    with services.uow() as uow:  # and a full walk of the chain, which the auditor's pages rest on
+        history_index.record_full_walk(uow.session, now)
         uow.commit()
     return {"created": created, "day": st.day.isoformat(), "seq": st.seq, "head_hash": st.head_hash,
             "statement": st.statement, "signature": st.signature, "key_id": st.key_id}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db.base import Base, UTCDateTime
 
-__all__ = ["AuditAnchor", "CaseArchive"]
+__all__ = ["AuditAnchor", "AuditVerification", "CaseArchive"]
 
 # Same as services.db.models.Id (not imported from there: models.py imports this module at its end).
 _Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -52,3 +52,17 @@ class CaseArchive(Base):
     events: Mapped[int] = mapped_column(Integer)
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime)
     archived_by: Mapped[str] = mapped_column(String(80))
+
+
+class AuditVerification(Base):
+    """The result of a full walk of the audit chain (`smeflow audit verify`, the daily audit flow, or
+    an auditor asking for one): the pages show the latest and check only the events after it."""
+
+    __tablename__ = "audit_verification"
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    checked: Mapped[int] = mapped_column(BigInteger)  # events found intact from the first
+    head_hash: Mapped[str] = mapped_column(String(64))  # hash of the last of them
+    ok: Mapped[bool] = mapped_column(Boolean)
+    broken_at: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)

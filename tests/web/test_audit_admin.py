@@ -110,6 +110,34 @@ def test_timeline_shows_who_when_which_task_decision_and_changed_data(world: Ser
     assert exported["steps"][0]["at"] == "2024-06-03T01:00:00+00:00"
 
 
+def test_chain_status_rests_on_the_latest_full_walk_and_checks_newer_events(world: Services, login: Login,
+                                                                            token: Token) -> None:
+    first = apply_for(world, *DONGHU_GIANT)
+    act(world, first, "district-donghu", "approve")  # the clock is now 11:00
+    auditor = login("auditor")
+    walked = auditor.get("/audit").text  # no full walk recorded yet: this view walks the chain whole
+    assert "审计链完整" in walked and "最近一次全量校验：2024-06-03 11:00" in walked and "其后新增" not in walked
+    apply_for(world, "南昌洪城食品有限公司", "m2-srdi-sme-city", 50_000_00)
+    after = auditor.get("/audit").text  # within the hour: the walk above, then the new events one by one
+    assert "审计链完整" in after and "最近一次全量校验：2024-06-03 11:00" in after and "其后新增" in after
+    api = auditor.get("/api/v1/audit/verify", headers=token("auditor")).json()
+    assert api["ok"] and api["checked_since_full_walk"] >= 1
+    with world.uow() as uow:
+        events = list(uow.session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
+    assert api["checked"] == len(events) and api["full_walk_at"].startswith("2024-06-03T03:00")
+    with world.db.begin() as conn:  # an event after the walk is altered: seen at once
+        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE seq = :s"), {"s": events[-1]})
+    assert f"审计链断裂：第 {events[-1]} 号事件内容与其哈希不符" in auditor.get("/audit").text
+    with world.db.begin() as conn:  # an event before the walk is altered: a full walk names it
+        conn.execute(text("UPDATE audit_event SET actor = 'test' WHERE seq = :s"), {"s": events[-1]})
+        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE seq = :s"), {"s": events[0]})
+    clock(world).advance(timedelta(minutes=10))
+    full = auditor.get("/audit", params={"full": 1}).text
+    assert f"审计链断裂：第 {events[0]} 号事件内容与其哈希不符" in full and "最近一次全量校验：2024-06-03 11:10" in full
+    # the broken walk stands until a later full walk says otherwise
+    assert f"第 {events[0]} 号事件" in auditor.get("/audit").text
+
+
 def test_chain_status_names_the_event_altered_by_sql(world: Services, login: Login, token: Token) -> None:
     app_id = apply_for(world, *DONGHU_GIANT)
     act(world, app_id, "district-donghu", "approve")

@@ -24,6 +24,8 @@ class ChainOut(BaseModel):
     checked: int
     broken_at: int | None
     reason: str | None
+    full_walk_at: datetime | None  # the full walk this answer rests on
+    checked_since_full_walk: int  # events after it, checked one by one now
     statements_ok: bool  # every signed daily head statement verifies and still matches the chain
     statements_checked: int
     statement_problems: list[str]
@@ -90,15 +92,18 @@ class CaseOut(BaseModel):
 
 
 @router.get("/audit/verify", response_model=ChainOut)
-def verify(user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+def verify(full: bool = False, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
            services: Services = Depends(get_services)) -> ChainOut:
-    """Walk the whole audit chain; on a break, name the first broken link. Check every signed head
-    statement too (a rewrite of the whole chain after a statement shows there)."""
+    """The audit chain's state: the latest full walk (redone when older than the setting
+    audit_verify_max_age_minutes, or now with `full=true`) and every event after it; on a break, the
+    first broken link. Every signed head statement is checked too (a rewrite of the whole chain
+    after a statement shows there)."""
     history.require_reader(user)
-    chain = history_index.chain_status(uow.session)
+    chain = history_index.current_chain(uow, services, full=full)
     st = anchors.verify(uow.session, key=services.settings.audit_signing_key, now=services.clock.now(),
                         timezone=services.settings.timezone)
     return ChainOut(ok=chain.ok, checked=chain.checked, broken_at=chain.broken_at, reason=chain.reason,
+                    full_walk_at=chain.full_at, checked_since_full_walk=chain.since_full,
                     statements_ok=st.ok, statements_checked=st.checked,
                     statement_problems=[p.message for p in st.problems], statement_warnings=list(st.warnings),
                     latest_statement=st.latest.as_dict() if st.latest else None)

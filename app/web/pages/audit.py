@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from app.web.deps import current_user, get_services, get_uow
 from app.web.templating import render
-from services import anchors, audit, bundles, history, history_index, replay
+from services import anchors, bundles, history, history_index, replay
 from services.bootstrap import Services
 from services.db.models import User
 from services.errors import InvalidInput
@@ -42,13 +42,14 @@ FIELD_LABELS = {"decision": "决定", "reason": "理由", "award_amount_fen": "�
 
 
 @router.get("/audit")
-def cases(request: Request, status: str = "", q: str = "", sort: str = "id",
+def cases(request: Request, status: str = "", q: str = "", sort: str = "id", full: bool = False,
           user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
           services: Services = Depends(get_services)) -> Response:
-    """Every case with its number of audit events, and whether the whole chain verifies."""
+    """Every case with its number of audit events, and whether the whole chain verifies (`full=1`:
+    walk it whole now, instead of the latest full walk plus the events after it)."""
     rows = history_index.case_list(uow.session, user=user, status=status if status in STATUSES else None, q=q,
                              sort=sort if sort in SORTS else "id")
-    chain = history_index.chain_status(uow.session)
+    chain = history_index.current_chain(uow, services, full=full)
     statements = anchors.verify(uow.session, key=services.settings.audit_signing_key, now=services.clock.now(),
                                 timezone=services.settings.timezone)
     return render(request, "audit/cases.html", {"rows": rows, "chain": chain, "statements": statements,
@@ -57,10 +58,11 @@ def cases(request: Request, status: str = "", q: str = "", sort: str = "id",
 
 
 @router.get("/audit/cases/{application_id:int}.json")
-def export(application_id: AppId, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow)) -> Response:
+def export(application_id: AppId, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
+           services: Services = Depends(get_services)) -> Response:
     """The case history as a JSON file (with the chain's status at export time)."""
     case = history.case_history(uow.session, user=user, application_id=application_id)
-    body = history.as_dict(case, audit.verify(uow.session))
+    body = history.as_dict(case, history_index.current_chain(uow, services).as_report())
     return Response(orjson.dumps(body, option=orjson.OPT_INDENT_2), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="case-{application_id}-history.json"'})
 
