@@ -184,7 +184,8 @@ class WorkItem(Base):
 
     __tablename__ = "work_item"
     __table_args__ = (
-        Index("ix_work_item_inbox", "status", "role", "review_unit_code", "due_at"),
+        # a unit's inbox, in its exact order (due_at, id): a page is read straight from the index
+        Index("ix_work_item_inbox", "status", "role", "review_unit_code", "due_at", "id"),
         # the city-wide roles (no review unit) read their inbox in deadline order through this one
         Index("ix_work_item_role_due", "status", "role", "due_at", "id"),
         UniqueConstraint("instance_id", "task_id"),
