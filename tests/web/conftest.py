@@ -57,3 +57,28 @@ def token(world: Services) -> Callable[[str], dict[str, str]]:
             assert r.status_code == 200, r.text
             return {"Authorization": f"Bearer {r.json()['token']}"}
     return make
+
+
+@pytest.fixture
+def live_url(world: Services) -> Iterator[str]:
+    """The app served by uvicorn on a free port, in a thread, on the test database and manual clock
+    (for the browser tests)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(world), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
@@ -396,31 +396,6 @@ def test_diagram_follows_the_award_filter(cases: Cases, world: Services, login: 
 
 
 # -- in a browser ----------------------------------------------------------------------------------
-@pytest.fixture
-def live_url(world: Services) -> Iterator[str]:
-    """The app served by uvicorn on a free port, in a thread, on the test database."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    from app.web import create_app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(world), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
-
-
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 def test_browser_draws_the_diagram_with_counts_on_its_nodes(cases: Cases, live_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
