@@ -225,6 +225,20 @@ class Engine:
                 raise EngineFailure(f"the route failed: {exc}") from exc
         return due, self._advance(wf, now)
 
+    def timers_passed_on_entry(self, wf: BpmnWorkflow) -> dict[str, list[tuple[str, datetime]]]:
+        """Boundary timers that had already passed when their READY step opened (a step re-entered
+        late): the engine fires them at once, so they never wait. Per READY step id: (timer spec, due)."""
+        found: dict[str, list[tuple[str, datetime]]] = {}
+        for task in wf.get_tasks(state=TaskState.READY, manual=True):
+            for sibling in task.parent.children if task.parent is not None else []:
+                value = sibling.internal_data.get("event_value")
+                if sibling is task or sibling.state != TaskState.COMPLETED or not isinstance(value, str):
+                    continue
+                if isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition):
+                    at = datetime.fromisoformat(value).astimezone(UTC)
+                    found.setdefault(str(task.id), []).append((sibling.task_spec.name, at))
+        return found
+
     def reevaluate_timer(self, wf: BpmnWorkflow, timer: WaitingTimer, opened_at: datetime) -> str:
         """The due time (ISO text) `timer`'s expression gives when evaluated again as of `opened_at`:
         how a stage deadline is recomputed after a holiday calendar was loaded."""

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -199,7 +197,7 @@ class ArrearsRuntime:
         for t in snap.timers:
             if t.attached_to and (t.attached_to not in due or t.due_at < due[t.attached_to]):
                 due[t.attached_to] = t.due_at
-        late = _passed_at_once(wf)
+        late = self.engine.timers_passed_on_entry(wf)
         for task in snap.human:
             if task.task_id in have:
                 continue
@@ -210,22 +208,6 @@ class ArrearsRuntime:
                 role=task.lane or "", department_code=case.department_code, status="open", created_at=now,
                 due_at=at, due_provisional=bool(at and self.services.deadline_is_provisional(now, at)),
                 overdue=bool(passed), escalation_level=2 if any(spec in CEILING_TIMERS for spec, _ in passed) else 0))
-
-
-def _passed_at_once(wf: Any) -> dict[str, list[tuple[str, datetime]]]:
-    """Deadline timers that had passed when their step opened (a step re-entered late: handling resumed
-    after a supervision letter or a denied extension past the 30 or 90 days). The engine fires them at
-    once, so they never wait; per READY step: (timer spec, due)."""
-    found: dict[str, list[tuple[str, datetime]]] = {}
-    for task in wf.get_tasks(state=TaskState.READY, manual=True):
-        for sibling in task.parent.children if task.parent is not None else []:
-            value = sibling.internal_data.get("event_value")
-            if sibling is task or sibling.state != TaskState.COMPLETED or not isinstance(value, str):
-                continue
-            if isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition):
-                at = datetime.fromisoformat(value).astimezone(UTC)
-                found.setdefault(str(task.id), []).append((sibling.task_spec.name, at))
-    return found
 
 
 def _sha(state: bytes) -> str:
