@@ -14,38 +14,21 @@ idempotent service function of services.arrears (see workflows/flows.py for the 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
 
 from prefect import flow
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron, Interval
 
 from config.settings import Settings
-from workflows.flows import RETRIES, RETRY_DELAY_SECONDS, make_deployment, run_in_thread
-
-if TYPE_CHECKING:
-    from services.bootstrap import Services
+from workflows.flows import RETRIES, RETRY_DELAY_SECONDS, deferred, make_deployment, run_in_thread
 
 __all__ = ["ARREARS_FLOWS", "arrears_monthly", "arrears_reminders", "arrears_sweep", "deployments"]
 
 
-def _sweep(services: Services, now: datetime) -> Any:
-    from services.arrears.sweep import sweep
-
-    return sweep(services, now)
-
-
-def _remind(services: Services, now: datetime) -> Any:
-    from services.arrears.campaign import remind
-
-    return remind(services, now)
-
-
-def _monthly(services: Services, now: datetime) -> Any:
-    from services.arrears.campaign import monthly
-
-    return monthly(services, now)
+_sweep = deferred("services.arrears.sweep", "sweep")
+_remind = deferred("services.arrears.campaign", "remind")
+_monthly = deferred("services.arrears.campaign", "monthly")
 
 
 @flow(name="smeflow-arrears-sweep", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)

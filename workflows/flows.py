@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from services.bootstrap import Services
 
 __all__ = ["DEPLOYMENT_NAME", "FLOWS", "RETRIES", "RETRY_DELAY_SECONDS", "daily_reminders", "deadline_sweep",
-           "mail_outbox", "make_deployment", "run_in_thread", "run_service", "summarise"]
+           "deferred", "mail_outbox", "make_deployment", "run_in_thread", "run_service", "summarise"]
 
 RETRIES = 2
 RETRY_DELAY_SECONDS = 30
@@ -83,22 +84,19 @@ def make_deployment(fl: Flow[[], Any], schedule: Schedule, description: str, *ta
     return deployment
 
 
-def _sweep(services: Services, now: datetime) -> Any:
-    from services.deadlines import sweep
+def deferred(module: str, name: str) -> ServiceCall:
+    """The service call `module.name(services, now)`, imported when it runs (not when this is imported)."""
 
-    return sweep(services, now)
+    def call(services: Services, now: datetime) -> Any:
+        return getattr(importlib.import_module(module), name)(services, now)
 
-
-def _reminders(services: Services, now: datetime) -> Any:
-    from services.reminders import run_reminders
-
-    return run_reminders(services, now)
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
-def _outbox(services: Services, now: datetime) -> Any:
-    from services.outbox import send_pending
-
-    return send_pending(services, now)
+_sweep = deferred("services.deadlines", "sweep")
+_reminders = deferred("services.reminders", "run_reminders")
+_outbox = deferred("services.outbox", "send_pending")
 
 
 @flow(name="smeflow-deadline-sweep", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
