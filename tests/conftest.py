@@ -87,5 +87,19 @@ def services(db_url: str, tmp_path: Path) -> Iterator[Services]:
     svc.db.dispose()
 
 
+@pytest.fixture
+def services_env(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """`services`, with SMEFLOW_* pointing at its database and data directory: for code that builds
+    its own service from the environment (the CLI, the flows)."""
+    from config.settings import get_settings
+
+    monkeypatch.setenv("SMEFLOW_DATABASE_URL", services.settings.database_url)
+    monkeypatch.setenv("SMEFLOW_DATA_DIR", str(services.settings.data_dir))
+    monkeypatch.setenv("SMEFLOW_ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    yield services
+    get_settings.cache_clear()
+
+
 def requires_postgres() -> pytest.MarkDecorator:
     return pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL: set SMEFLOW_TEST_DATABASE_URL")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,6 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner, Result
 
 from app.cli import app
-from config.settings import get_settings
 from services.arrears.demo import make_uscc
 from services.bootstrap import Services
 from tests.arrears.conftest import CREDITOR, DEBTORS, build_campaign
@@ -18,12 +16,9 @@ from tests.arrears.test_import import GOOD, HEADER, csv_of
 
 
 @pytest.fixture
-def cli(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    build_campaign(services)
-    monkeypatch.setenv("SMEFLOW_DATABASE_URL", services.settings.database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
+def cli(services_env: Services) -> CliRunner:
+    build_campaign(services_env)
+    return CliRunner()
 
 
 def run(cli: CliRunner, *args: str) -> Result:

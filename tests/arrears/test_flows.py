@@ -5,12 +5,11 @@ Prefect server are exercised for the sweep in tests/workflows; the bodies here a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
-from config.settings import Settings, get_settings
+from config.settings import Settings
 from services.arrears.rules import load_rules
 from services.bootstrap import Services
 from tests.arrears.conftest import Campaign, build_campaign
@@ -19,14 +18,8 @@ from workflows.flows import run_service, summarise
 
 
 @pytest.fixture
-def env(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Campaign]:
-    campaign = build_campaign(services)
-    monkeypatch.setenv("SMEFLOW_DATABASE_URL", services.settings.database_url)
-    monkeypatch.setenv("SMEFLOW_ENVIRONMENT", "test")
-    monkeypatch.setenv("SMEFLOW_DATA_DIR", str(services.settings.data_dir))
-    get_settings.cache_clear()
-    yield campaign
-    get_settings.cache_clear()
+def env(services_env: Services) -> Campaign:
+    return build_campaign(services_env)
 
 
 def test_deployments_carry_the_campaign_schedules() -> None:

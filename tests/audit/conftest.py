@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from config.settings import Settings, get_settings
+from config.settings import Settings
 from services import replay
 from services.bootstrap import Services, build
 from services.clock import ManualClock
@@ -86,11 +85,6 @@ def sql(services: Services, statement: str, **params: Any) -> None:
 
 
 @pytest.fixture
-def cli(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def cli(services_env: Services) -> CliRunner:
     """A CLI runner whose `smeflow` uses the test database and data directory."""
-    monkeypatch.setenv("SMEFLOW_DATABASE_URL", services.settings.database_url)
-    monkeypatch.setenv("SMEFLOW_DATA_DIR", str(services.settings.data_dir))
-    monkeypatch.setenv("SMEFLOW_ENVIRONMENT", "test")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
+    return CliRunner()

@@ -4,7 +4,6 @@ non-zero exit, never a traceback."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,11 +20,8 @@ FIXTURES = ROOT / "tests" / "fixtures" / "bpmn"
 
 
 @pytest.fixture
-def cli(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("SMEFLOW_DATABASE_URL", services.settings.database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
+def cli(services_env: Services) -> CliRunner:
+    return CliRunner()
 
 
 def run(cli: CliRunner, *args: str) -> Result:

@@ -13,7 +13,6 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="smeflow-prefect-home-"))
 
-from config.settings import get_settings
 from services.bootstrap import Services
 
 
@@ -30,11 +29,6 @@ def prefect_server() -> Iterator[None]:
 
 
 @pytest.fixture
-def flow_env(prefect_server: None, services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+def flow_env(prefect_server: None, services_env: Services) -> Services:
     """Flows build their service from SMEFLOW_*: point them at the `services` test database."""
-    monkeypatch.setenv("SMEFLOW_DATABASE_URL", services.settings.database_url)
-    monkeypatch.setenv("SMEFLOW_ENVIRONMENT", "test")
-    monkeypatch.setenv("SMEFLOW_DATA_DIR", str(services.settings.data_dir))
-    get_settings.cache_clear()
-    yield services
-    get_settings.cache_clear()
+    return services_env
