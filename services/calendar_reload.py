@@ -50,6 +50,7 @@ __all__ = ["KIND", "LoadReport", "Moved", "load_calendar"]
 KIND = "calendar.reload"
 _STAGE_TIMER = re.compile(r"""^\s*stage_deadline\(\s*["']([A-Za-z0-9_]+)["']\s*\)\s*$""")
 _ACCEPTANCE = "arrears_acceptance"
+Step = WorkItem | ArrearsTask  # an open step with a deadline: an award work item or an arrears step
 
 
 @dataclass(frozen=True)
@@ -145,54 +146,39 @@ def _recompute(uow: UnitOfWork, services: Services, year_calendar: YearCalendar,
         ArrearsTask.created_at < end).order_by(ArrearsTask.case_id, ArrearsTask.id)).all()
     event = {"year": year_calendar.year, "source": year_calendar.source, "file_sha256": file_sha256}
 
-    by_instance: dict[int, list[WorkItem]] = defaultdict(list)
+    award_groups: dict[int, list[Step]] = defaultdict(list)
     for item in items:
-        by_instance[item.instance_id].append(item)
-    for instance_id, group in by_instance.items():
-        rows = [_Row("work_item", r.id, r.task_spec, r.created_at, r.due_at, r.due_provisional, r.overdue, r)
-                for r in group]
-        moved, state = _instance(session, services, instance_id, rows, Timer, report)
-        if moved:
-            report.cases += 1
-            audit.append(session, kind=KIND, actor=actor, at=now, instance_id=instance_id,
-                         application_id=group[0].application_id,
-                         payload={**event, "moved": [_json(m) for m in moved], **_state(state)})
-
-    placeholders = [s for s in steps if s.instance_id is None]
-    started: dict[int, list[ArrearsTask]] = defaultdict(list)
+        award_groups[item.instance_id].append(item)
+    arrears_groups: dict[int, list[Step]] = defaultdict(list)
     for step in steps:
         if step.instance_id is not None:
-            started[step.instance_id].append(step)
-    for step in placeholders:  # a registered case whose route has not started
-        moved_one = _placeholder(services, step, report)
-        if moved_one is not None:
-            report.cases += 1
-            audit.append(session, kind=KIND, actor=actor, at=now, payload={
-                **event, "case": step.case_id, "moved": [_json(moved_one)]})
-    for instance_id, arrears_group in started.items():
-        rows = [_Row("arrears_task", r.id, r.task_spec, r.created_at, r.due_at, r.due_provisional, r.overdue, r)
-                for r in arrears_group]
-        moved, state = _instance(session, services, instance_id, rows, ArrearsTimer, report)
-        if moved:
-            report.cases += 1
-            audit.append(session, kind=KIND, actor=actor, at=now, instance_id=instance_id, payload={
-                **event, "case": arrears_group[0].case_id, "moved": [_json(m) for m in moved], **_state(state)})
+            arrears_groups[step.instance_id].append(step)
+
+    def recompute(groups: dict[int, list[Step]], timer_model: Any) -> None:
+        for instance_id, group in groups.items():
+            moved, state = _instance(session, services, instance_id, group, timer_model, report)
+            if moved:
+                report.cases += 1
+                first = group[0]
+                application_id, case = ((first.application_id, {}) if isinstance(first, WorkItem)
+                                        else (None, {"case": first.case_id}))
+                audit.append(session, kind=KIND, actor=actor, at=now, instance_id=instance_id,
+                             application_id=application_id,
+                             payload={**event, **case, "moved": [_json(m) for m in moved], **_state(state)})
+
+    recompute(award_groups, Timer)
+    for step in steps:
+        if step.instance_id is None:  # a registered case whose route has not started
+            moved_one = _placeholder(services, step, report)
+            if moved_one is not None:
+                report.cases += 1
+                audit.append(session, kind=KIND, actor=actor, at=now, payload={
+                    **event, "case": step.case_id, "moved": [_json(moved_one)]})
+    recompute(arrears_groups, ArrearsTimer)
     session.flush()
 
 
-@dataclass
-class _Row:
-    table: str
-    id: int
-    spec: str
-    created_at: datetime
-    due_at: Any
-    provisional: bool
-    overdue: bool
-    obj: Any
-
-
-def _instance(session: Session, services: Services, instance_id: int, rows: list[_Row], timer_model: Any,
+def _instance(session: Session, services: Services, instance_id: int, rows: list[Step], timer_model: Any,
               report: LoadReport) -> tuple[list[Moved], bytes | None]:
     """Recompute the stage timers of one workflow instance; returns what moved and the new state."""
     query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
@@ -205,13 +191,13 @@ def _instance(session: Session, services: Services, instance_id: int, rows: list
     moved: list[Moved] = []
     state_changed = False
     for row in rows:
-        attached = [t for t in waiting if t.attached_to == row.spec]
+        attached = [t for t in waiting if t.attached_to == row.task_spec]
         if row.overdue or not attached:  # its timer fired already (or it has none): left as it is
-            report.not_recomputed += row.provisional
+            report.not_recomputed += row.due_provisional
             continue
         new_values = _reevaluate(services, wf, attached, row.created_at)
         if new_values is None:  # a timer reads case data: not a working-day stage limit
-            report.not_recomputed += row.provisional
+            report.not_recomputed += row.due_provisional
             continue
         for timer, value in zip(attached, new_values, strict=True):
             due = _utc(datetime.fromisoformat(value))
@@ -250,19 +236,18 @@ def _placeholder(services: Services, step: ArrearsTask, report: LoadReport) -> M
     if step.overdue:
         report.not_recomputed += step.due_provisional
         return None
-    row = _Row("arrears_task", step.id, step.task_spec, step.created_at, step.due_at, step.due_provisional,
-               step.overdue, step)
-    return _apply(services, row, services.stage_deadline(_ACCEPTANCE, step.created_at), report)
+    return _apply(services, step, services.stage_deadline(_ACCEPTANCE, step.created_at), report)
 
 
-def _apply(services: Services, row: _Row, new_due: datetime, report: LoadReport) -> Moved | None:
+def _apply(services: Services, row: Step, new_due: datetime, report: LoadReport) -> Moved | None:
     provisional = services.deadline_is_provisional(row.created_at, new_due)
     report.still_provisional += provisional
-    old_due = _utc(row.due_at)
-    if new_due == old_due and provisional == row.provisional:
+    assert row.due_at is not None  # only steps with a deadline are selected
+    old_due, old_provisional = _utc(row.due_at), row.due_provisional
+    if new_due == old_due and provisional == old_provisional:
         return None
-    row.obj.due_at, row.obj.due_provisional = new_due, provisional
-    change = Moved(row.table, row.id, row.spec, old_due, new_due, row.provisional, provisional)
+    row.due_at, row.due_provisional = new_due, provisional
+    change = Moved(row.__tablename__, row.id, row.task_spec, old_due, new_due, old_provisional, provisional)
     report.moved.append(change)
     return change
 
