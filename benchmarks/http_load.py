@@ -54,47 +54,25 @@ from typing import Any, cast
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
-from sqlalchemy import Connection, Table, event, func, select, text
+from sqlalchemy import event, func, select
 
-from config.settings import Settings
 from services import enterprises, inbox, tasks, tokens, users
-from services.bootstrap import Services, build
+from services.bootstrap import build
 from services.clock import ManualClock
-from services.db.models import Application, Enterprise, Fund, Honour, ProcessInstance, Timer, User, WorkItem
+from services.db.models import Fund, User, WorkItem
 from services.demo import START, Demo, demo_uscc
 from services.setup import initialise
 from tests.helpers import apply_for
 
+from pg_bulk import clone_open_cases, drop_schemas, schema_url, settings  # isort: skip  # benchmarks/
+
 SCHEMA = "smeflow_bench_http"
 AWARD = "m2-srdi-sme-city"
 AMOUNT = 50_000_00
-CHUNK = 25_000  # rows per INSERT ... SELECT
 BASELINE_USER = "district-donghu"  # a demo officer
 PASSWORD = "bench-password"
 TODAY = date(2024, 6, 3)  # the demo's date: the call is open
 ROOT = Path(__file__).resolve().parent.parent
-
-
-# -- database set-up (as benchmarks/sweep_scaling.py) -------------------------------------------------
-def schema_url(base: str, schema: str) -> str:
-    """A fresh, empty schema and the URL that uses it."""
-    admin = build(Settings(database_url=base, environment="test")).db
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    admin.dispose()
-    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-
-
-def drop_schema(base: str, schema: str) -> None:
-    admin = build(Settings(database_url=base, environment="test")).db
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    admin.dispose()
-
-
-def settings(url: str) -> Settings:
-    return Settings(database_url=url, environment="test", argon2_time_cost=1, argon2_memory_kib=64)
 
 
 @dataclass
@@ -180,63 +158,11 @@ class Seeder:
         if copies < 0:
             raise SystemExit(f"the real cases alone are more than {total:,} open work items: "
                              "lower --per-officer/--baseline/--officers or raise --small")
-        bulk_open_cases(self.services, self.template_app, copies, self.units, echo=echo)
-        with self.services.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE"))  # as the tables would be in service: statistics, visibility map
-            conn.execute(text("CHECKPOINT"))  # write the load out now, not during a measurement
+        # deadlines 30 to 394 days after the template's, spread over the units
+        clone_open_cases(self.services, self.template_app, copies, units=self.units, echo=echo,
+                         due="t.due_at + interval '30 days' + (g % 365) * interval '1 day'")
         assert self.open_items() == total
         return copies
-
-
-def _copy(conn: Connection, table: Table, template_id: int, first: int, count: int, offset: int,
-          overrides: dict[str, str]) -> None:
-    """Insert `count` copies of row `template_id` of `table`: copy g (first..first+count-1) gets id
-    offset + g; `overrides` are SQL expressions (of t, the template row, and g) for other columns."""
-    cols = [c.name for c in table.columns]
-    exprs = {"id": f"{offset} + g", **overrides}
-    names = ", ".join(f'"{c}"' for c in cols)
-    values = ", ".join(exprs.get(c, f't."{c}"') for c in cols)
-    conn.execute(text(
-        f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM "{table.name}" AS t '
-        f"CROSS JOIN generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g WHERE t.id = :template"),
-        {"first": first, "last": first + count - 1, "template": template_id})
-
-
-def bulk_open_cases(services: Services, template_app: int, copies: int, units: list[str], *, echo: bool) -> None:
-    """`copies` more open cases copied in SQL from application `template_app`, spread over `units`;
-    their deadlines 30 to 394 days after the template's."""
-    if copies <= 0:
-        return
-    with services.db.begin() as conn:
-        app = conn.execute(select(Application).where(Application.id == template_app)).one()
-        [item_id] = conn.execute(select(WorkItem.id).where(WorkItem.instance_id == app.instance_id)).scalars()
-        [timer_id] = conn.execute(select(Timer.id).where(Timer.instance_id == app.instance_id)).scalars()
-        tables = {m.__tablename__: cast(Table, m.__table__)
-                  for m in (Enterprise, Honour, ProcessInstance, Application, WorkItem, Timer)}
-        base = {name: conn.scalar(select(func.coalesce(func.max(t.c.id), 0))) or 0 for name, t in tables.items()}
-        unit = f"(ARRAY[{', '.join(repr(u) for u in units)}])[1 + g % {len(units)}]"
-        due = "t.due_at + interval '30 days' + (g % 365) * interval '1 day'"
-        ent = f"{base['enterprise']} + g"
-        for first in range(1, copies + 1, CHUNK):
-            count = min(CHUNK, copies + 1 - first)
-            _copy(conn, tables["enterprise"], app.enterprise_id, first, count, base["enterprise"],
-                  {"uscc": f"'BENCH' || lpad(({ent})::text, 13, '0')", "name": f"'批量企业' || ({ent})",
-                   "review_unit_code": unit})
-            _copy(conn, tables["honour"], app.honour_id, first, count, base["honour"], {"enterprise_id": ent})
-            _copy(conn, tables["process_instance"], app.instance_id, first, count, base["process_instance"], {})
-            _copy(conn, tables["application"], app.id, first, count, base["application"],
-                  {"enterprise_id": ent, "honour_id": f"{base['honour']} + g",
-                   "instance_id": f"{base['process_instance']} + g", "review_unit_code": unit})
-            _copy(conn, tables["work_item"], item_id, first, count, base["work_item"],
-                  {"instance_id": f"{base['process_instance']} + g", "application_id": f"{base['application']} + g",
-                   "enterprise_id": ent, "review_unit_code": unit, "due_at": due})
-            _copy(conn, tables["timer"], timer_id, first, count, base["timer"],
-                  {"instance_id": f"{base['process_instance']} + g", "due_at": due})
-            if echo:
-                print(f"  ... {first + count - 1:,} copies", flush=True)
-        for name in tables:
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
-                              f'(SELECT max(id) FROM "{name}"))'))
 
 
 def inbox_plan(url: str, username: str, page: int) -> list[str]:
@@ -544,7 +470,7 @@ def main() -> None:
                 if seeder is not None:
                     seeder.services.db.dispose()
     finally:
-        drop_schema(args.postgres, SCHEMA)
+        drop_schemas(args.postgres, [SCHEMA])
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     report(phases, args, server_cmd)
     print(f"total run time: {time.perf_counter() - started:.0f} s")

@@ -36,18 +36,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import func, select, text
 
-from config.settings import Settings
 from notifications.smtp import SmtpMailer
 from services import enterprises, outbox
 from services.bootstrap import Services, build
 from services.clock import ManualClock
-from services.db.models import Application, Enterprise, Honour, ProcessInstance, Timer, WorkItem
+from services.db.models import Application, ProcessInstance, Timer
 from services.db.models_mail import OutboxMail
 from services.deadlines import sweep
 from services.demo import START, Demo, demo_uscc
@@ -55,34 +53,13 @@ from services.setup import initialise
 from tests.helpers import apply_for
 from tests.smtp import SmtpServer
 
+from pg_bulk import clone_open_cases, drop_schemas, schema_url, settings  # isort: skip  # benchmarks/
+
 SCHEMA = "smeflow_bench_sweep"
 AWARD = "m2-srdi-sme-city"
 AMOUNT = 50_000_00
 DEADLINE = "district_check_deadline"
 BULK_DUE = timedelta(days=365)  # the bulk copies' deadlines: open, not due
-CHUNK = 25_000  # rows per INSERT ... SELECT
-
-
-def schema_url(base: str, schema: str) -> str:
-    """A fresh, empty schema and the URL that uses it."""
-    admin = build(Settings(database_url=base, environment="test")).db
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    admin.dispose()
-    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-
-
-def drop_schemas(base: str, schemas: list[str]) -> None:
-    admin = build(Settings(database_url=base, environment="test")).db
-    with admin.begin() as conn:
-        for schema in schemas:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    admin.dispose()
-
-
-def settings(url: str, **extra: Any) -> Settings:
-    return Settings(database_url=url, environment="test", argon2_time_cost=1, argon2_memory_kib=64, **extra)
 
 
 def real_cases(url: str, due: int) -> Services:
@@ -102,57 +79,6 @@ def real_cases(url: str, due: int) -> Services:
     for i in range(due):
         apply_for(services, f"扫描基准企业{i}", AWARD, AMOUNT)
     return services
-
-
-def _copy(conn: Connection, table: Table, template_id: int, first: int, count: int, offset: int,
-          overrides: dict[str, str]) -> None:
-    """Insert `count` copies of row `template_id` of `table`: copy g (first..first+count-1) gets id
-    offset + g; `overrides` are SQL expressions (of t, the template row, and g) for other columns."""
-    cols = [c.name for c in table.columns]
-    exprs = {"id": f"{offset} + g", **overrides}
-    names = ", ".join(f'"{c}"' for c in cols)
-    values = ", ".join(exprs.get(c, f't."{c}"') for c in cols)
-    conn.execute(text(
-        f'INSERT INTO "{table.name}" ({names}) SELECT {values} FROM "{table.name}" AS t '
-        f"CROSS JOIN generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g WHERE t.id = :template"),
-        {"first": first, "last": first + count - 1, "template": template_id})
-
-
-def bulk_open_cases(services: Services, copies: int, *, echo: bool) -> None:
-    """`copies` more open cases, not due, copied in SQL from the first real case."""
-    if copies <= 0:
-        return
-    with services.db.begin() as conn:
-        app = conn.execute(select(Application).order_by(Application.id).limit(1)).one()
-        [item_id] = conn.execute(select(WorkItem.id).where(WorkItem.instance_id == app.instance_id)).scalars()
-        [timer_id] = conn.execute(select(Timer.id).where(Timer.instance_id == app.instance_id)).scalars()
-        tables = {m.__tablename__: cast(Table, m.__table__)
-                  for m in (Enterprise, Honour, ProcessInstance, Application, WorkItem, Timer)}
-        base = {name: conn.scalar(select(func.coalesce(func.max(t.c.id), 0))) or 0 for name, t in tables.items()}
-        due = f"t.due_at + interval '{BULK_DUE.days} days'"
-        for first in range(1, copies + 1, CHUNK):
-            count = min(CHUNK, copies + 1 - first)
-            _copy(conn, tables["enterprise"], app.enterprise_id, first, count, base["enterprise"],
-                  {"uscc": "'BENCH' || lpad(g::text, 13, '0')", "name": "'批量企业' || g"})
-            _copy(conn, tables["honour"], app.honour_id, first, count, base["honour"],
-                  {"enterprise_id": f"{base['enterprise']} + g"})
-            _copy(conn, tables["process_instance"], app.instance_id, first, count, base["process_instance"], {})
-            _copy(conn, tables["application"], app.id, first, count, base["application"],
-                  {"enterprise_id": f"{base['enterprise']} + g", "honour_id": f"{base['honour']} + g",
-                   "instance_id": f"{base['process_instance']} + g"})
-            _copy(conn, tables["work_item"], item_id, first, count, base["work_item"],
-                  {"instance_id": f"{base['process_instance']} + g",
-                   "application_id": f"{base['application']} + g", "due_at": due})
-            _copy(conn, tables["timer"], timer_id, first, count, base["timer"],
-                  {"instance_id": f"{base['process_instance']} + g", "due_at": due})
-            if echo:
-                print(f"  ... {first + count - 1:,} copies", flush=True)
-        for name in tables:
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
-                              f'(SELECT max(id) FROM "{name}"))'))
-    with services.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))  # as the tables would be in service: statistics, visibility map
-        conn.execute(text("CHECKPOINT"))  # write the bulk load out now, not during a measurement
 
 
 def open_cases(services: Services) -> int:
@@ -232,7 +158,10 @@ def prepare(base: str, schema: str, total: int, due: int) -> Database:
     with builder.uow() as uow:
         deadlines = uow.session.scalars(select(Timer.due_at).where(Timer.event_spec == DEADLINE)).all()
     assert len(deadlines) == due
-    bulk_open_cases(builder, total - due, echo=total - due > 50_000)
+    with builder.uow() as uow:
+        template = uow.session.scalars(select(Application.id).order_by(Application.id).limit(1)).one()
+    clone_open_cases(builder, template, total - due, due=f"t.due_at + interval '{BULK_DUE.days} days'",
+                     echo=total - due > 50_000)
     now = max(deadlines) + timedelta(hours=1)  # past every real deadline, not long enough for level 2
     save_due_cases(builder, now)
     builder.db.dispose()
