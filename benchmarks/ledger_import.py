@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import text
 
 from config.settings import Settings
 from services.arrears import registry
@@ -36,8 +35,9 @@ from services.arrears.demo import make_uscc
 from services.arrears.ledger_import import import_ledger
 from services.bootstrap import Services, build
 from services.clock import ManualClock
-from services.db.session import make_engine
 from services.setup import initialise
+
+from pg_bulk import drop_schemas, schema_url  # isort: skip  # benchmarks/
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SCHEMA = "smeflow_bench_ledger"
@@ -112,12 +112,7 @@ def main() -> None:
     if args.sqlite:
         url, cleanup = f"sqlite:///{tempfile.mkdtemp()}/bench.db", None
     else:
-        admin = make_engine(args.postgres)
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-            conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-        sep = "&" if "?" in args.postgres else "?"
-        url, cleanup = f"{args.postgres}{sep}options=-csearch_path%3D{SCHEMA}", admin
+        url, cleanup = schema_url(args.postgres, SCHEMA), args.postgres
     print(f"ledger import on {url.split('@')[-1]} (load average {os.getloadavg()[0]:.1f})")
     services = setup(url)
     try:
@@ -126,9 +121,7 @@ def main() -> None:
     finally:
         services.db.dispose()
         if cleanup is not None:
-            with cleanup.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-            cleanup.dispose()
+            drop_schemas(cleanup, [SCHEMA])
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ from services.engine import Engine
 from services.replay_record import load_case
 from tests.helpers import apply_for
 
+from pg_bulk import schema_url  # isort: skip  # benchmarks/
+
 AWARD = "m2-srdi-sme-city"
 AMOUNT = 50_000_00
 REPLAY_SCHEMA = "smeflow_bench_replay"
@@ -152,15 +154,6 @@ def replay_benchmark(url: str, cases: int) -> None:
 
 
 # -- the chain ------------------------------------------------------------------------------------
-def _schema_url(base: str, schema: str) -> str:
-    engine = build(Settings(database_url=base, environment="test")).db
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-
-
 def _rows(n: int) -> tuple[list[tuple[object, ...]], float]:
     """A valid chain of n synthetic task completions; returns the rows and the hashing time."""
     payload = audit.canonical({"task_id": "6f1c0b8e-0000-4000-8000-000000000000", "task": "district_check",
@@ -182,7 +175,7 @@ def _rows(n: int) -> tuple[list[tuple[object, ...]], float]:
 
 def chain_benchmark(base_url: str, n: int) -> None:
     schema = "smeflow_bench_chain"
-    url = _schema_url(base_url, schema)
+    url = schema_url(base_url, schema)
     services = build(Settings(database_url=url, environment="test"))
     tables = [Base.metadata.tables["audit_event"], Base.metadata.tables["audit_head"]]
     Base.metadata.create_all(services.db, tables=tables)
@@ -234,7 +227,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         scratch = REPLAY_SCHEMA if not args.database_url and args.replay_on == "postgres" else None
-        url = args.database_url or (_schema_url(args.postgres, scratch) if scratch else f"sqlite:///{tmp}/replay.db")
+        url = args.database_url or (schema_url(args.postgres, scratch) if scratch else f"sqlite:///{tmp}/replay.db")
         print(f"replay on {url.split(':', 1)[0]}")
         try:
             replay_benchmark(url, args.cases)

@@ -24,7 +24,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from config.settings import Settings
 from services import enterprises, tasks
@@ -36,6 +36,8 @@ from services.demo import START, Demo, demo_uscc
 from services.engine import clock
 from services.routes import BUNDLED_DIR
 from tests.helpers import apply_for
+
+from pg_bulk import schema_url  # isort: skip  # benchmarks/
 
 ROUTE = BUNDLED_DIR / "award_enterprise_honour.bpmn"
 AWARD = "m2-srdi-sme-city"
@@ -132,16 +134,6 @@ def persisted(services: Services, n: int) -> float:
     return n * COMPLETIONS_PER_CASE / elapsed
 
 
-def postgres_url(base: str) -> str:
-    schema = "smeflow_bench"
-    engine = build(Settings(database_url=base, environment="test")).db
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=300)
@@ -156,7 +148,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         targets = [("SQLite", f"sqlite:///{tmp}/bench.db")]
         if args.postgres:
-            targets.append(("PostgreSQL", postgres_url(args.postgres)))
+            targets.append(("PostgreSQL", schema_url(args.postgres, "smeflow_bench")))
         for label, url in targets:
             services = prepare(url, n)
             rate = persisted(services, n)
