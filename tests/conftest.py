@@ -87,16 +87,23 @@ def services(db_url: str, tmp_path: Path) -> Iterator[Services]:
     svc.db.dispose()
 
 
-@pytest.fixture
-def services_env(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
-    """`services`, with SMEFLOW_* pointing at its database and data directory: for code that builds
-    its own service from the environment (the CLI, the flows)."""
+def point_env_at(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SMEFLOW_* pointing at `services`' database and data directory, for code that builds its own
+    service from the environment (the CLI, the flows); the settings cache is cleared."""
     from config.settings import get_settings
 
     monkeypatch.setenv("SMEFLOW_DATABASE_URL", services.settings.database_url)
     monkeypatch.setenv("SMEFLOW_DATA_DIR", str(services.settings.data_dir))
     monkeypatch.setenv("SMEFLOW_ENVIRONMENT", "test")
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def services_env(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """`services`, with the environment pointing at it (point_env_at)."""
+    from config.settings import get_settings
+
+    point_env_at(services, monkeypatch)
     yield services
     get_settings.cache_clear()
 

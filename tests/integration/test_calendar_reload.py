@@ -35,7 +35,7 @@ from services.db.models import AuditEvent, Call, Timer, User, WorkItem
 from services.deadlines import sweep
 from services.demo import Demo
 from services.setup import initialise
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, point_env_at
 from tests.helpers import apply_for, clock, open_item, snapshot
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -210,10 +210,8 @@ def test_a_year_the_package_carries_is_refused(winter: Services, tmp_path: Path)
 
 @pytest.fixture
 def cli(winter: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("SMEFLOW_DATABASE_URL", winter.settings.database_url)
-    monkeypatch.setenv("SMEFLOW_DATA_DIR", str(winter.settings.data_dir))
     monkeypatch.setenv("SMEFLOW_STAGE_LIMITS__DISTRICT_CHECK", "30")
-    get_settings.cache_clear()
+    point_env_at(winter, monkeypatch)
     yield CliRunner()
     get_settings.cache_clear()
 
