@@ -66,7 +66,7 @@ def complete(
     reference: Annotated[str | None, typer.Option("--reference", help="payment reference (finance)")] = None,
 ) -> None:
     """Complete a work item with a decision."""
-    from services import tasks
+    from services.awards import tasks
     from services.money import parse_yuan
 
     def body() -> None:
@@ -92,7 +92,7 @@ def cases() -> None:
 @app.command()
 def sweep() -> None:
     """Run the deadline sweep once, now: fire due timers, mark overdue work, escalate."""
-    from services.deadlines import sweep as run_sweep
+    from services.awards.deadlines import sweep as run_sweep
 
     def body() -> None:
         services = services_from_env()
@@ -106,7 +106,7 @@ def sweep() -> None:
 @app.command()
 def remind() -> None:
     """Queue today's digest for every officer (on working days only), once."""
-    from services.reminders import run_reminders
+    from services.awards.reminders import run_reminders
 
     def body() -> None:
         services = services_from_env()
@@ -122,7 +122,7 @@ def remind() -> None:
 @outbox_app.command("send")
 def outbox_send() -> None:
     """Send the pending mail now (SMTP settings SMEFLOW_SMTP_*)."""
-    from services.outbox import send_pending
+    from services.mail.outbox import send_pending
 
     def body() -> None:
         services = services_from_env()
@@ -136,8 +136,8 @@ def outbox_send() -> None:
 def outbox_retry(mail_id: Annotated[int, typer.Argument(help="id of a failed mail")],
                  user: Annotated[str, typer.Option("--user", help="a manager or admin")]) -> None:
     """Put a failed mail back in the queue (audited)."""
+    from services.accounts.users import get_user
     from services.dashboard import retry_mail
-    from services.users import get_user
 
     def body() -> None:
         services = services_from_env()
@@ -202,7 +202,7 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
 @bpmn_app.command("validate")
 def bpmn_validate(files: Annotated[list[Path], typer.Argument(help="BPMN/DMN files")]) -> None:
     """Check diagrams: per file, OK or each problem with its element id and line."""
-    from services.engine_validate import validate_files
+    from services.engine.validate import validate_files
 
     results = validate_files(files)
     errors = 0

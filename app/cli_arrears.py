@@ -136,8 +136,8 @@ def register(
 @arrears_app.command("tasks")
 def tasks_cmd(user: Annotated[str, typer.Option("--user", help="username")]) -> None:
     """A user's open arrears steps, oldest deadline first."""
+    from services.accounts.users import get_user
     from services.arrears.actions import inbox
-    from services.users import get_user
 
     def body() -> None:
         services = services_from_env()

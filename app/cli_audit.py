@@ -17,8 +17,9 @@ audit_app = typer.Typer(help="Audit chain, replay and evidence bundles", no_args
 def audit_verify() -> None:
     """Walk the whole hash chain and name the first broken link; check every signed head statement
     against the chain and every archive bundle against its record."""
-    from services import anchors, audit, history_index
-    from services.retention import check_archives
+    from services.audit import anchors, history_index
+    from services.audit import chain as audit
+    from services.audit.retention import check_archives
 
     def body() -> None:
         services = services_from_env()
@@ -63,7 +64,7 @@ def audit_replay(
 
     Exits 1 when replay and record differ (the first differing step is named)."""
     from app.cli_audit_views import print_replay, print_step
-    from services import replay
+    from services.audit import replay
 
     def body() -> None:
         services = services_from_env()
@@ -89,7 +90,7 @@ def audit_export(
     out: Annotated[Path | None, typer.Option("--out", help="file to write (default case-<id>-evidence.json)")] = None,
 ) -> None:
     """Write the case's evidence bundle: events, diagram(s), stored state and chain proofs, signed."""
-    from services import bundles
+    from services.audit import bundles
 
     def body() -> None:
         services = services_from_env()
@@ -114,7 +115,7 @@ def audit_check_bundle(
     """Check a bundle offline (no database): seal, signatures, chain proof, and replay it."""
     from app.cli_audit_views import print_bundle_report
     from config.settings import get_settings
-    from services.bundles import check_bundle
+    from services.audit.bundles import check_bundle
 
     def body() -> None:
         key = None if unsigned else get_settings().audit_signing_key
@@ -129,7 +130,7 @@ def audit_check_bundle(
 @audit_app.command("anchor")
 def audit_anchor() -> None:
     """Record today's signed statement of the chain head (once per day; prints it)."""
-    from services import anchors
+    from services.audit import anchors
 
     def body() -> None:
         services = services_from_env()
@@ -151,7 +152,7 @@ def audit_archive(
     limit: Annotated[int | None, typer.Option("--limit", help="archive at most N cases")] = None,
 ) -> None:
     """Move closed cases older than the retention setting into evidence bundles under <data_dir>/archive."""
-    from services import retention
+    from services.audit import retention
 
     def body() -> None:
         services = services_from_env()

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from services.audit.bundles import BundleReport
+from services.audit.replay_views import Difference, ReplayResult, ReplayStep
 from services.bootstrap import Services
-from services.bundles import BundleReport
-from services.replay_views import Difference, ReplayResult, ReplayStep
 
 
 def _local(services: Services, when: datetime) -> str:

@@ -22,7 +22,7 @@ def load_cmd(
     user: Annotated[str, typer.Option("--user", help="who loads it (recorded in the audit chain)")] = "system",
 ) -> None:
     """Validate a year's calendar, install it and recompute the open deadlines it changes, all or nothing."""
-    from services.calendar_reload import load_calendar
+    from services.time.reload import load_calendar
 
     def body() -> None:
         if not file.is_file():
@@ -45,7 +45,7 @@ def load_cmd(
 @calendar_app.command("show")
 def show_cmd(year: Annotated[int, typer.Argument(help="the year, e.g. 2027")]) -> None:
     """Where the holidays of YEAR come from: the package, a data file, or provisional (weekdays alone)."""
-    from services.calendar import SOURCE_PROVISIONAL
+    from services.time.calendar import SOURCE_PROVISIONAL
 
     def body() -> None:
         services = services_from_env()

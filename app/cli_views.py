@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from config.policy import Edition
-from services import labels
+from services.awards import labels
 from services.bootstrap import Services
 from services.money import yuan
 
@@ -31,8 +31,8 @@ def table(headers: list[str], rows: list[list[str]]) -> None:
 
 
 def print_cases(services: Services) -> None:
-    from services.outbox import failed_mails, outbox_counts
-    from services.queries import case_rows
+    from services.dashboard.queries import case_rows
+    from services.mail.outbox import failed_mails, outbox_counts
 
     with services.uow() as uow:
         rows = case_rows(uow.session)
@@ -60,9 +60,9 @@ def _lateness(row: Any, now: datetime) -> str:
 
 
 def print_inbox(services: Services, username: str) -> None:
-    from services import tasks
+    from services.accounts.users import get_user
+    from services.awards import tasks
     from services.db.models import Application, Enterprise
-    from services.users import get_user
 
     with services.uow() as uow:
         user = get_user(uow.session, username)
@@ -99,7 +99,7 @@ def print_awards(editions: list[Edition]) -> None:
 
 
 def print_demo(services: Services) -> None:
-    from services.demo import DEMO_PASSWORD, Demo
+    from services.awards.demo import DEMO_PASSWORD, Demo
 
     demo = Demo(services)
     if demo.already_loaded():

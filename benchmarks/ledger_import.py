@@ -34,8 +34,8 @@ from services.arrears import registry
 from services.arrears.demo import make_uscc
 from services.arrears.ledger_import import import_ledger
 from services.bootstrap import Services, build
-from services.clock import ManualClock
 from services.setup import initialise
+from services.time.clock import ManualClock
 
 from pg_bulk import drop_schemas, schema_url  # isort: skip  # benchmarks/
 

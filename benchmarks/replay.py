@@ -15,8 +15,8 @@ with a fresh engine (as the CLI and the auditor's page run it: load the record, 
 re-execute, compare) and with a reused engine (diagram already parsed); the baseline alongside is
 the same commands re-executed by the engine alone in memory (no database, no comparison).
 
-Chain: a valid chain (hashes from services.audit.event_hash) bulk-inserted with COPY into a scratch
-schema, then `services.audit.verify` walks it; the baseline is event_hash alone over the same rows
+Chain: a valid chain (hashes from services.audit.chain.event_hash) bulk-inserted with COPY into a scratch
+schema, then `services.audit.chain.verify` walks it; the baseline is event_hash alone over the same rows
 in memory.
 """
 
@@ -36,15 +36,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import select, text
 
 from config.settings import Settings
-from services import audit, enterprises, replay, tasks, users
+from services.accounts import users
+from services.audit import chain as audit
+from services.audit import replay
+from services.audit.replay_record import load_case
+from services.awards import enterprises, tasks
+from services.awards.deadlines import sweep
+from services.awards.demo import START, Demo, demo_uscc
 from services.bootstrap import Services, build
-from services.clock import ManualClock
 from services.db.base import Base
 from services.db.models import Fund, WorkItem
-from services.deadlines import sweep
-from services.demo import START, Demo, demo_uscc
-from services.engine import Engine
-from services.replay_record import load_case
+from services.engine.runtime import Engine
+from services.time.clock import ManualClock
 from tests.helpers import apply_for
 
 from pg_bulk import schema_url  # isort: skip  # benchmarks/

@@ -27,14 +27,14 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from config.settings import Settings
-from services import enterprises, tasks
+from services.awards import enterprises, tasks
+from services.awards.deadlines import sweep
+from services.awards.demo import START, Demo, demo_uscc
+from services.awards.routes import BUNDLED_DIR
 from services.bootstrap import Services, build
-from services.clock import ManualClock
 from services.db.models import Fund, WorkItem
-from services.deadlines import sweep
-from services.demo import START, Demo, demo_uscc
-from services.engine import clock
-from services.routes import BUNDLED_DIR
+from services.engine.runtime import clock
+from services.time.clock import ManualClock
 from tests.helpers import apply_for
 
 from pg_bulk import schema_url  # isort: skip  # benchmarks/

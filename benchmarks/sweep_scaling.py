@@ -22,7 +22,7 @@ target ratio large/small is close to 1: the sweep's cost grows with the due work
 number of open cases.
 
 The outbox part enqueues `--mails` mails (template application_paid) in one transaction, then calls
-`services.outbox.dispatch` (batches of `--batch`, one SMTP connection each) until all are sent.
+`services.mail.outbox.dispatch` (batches of `--batch`, one SMTP connection each) until all are sent.
 """
 
 from __future__ import annotations
@@ -42,14 +42,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, select, text
 
 from notifications.smtp import SmtpMailer
-from services import enterprises, outbox
+from services.awards import enterprises
+from services.awards.deadlines import sweep
+from services.awards.demo import START, Demo, demo_uscc
 from services.bootstrap import Services, build
-from services.clock import ManualClock
 from services.db.models import Application, ProcessInstance, Timer
 from services.db.models_mail import OutboxMail
-from services.deadlines import sweep
-from services.demo import START, Demo, demo_uscc
+from services.mail import outbox
 from services.setup import initialise
+from services.time.clock import ManualClock
 from tests.helpers import apply_for
 from tests.smtp import SmtpServer
 

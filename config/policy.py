@@ -1,4 +1,4 @@
-"""Policy editions and review units, loaded from TOML data files.
+"""Policy editions, loaded from TOML data files (review units: config.review_units).
 
 The policy (洪府办发〔2022〕109号 and any successor) lives in ``config/policy/*.toml``,
 one file per edition; the review units (districts, counties, development zones,
@@ -9,12 +9,13 @@ A bad file raises :class:`PolicyError` naming the file and the field.
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any
+
+from config.review_units import UNIT_KINDS, ReviewUnit, load_review_units, resolve_unit
+from config.toml_reader import PolicyError, Reader, read_toml, unique
 
 __all__ = [
     "UNIT_KINDS",
@@ -32,21 +33,8 @@ __all__ = [
 ]
 
 POLICY_DIR = Path(__file__).parent / "policy"
-REVIEW_UNITS_FILE = Path(__file__).parent / "review_units.toml"
-
-#: Kinds of review unit (schema vocabulary, not policy).
-UNIT_KINDS = frozenset({"district", "county", "development_zone", "management_office"})
 
 
-class PolicyError(ValueError):
-    """A policy or review-unit data file is missing, unreadable or invalid."""
-
-    def __init__(self, file: Path, field: str, message: str) -> None:
-        self.file = file
-        self.field = field
-        self.message = message
-        where = f"{file}: {field}" if field else str(file)
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)
@@ -144,113 +132,6 @@ class Edition:
         return tuple(a for a in self.award_types if a.measure == measure)
 
 
-@dataclass(frozen=True)
-class ReviewUnit:
-    """A first-line review unit (district authority).
-
-    ``valid_from``/``valid_until`` are inclusive and ``None`` when not recorded or
-    open-ended; ``successor`` takes over open work once the unit ends; ``parent``
-    is the unit whose territory contains this one.
-    """
-
-    code: str
-    name_zh: str
-    kind: str
-    valid_from: date | None
-    valid_until: date | None
-    successor: str | None
-    parent: str | None
-    note: str = ""
-
-    def active_on(self, on: date) -> bool:
-        """Return whether the unit acts as a review unit on ``on``."""
-        if self.valid_from is not None and on < self.valid_from:
-            return False
-        return self.valid_until is None or on <= self.valid_until
-
-
-# --- reading TOML with errors that name file and field -----------------------
-
-
-class _Reader:
-    """Typed access to one TOML table; every error names the file and field path."""
-
-    def __init__(self, file: Path, data: Mapping[str, Any], prefix: str = "") -> None:
-        self.file = file
-        self.data = data
-        self.prefix = prefix
-
-    def path(self, key: str) -> str:
-        return f"{self.prefix}.{key}" if self.prefix else key
-
-    def error(self, key: str, message: str) -> PolicyError:
-        return PolicyError(self.file, self.path(key) if key else self.prefix, message)
-
-    def check_keys(self, allowed: Iterable[str]) -> None:
-        unknown = sorted(set(self.data) - set(allowed))
-        if unknown:
-            raise self.error(unknown[0], "unknown key (typo?)")
-
-    def _get(self, key: str) -> Any:
-        if key not in self.data:
-            raise self.error(key, "missing")
-        return self.data[key]
-
-    def text(self, key: str) -> str:
-        value = self._get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"must be a non-empty string, got {value!r}")
-        return value
-
-    def opt_text(self, key: str) -> str | None:
-        return self.text(key) if key in self.data else None
-
-    def integer(self, key: str) -> int:
-        value = self._get(key)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"must be an integer, got {value!r}")
-        return value
-
-    def day(self, key: str) -> date:
-        value = self._get(key)
-        if isinstance(value, datetime) or not isinstance(value, date):
-            raise self.error(key, f"must be a TOML date (YYYY-MM-DD), got {value!r}")
-        return value
-
-    def opt_day(self, key: str) -> date | None:
-        return self.day(key) if key in self.data else None
-
-    def table(self, key: str) -> _Reader:
-        value = self._get(key)
-        if not isinstance(value, dict):
-            raise self.error(key, "must be a table")
-        return _Reader(self.file, value, self.path(key))
-
-    def tables(self, key: str) -> list[_Reader]:
-        value = self._get(key)
-        if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-            raise self.error(key, "must be a non-empty array of tables")
-        return [_Reader(self.file, v, f"{self.path(key)}[{i}]") for i, v in enumerate(value)]
-
-
-def _read_toml(file: Path) -> _Reader:
-    try:
-        with file.open("rb") as fh:
-            return _Reader(file, tomllib.load(fh))
-    except OSError as exc:
-        raise PolicyError(file, "", f"cannot read: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(file, "", f"invalid TOML: {exc}") from exc
-
-
-def _unique(readers: list[_Reader], key: str, values: list[str], what: str = "code") -> None:
-    seen: set[str] = set()
-    for reader, value in zip(readers, values, strict=True):
-        if value in seen:
-            raise reader.error(key, f"duplicate {what} {value!r}")
-        seen.add(value)
-
-
 # --- editions ------------------------------------------------------------------
 
 _EDITION_KEYS = (
@@ -270,7 +151,7 @@ _EDITION_KEYS = (
 _AWARD_KEYS = ("code", "measure", "honour_type", "level", "name_zh", "cap_fen", "route", "clause")
 
 
-def _parse_award(r: _Reader, edition: str, honours: set[str], levels: set[str]) -> AwardType:
+def _parse_award(r: Reader, edition: str, honours: set[str], levels: set[str]) -> AwardType:
     r.check_keys(_AWARD_KEYS)
     measure = r.integer("measure")
     if measure <= 0:
@@ -301,7 +182,7 @@ def _parse_award(r: _Reader, edition: str, honours: set[str], levels: set[str]) 
 
 
 def _parse_edition(file: Path) -> Edition:
-    r = _read_toml(file)
+    r = read_toml(file)
     r.check_keys(_EDITION_KEYS)
     code = r.text("code")
 
@@ -310,22 +191,22 @@ def _parse_edition(file: Path) -> Edition:
     for h in honour_readers:
         h.check_keys(("code", "name_zh"))
         honours.append(HonourType(code=h.text("code"), name_zh=h.text("name_zh")))
-    _unique(honour_readers, "code", [h.code for h in honours])
+    unique(honour_readers, "code", [h.code for h in honours])
 
     level_readers = r.tables("levels")
     levels = []
     for lv in level_readers:
         lv.check_keys(("code", "name_zh", "rank"))
         levels.append(Level(code=lv.text("code"), name_zh=lv.text("name_zh"), rank=lv.integer("rank")))
-    _unique(level_readers, "code", [lv.code for lv in levels])
-    _unique(level_readers, "rank", [str(lv.rank) for lv in levels], "rank")
+    unique(level_readers, "code", [lv.code for lv in levels])
+    unique(level_readers, "rank", [str(lv.rank) for lv in levels], "rank")
 
     award_readers = r.tables("award_types")
     honour_codes = {h.code for h in honours}
     level_codes = {lv.code for lv in levels}
     awards = [_parse_award(a, code, honour_codes, level_codes) for a in award_readers]
-    _unique(award_readers, "code", [a.code for a in awards])
-    _unique(
+    unique(award_readers, "code", [a.code for a in awards])
+    unique(
         award_readers,
         "level",
         [f"{a.measure}/{a.honour_type}/{a.level}" for a in awards],
@@ -415,71 +296,3 @@ def find_award(editions: Iterable[Edition], code: str, edition: str | None = Non
     return matches[0]
 
 
-# --- review units --------------------------------------------------------------
-
-_UNIT_KEYS = ("code", "name_zh", "kind", "valid_from", "valid_until", "successor", "parent", "note")
-
-
-def _parse_unit(r: _Reader) -> ReviewUnit:
-    r.check_keys(_UNIT_KEYS)
-    kind = r.text("kind")
-    if kind not in UNIT_KINDS:
-        raise r.error("kind", f"unknown kind {kind!r}; known: {sorted(UNIT_KINDS)}")
-    valid_from, valid_until = r.opt_day("valid_from"), r.opt_day("valid_until")
-    if valid_from is not None and valid_until is not None and valid_until < valid_from:
-        raise r.error("valid_until", f"{valid_until} is before valid_from {valid_from}")
-    return ReviewUnit(
-        code=r.text("code"),
-        name_zh=r.text("name_zh"),
-        kind=kind,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        successor=r.opt_text("successor"),
-        parent=r.opt_text("parent"),
-        note=r.opt_text("note") or "",
-    )
-
-
-def load_review_units(path: Path | None = None) -> list[ReviewUnit]:
-    """Load and validate the review units file (default: the package's ``review_units.toml``).
-
-    Checks unique codes, known kinds, ordered dates, and that every successor and
-    parent is a known unit with no successor cycle. Raises :class:`PolicyError`.
-    """
-    path = REVIEW_UNITS_FILE if path is None else path
-    r = _read_toml(path)
-    r.check_keys(("source", "units"))
-    r.text("source")
-    readers = r.tables("units")
-    units = [_parse_unit(u) for u in readers]
-    _unique(readers, "code", [u.code for u in units])
-    by_code = {u.code: u for u in units}
-    for reader, unit in zip(readers, units, strict=True):
-        for key, ref in (("successor", unit.successor), ("parent", unit.parent)):
-            if ref is not None and (ref not in by_code or ref == unit.code):
-                raise reader.error(key, f"must be the code of another unit, got {ref!r}")
-        seen = {unit.code}
-        nxt = unit.successor
-        while nxt is not None:
-            if nxt in seen:
-                raise reader.error("successor", f"successor chain loops back to {nxt!r}")
-            seen.add(nxt)
-            nxt = by_code[nxt].successor
-    return units
-
-
-def resolve_unit(units: Iterable[ReviewUnit], code: str, on: date) -> ReviewUnit:
-    """Return the unit that handles work of unit ``code`` on ``on``, following successors.
-
-    A merged unit's open work moves to its successor. Raises KeyError for an
-    unknown code and LookupError when no unit of the chain is active on ``on``.
-    """
-    by_code = {u.code: u for u in units}
-    unit = by_code[code]
-    seen: set[str] = set()
-    while not unit.active_on(on):
-        seen.add(unit.code)
-        if unit.successor is None or unit.successor in seen:
-            raise LookupError(f"review unit {code!r} has no active successor on {on}")
-        unit = by_code[unit.successor]
-    return unit

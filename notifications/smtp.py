@@ -1,4 +1,4 @@
-"""The SMTP sender (aiosmtplib): implements `services.outbox.Mailer`. Connects only when sending."""
+"""The SMTP sender (aiosmtplib): implements `services.mail.outbox.Mailer`. Connects only when sending."""
 
 from __future__ import annotations
 

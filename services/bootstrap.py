@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.policy import Edition, ReviewUnit, load_editions, load_review_units
 from config.settings import Settings, get_settings
-from services.calendar import WorkingCalendar
-from services.cases import CaseRuntime
-from services.clock import Clock, SystemClock
+from services.accounts.users import make_hasher
+from services.awards.cases import CaseRuntime
 from services.db.session import make_engine, make_session_factory
-from services.engine import Engine
-from services.outbox import Mailer
+from services.engine.runtime import Engine
+from services.mail.outbox import Mailer
+from services.time.calendar import WorkingCalendar
+from services.time.clock import Clock, SystemClock
 from services.uow import UnitOfWork
-from services.users import make_hasher
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services import audit, catalogue, routes
+from services.audit import chain as audit
+from services.awards import catalogue, routes
 from services.bootstrap import Services
 from services.db.migrate import upgrade
 

@@ -18,10 +18,10 @@ from sqlalchemy import text
 
 from config.settings import Settings
 from services.bootstrap import Services, build
-from services.clock import ManualClock
 from services.db.base import Base
 from services.db.session import make_engine
 from services.setup import initialise
+from services.time.clock import ManualClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 6, 3, 9, 0, tzinfo=SHANGHAI)  # a Monday; the 2024 calendar is known

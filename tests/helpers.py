@@ -7,13 +7,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services import applications, tasks
+from services.awards import applications, tasks
+from services.awards.deadlines import SweepReport, sweep
+from services.awards.tasks import Decision
 from services.bootstrap import Services
-from services.clock import ManualClock
 from services.db.base import Base
 from services.db.models import Application, Call, Enterprise, Honour, WorkItem
-from services.deadlines import SweepReport, sweep
-from services.tasks import Decision
+from services.time.clock import ManualClock
 
 
 def clock(services: Services) -> ManualClock:

@@ -1,5 +1,5 @@
-"""The daily audit flow: record the signed statement of the audit chain head (services.anchors), and
-a full walk of the chain (services.history_index.record_full_walk) for the auditor's pages.
+"""The daily audit flow: record the signed statement of the audit chain head (services.audit.anchors), and
+a full walk of the chain (services.audit.history_index.record_full_walk) for the auditor's pages.
 
 The flow records today's statement (once per local day: a retried or duplicated run returns the
 statement already recorded) and writes the statement and its signature to the flow run's log, so
@@ -31,7 +31,7 @@ ANCHOR_CRON = "50 23 * * *"
 
 def record_statement(services: Services, now: datetime) -> dict[str, str | int | bool]:
     """Record today's statement of the chain head in its own transaction; returns it as a dict."""
-    from services import anchors, history_index
+    from services.audit import anchors, history_index
 
     with services.uow() as uow:
         st, created = anchors.record(uow.session, key=services.settings.audit_signing_key, now=now,
@@ -46,7 +46,7 @@ def record_statement(services: Services, now: datetime) -> dict[str, str | int |
 
 @flow(name="smeflow-audit-anchor", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
 async def audit_anchor() -> dict[str, str | int | bool]:
-    """Record today's signed statement of the audit chain head (`services.anchors.record`); idempotent per day."""
+    """Record today's signed statement of the audit chain head (`services.audit.anchors.record`); idempotent per day."""
     result: dict[str, Any] = await asyncio.to_thread(run_service, record_statement)
     get_run_logger().info("audit chain statement %s signature %s (key id %s)%s", result["statement"],
                           result["signature"], result["key_id"], "" if result["created"] else " (already recorded)")

@@ -94,14 +94,14 @@ def deferred(module: str, name: str) -> ServiceCall:
     return call
 
 
-_sweep = deferred("services.deadlines", "sweep")
-_reminders = deferred("services.reminders", "run_reminders")
-_outbox = deferred("services.outbox", "send_pending")
+_sweep = deferred("services.awards.deadlines", "sweep")
+_reminders = deferred("services.awards.reminders", "run_reminders")
+_outbox = deferred("services.mail.outbox", "send_pending")
 
 
 @flow(name="smeflow-deadline-sweep", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
 async def deadline_sweep() -> dict[str, int | bool]:
-    """Fire every BPMN timer that is due and escalate long-overdue work (`services.deadlines.sweep`).
+    """Fire every BPMN timer that is due and escalate long-overdue work (`services.awards.deadlines.sweep`).
 
     Idempotent and transactional per case, so a retry or an overlapping run fires each timer once.
     """
@@ -110,7 +110,7 @@ async def deadline_sweep() -> dict[str, int | bool]:
 
 @flow(name="smeflow-reminders", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
 async def daily_reminders() -> dict[str, int | bool]:
-    """Send the officers' reminder digest (`services.reminders.run_reminders`); nothing on non-working days.
+    """Send the officers' reminder digest (`services.awards.reminders.run_reminders`); nothing on non-working days.
 
     Idempotent (each digest is deduplicated in the outbox), so a retry sends no digest twice.
     """
@@ -119,7 +119,7 @@ async def daily_reminders() -> dict[str, int | bool]:
 
 @flow(name="smeflow-outbox", retries=RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS)
 async def mail_outbox() -> dict[str, int | bool]:
-    """Send the pending mail of the outbox (`services.outbox.send_pending`) until none is due.
+    """Send the pending mail of the outbox (`services.mail.outbox.send_pending`) until none is due.
 
     Each mail is claimed in its own transaction before it is sent, so a retry or an overlapping run
     does not send it again.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 
 from app.web.security import COOKIE, SessionCodec, same_token
-from services import tokens
+from services.accounts import tokens
 from services.bootstrap import Services
 from services.db.models import User
 from services.errors import Forbidden

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from services import labels
+from services.awards import labels
 from services.money import yuan
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

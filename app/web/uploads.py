@@ -1,4 +1,4 @@
-"""Multipart uploads in, file downloads out: the HTTP side of services.files."""
+"""Multipart uploads in, file downloads out: the HTTP side of services.awards.files."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from config.settings import Settings
-from services import files
+from services.awards import files
 from services.db.models import Document
 from services.errors import InvalidInput
 
@@ -18,7 +18,7 @@ from services.errors import InvalidInput
 def read_uploads(parts: Sequence[UploadFile | str], settings: Settings) -> list[files.Upload]:
     """Read the chosen files, never more than the size limit (+1 byte) of each; an empty file input
     (no file chosen: browsers send it as an empty text part) is ignored. Content checks are the
-    service's (services.files.check_uploads)."""
+    service's (services.awards.files.check_uploads)."""
     chosen = [p for p in parts if isinstance(p, UploadFile) and (p.filename or p.size)]
     if len(chosen) > settings.upload_max_files:
         raise InvalidInput(files.FIELD, f"每件申报最多 {settings.upload_max_files} 个附件（本次 {len(chosen)} 个）")

@@ -13,21 +13,24 @@ plan as `YYYY-MM-DD=amount; ...`. What each step needs is in steps.py.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.accounts.users import get_user
 from services.arrears.cases import ArrearsRuntime
 from services.arrears.registry import Desk, officer_departments, scope_tasks
 from services.arrears.rules import load_rules
 from services.arrears.steps import STEPS, Step, StepContext, parse_plan
-from services.bootstrap import Services
 from services.db.models import ProcessInstance, User
 from services.db.models_arrears import ArrearsCase, ArrearsTask
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.uow import UnitOfWork
-from services.users import get_user
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 __all__ = ["DECISION_NAMES", "FORM_FIELDS", "NEEDS_REASON", "Step", "act", "inbox", "may_decide", "parse_plan",
            "visible_task"]

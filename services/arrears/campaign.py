@@ -14,21 +14,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services import outbox
 from services.arrears.actions import inbox
 from services.arrears.cases import ACTIVE
 from services.arrears.ledger import STATUS_NAMES
 from services.arrears.registry import department_names
 from services.arrears.report import build_report, save_xlsx
-from services.bootstrap import Services
 from services.db.models import User
 from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsOfficer, ArrearsTask
+from services.mail import outbox
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 __all__ = ["MonthlyRun", "RemindReport", "first_working_day", "monthly", "remind"]
 

@@ -1,6 +1,6 @@
 """The arrears case runtime: runs a step of the arrears route (bpmn/arrears_case.bpmn) inside the
 caller's unit of work and keeps the rows that mirror it (instance state, open steps, timers, the
-case's status and stage, the audit event) in step. A thin sibling of services.cases.CaseRuntime,
+case's status and stage, the audit event) in step. A thin sibling of services.awards.cases.CaseRuntime,
 which is bound to award applications.
 
 A case starts its route lazily: registration (a complaint, or a ledger row among 100,000) only
@@ -14,20 +14,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from services import audit
-from services.bootstrap import Services
+from services.audit import chain as audit
+from services.awards.routes import current_route
 from services.db.models import ProcessInstance
 from services.db.models_arrears import ArrearsCase, ArrearsTask, ArrearsTimer
-from services.engine import SERIALIZER_VERSION, HumanTask, Snapshot, WaitingTimer
+from services.engine.runtime import SERIALIZER_VERSION, HumanTask, Snapshot, WaitingTimer
 from services.errors import Conflict
-from services.routes import current_route
 from services.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 __all__ = ["ACTIVE", "FIRST_TASK", "OUTCOMES", "PROCESS_ID", "SYSTEM", "ArrearsRuntime"]
 

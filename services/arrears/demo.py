@@ -1,7 +1,7 @@
 """Demo data for the arrears campaign: handling-department officers, debtors, and cases driven
-through the route by the real services on a manual clock (like services.demo for the awards).
+through the route by the real services on a manual clock (like services.awards.demo for the awards).
 
-`ArrearsDemo(services).load()` expects the award demo's users (services.demo.Demo.load()): it maps
+`ArrearsDemo(services).load()` expects the award demo's users (services.awards.demo.Demo.load()): it maps
 the district officers of 东湖区 and 西湖区 to their handling departments (head-donghu as head).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -17,10 +17,12 @@ from stdnum.cn import uscc as uscc_check
 
 from services.arrears import actions, intake, registry
 from services.arrears.sweep import sweep
-from services.bootstrap import Services
-from services.clock import ManualClock
 from services.db.models import Enterprise
 from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsTask
+from services.time.clock import ManualClock
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 __all__ = ["DEBTORS", "OFFICERS", "ArrearsDemo", "make_uscc"]
 

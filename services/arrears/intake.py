@@ -12,20 +12,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from services import audit
 from services.arrears.cases import FIRST_TASK
 from services.arrears.registry import check_uscc
 from services.arrears.rules import ArrearsRules, load_rules
 from services.arrears.statute import payment_due
-from services.bootstrap import Services
-from services.calendar import WorkingCalendar
+from services.audit import chain as audit
 from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsTask
 from services.errors import Conflict, InvalidInput
+from services.time.calendar import WorkingCalendar
 from services.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 __all__ = ["COLUMNS", "REQUIRED", "Record", "check_limits", "parse_date", "parse_fen", "register", "validate"]
 

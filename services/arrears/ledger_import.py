@@ -19,21 +19,23 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from typing import cast as cast_type
 
 from sqlalchemy import Boolean, Integer, String, Table, cast, insert, literal, null, select
 
-from services import audit
 from services.arrears.cases import FIRST_TASK
 from services.arrears.intake import COLUMNS, REQUIRED, Record, case_row, check_limits, validate
 from services.arrears.registry import debtors_by_uscc
 from services.arrears.rules import load_rules
-from services.bootstrap import Services
+from services.audit import chain as audit
 from services.db.base import UTCDateTime
 from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsImport, ArrearsTask
 from services.errors import InvalidInput
 from services.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 __all__ = ["ImportReport", "RowError", "import_ledger", "read_table"]
 

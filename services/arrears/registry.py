@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
 
-from services import audit
 from services.arrears.rules import load_rules
 from services.arrears.statute import KIND_NAMES
+from services.audit import chain as audit
 from services.db.models import Enterprise, ReviewUnit, User
 from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsOfficer, ArrearsTask
 from services.errors import Conflict, InvalidInput, NotFound

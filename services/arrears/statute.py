@@ -24,8 +24,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from services.arrears.rules import ArrearsRules, Edition, Lpr
-from services.calendar import WorkingCalendar
 from services.errors import InvalidInput
+from services.time.calendar import WorkingCalendar
 
 __all__ = ["KIND_NAMES", "DueDate", "Interest", "edition_for", "late_interest", "lpr_on", "payment_due",
            "period_end", "ppm_to_percent"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
@@ -22,11 +22,13 @@ from services.arrears.intake import parse_date, parse_fen
 from services.arrears.registry import department_names
 from services.arrears.rules import ArrearsRules
 from services.arrears.statute import period_end
-from services.bootstrap import Services
 from services.db.models import User
 from services.db.models_arrears import ArrearsCase, ArrearsInstalment, ArrearsRepayment, ArrearsTask
 from services.errors import Forbidden, InvalidInput
 from services.money import yuan
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 __all__ = ["STEPS", "Step", "StepContext", "parse_plan"]
 

@@ -3,21 +3,24 @@ cases with due work) and marks the acceptance review of registered, not yet star
 
 Idempotent like the deadline sweep: the instance's row version decides who fires a timer, so two
 sweeps at once, or one run twice, fire each timer once. Arrears timers live in their own table, so
-the award sweep (services.deadlines) never sees an arrears instance.
+the award sweep (services.awards.deadlines) never sees an arrears instance.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
 from services.arrears.cases import ArrearsRuntime
-from services.bootstrap import Services
 from services.db.models import ProcessInstance
 from services.db.models_arrears import ArrearsCase, ArrearsTask, ArrearsTimer
 from services.errors import Conflict
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 __all__ = ["SweepReport", "sweep"]
 

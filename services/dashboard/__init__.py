@@ -1,7 +1,7 @@
 """Read models for the manager's dashboard and the case list: where every case is, what is late and by
 how much, how long each stage takes, where the fund stands, and the mail outbox.
 
-Every case query goes through `services.access.scope_applications`; filter values are checked before
+Every case query goes through `services.accounts.access.scope_applications`; filter values are checked before
 they reach SQL (InvalidInput otherwise). The dashboard itself is for managers, admins and the bureau.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from services import audit, outbox
-from services.access import require_role
-from services.bootstrap import Services
+from services.accounts.access import require_role
+from services.audit import chain as audit
 from services.dashboard.cases import SORTS, CaseListRow, case_list
 from services.dashboard.durations import StageDuration, duration_zh, percentile, stage_durations
 from services.dashboard.figures import (
@@ -33,6 +33,10 @@ from services.dashboard.figures import (
 from services.dashboard.filters import STATUSES, Filters, parse_filters
 from services.db.models import User
 from services.db.models_mail import OutboxMail
+from services.mail import outbox
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 __all__ = [
     "DASHBOARD_ROLES", "RETRY_ROLES", "SORTS", "STATUSES", "CaseListRow", "Dashboard", "Filters", "FundFigures",

@@ -9,13 +9,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.bootstrap import Services
 from services.dashboard.filters import STATUSES, Filters, narrow
 from services.db.models import (
     Application,
@@ -29,6 +28,9 @@ from services.db.models import (
     User,
     WorkItem,
 )
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,19 @@
 """Dashboard filters: checked against the known calls, award types, review units and statuses before
-they reach SQL, and applied together with the user's scope (`services.access.scope_applications`)."""
+they reach SQL, and applied together with the user's scope (`services.accounts.access.scope_applications`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Select
 
-from services.access import scope_applications
-from services.bootstrap import Services
+from services.accounts.access import scope_applications
 from services.db.models import Application, User
 from services.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
 
 STATUSES = ("running", "paid", "rejected")
 Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")

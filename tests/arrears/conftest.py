@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from services import enterprises, users
+from services.accounts import users
 from services.arrears import actions, intake, registry
 from services.arrears.demo import make_uscc
 from services.arrears.sweep import SweepReport, sweep
+from services.awards import enterprises
 from services.bootstrap import Services
-from services.clock import ManualClock
 from services.db.models_arrears import ArrearsCase, ArrearsTask
+from services.time.clock import ManualClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PASSWORD = "arrears-test-pw"

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from services import audit
 from services.arrears.cases import ArrearsRuntime
+from services.audit import chain as audit
+from services.awards.deadlines import sweep as award_sweep
 from services.db.models import AuditEvent, ProcessInstance
 from services.db.models_arrears import ArrearsInstalment, ArrearsRepayment, ArrearsTask
-from services.deadlines import sweep as award_sweep
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.arrears.conftest import SHANGHAI, Campaign
 from tests.helpers import snapshot

@@ -11,8 +11,8 @@ from config.settings import Settings
 from services.arrears.rules import load_rules
 from services.arrears.statute import late_interest, lpr_on, payment_due
 from services.bootstrap import build
-from services.calendar import WorkingCalendar
 from services.errors import InvalidInput
+from services.time.calendar import WorkingCalendar
 
 RULES = load_rules()
 CAL = WorkingCalendar()

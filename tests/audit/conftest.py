@@ -16,12 +16,12 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from config.settings import Settings
-from services import replay
+from services.audit import replay
+from services.audit.replay_views import ReplayResult
+from services.awards.deadlines import sweep
+from services.awards.demo import Demo, DemoCase
 from services.bootstrap import Services, build
-from services.clock import ManualClock
-from services.deadlines import sweep
-from services.demo import Demo, DemoCase
-from services.replay_views import ReplayResult
+from services.time.clock import ManualClock
 from tests.conftest import ON_POSTGRES, START
 from tests.helpers import act, apply_for, clock
 

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from config.settings import DEV_AUDIT_SIGNING_KEY
-from services import anchors, bundles
+from services.audit import anchors, bundles
+from services.audit.bundle_format import seal
+from services.awards.demo import DemoCase
 from services.bootstrap import Services, build
-from services.bundle_format import seal
-from services.demo import DemoCase
 
 ROOT = Path(__file__).resolve().parents[2]
 

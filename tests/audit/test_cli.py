@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from app.cli import app
+from services.awards.demo import DemoCase
 from services.bootstrap import Services
-from services.demo import DemoCase
 from tests.audit.conftest import sql
 
 

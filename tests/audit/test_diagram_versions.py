@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from services import routes
+from services.awards import routes
+from services.awards.demo import Demo
 from services.bootstrap import Services
-from services.demo import Demo
 from tests.audit.conftest import replay_of
 from tests.helpers import act, apply_for
 

@@ -14,10 +14,10 @@ from prefect.deployments.runner import RunnerDeployment
 from sqlalchemy import select
 
 from config.settings import Settings
-from services import anchors
+from services.audit import anchors
+from services.awards.demo import DemoCase
 from services.bootstrap import Services
 from services.db.models import AuditHead
-from services.demo import DemoCase
 from workflows import schedules
 from workflows.audit_flows import ANCHOR_CRON, deployments, record_statement
 

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.web import create_app
-from services import anchors, bundles
+from services.audit import anchors, bundles
+from services.awards.demo import DEMO_PASSWORD, DemoCase
 from services.bootstrap import Services
-from services.demo import DEMO_PASSWORD, DemoCase
 from tests.audit.conftest import replay_of, sql
 from tests.audit.test_tamper import _rewrite_chain_from
 from tests.helpers import snapshot

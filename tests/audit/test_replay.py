@@ -9,14 +9,14 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from services import bundles, replay, replay_state
+from services.accounts.users import get_user
+from services.audit import bundles, replay, replay_state
+from services.awards.demo import Demo, DemoCase
+from services.awards.routes import current_route
 from services.bootstrap import Services, build
 from services.db.models import AuditEvent
-from services.demo import Demo, DemoCase
-from services.engine import Engine
+from services.engine.runtime import Engine
 from services.errors import Forbidden, NotFound
-from services.routes import current_route
-from services.users import get_user
 from tests.audit.conftest import overdue_case, replay_of
 from tests.conftest import START
 from tests.helpers import snapshot

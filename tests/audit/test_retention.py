@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from services import anchors, audit, bundles, retention
+from services.audit import anchors, bundles, retention
+from services.audit import chain as audit
+from services.audit.bundle_format import BundleInvalid
+from services.awards.demo import DemoCase
 from services.bootstrap import Services
-from services.bundle_format import BundleInvalid
 from services.db.models import Application, AuditEvent, CaseArchive, Payout, ProcessInstance, Timer, WorkItem
-from services.demo import DemoCase
 from tests.audit.conftest import replay_of, sql
 from tests.helpers import clock, snapshot
 

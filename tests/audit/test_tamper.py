@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from services import anchors, audit
+from services.audit import anchors
+from services.audit import chain as audit
+from services.audit.replay_record import load_case
+from services.awards.demo import DemoCase
 from services.bootstrap import Services
 from services.db.models import AuditEvent, AuditHead, ProcessInstance, WorkItem
-from services.demo import DemoCase
-from services.replay_record import load_case
 from tests.audit.conftest import replay_of, sql
 from tests.helpers import clock
 

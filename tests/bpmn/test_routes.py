@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.engine import Engine
-from services.routes import bundled_documents
+from services.awards.routes import bundled_documents
+from services.engine.runtime import Engine
 
 T0 = datetime(2024, 6, 3, 1, 0, tzinfo=UTC)
 CAP = 30_000_000

@@ -11,8 +11,8 @@ from typer.testing import CliRunner, Result
 
 from app.cli import app
 from config.settings import get_settings
+from services.awards.demo import Demo
 from services.bootstrap import Services
-from services.demo import Demo
 from tests.helpers import apply_for, open_item
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from services import audit
+from services.audit import chain as audit
+from services.awards.demo import Demo
 from services.bootstrap import Services
 from services.db.models import ProcessInstance
-from services.demo import Demo
 from services.uow import UnitOfWork
 from tests.helpers import act, application, apply_for, open_item, snapshot
 

@@ -9,12 +9,12 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from services import enterprises, tasks
+from services.awards import enterprises, tasks
+from services.awards.demo import Demo, demo_uscc
+from services.awards.tasks import Decision
 from services.bootstrap import Services, build
 from services.db.models import AuditEvent, Fund, Payout, WorkItem
-from services.demo import Demo, demo_uscc
 from services.errors import Conflict, InsufficientFunds
-from services.tasks import Decision
 from tests.conftest import requires_postgres
 from tests.helpers import act, apply_for, open_item, pass_public_notice, today
 

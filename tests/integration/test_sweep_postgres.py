@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services import enterprises
+from services.awards import enterprises
+from services.awards.demo import Demo, demo_uscc
 from services.bootstrap import Services
 from services.db.models import Application, AuditEvent, Timer, WorkItem
 from services.db.models_mail import OutboxMail
-from services.demo import Demo, demo_uscc
 from tests.conftest import requires_postgres
 from tests.helpers import apply_for, clock, today
 
@@ -39,8 +39,8 @@ import json, sys
 from datetime import datetime
 from config.settings import Settings
 from services.bootstrap import build
-from services.clock import ManualClock
-from services.deadlines import sweep
+from services.time.clock import ManualClock
+from services.awards.deadlines import sweep
 from sqlalchemy import text
 
 url, now = sys.argv[1], datetime.fromisoformat(sys.argv[2])

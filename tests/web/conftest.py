@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.web import create_app
+from services.awards.demo import DEMO_PASSWORD, Demo
 from services.bootstrap import Services
-from services.demo import DEMO_PASSWORD, Demo
 
 
 @pytest.fixture

@@ -27,10 +27,10 @@ from schemathesis.checks import not_a_server_error
 
 from app.web import create_app
 from config.settings import Settings
+from services.awards.demo import DEMO_PASSWORD, Demo
 from services.bootstrap import Services, build
-from services.clock import ManualClock
-from services.demo import DEMO_PASSWORD, Demo
 from services.setup import initialise
+from services.time.clock import ManualClock
 from tests.conftest import ON_POSTGRES, START, _reset_postgres
 from tests.helpers import act, apply_for, pass_public_notice
 

@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from services import users
+from services.accounts import users
+from services.awards.demo import DEMO_PASSWORD, demo_uscc
 from services.bootstrap import Services
 from services.db.models import Call, Document
-from services.demo import DEMO_PASSWORD, demo_uscc
 from tests.helpers import act, pass_public_notice, snapshot
 from tests.web.conftest import csrf_of
 

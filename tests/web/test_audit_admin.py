@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
 from app.web import create_app
-from services import applications
+from services.awards import applications
+from services.awards.deadlines import sweep
 from services.bootstrap import Services
 from services.db.models import AuditEvent, Call, Enterprise, Honour, ProcessDefinition, ProcessInstance
-from services.deadlines import sweep
 from services.errors import InvalidInput
 from tests.helpers import act, application, apply_for, clock, open_item, pass_public_notice, snapshot, today
 from tests.web.conftest import csrf_of

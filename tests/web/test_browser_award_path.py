@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from services.awards.deadlines import sweep
+from services.awards.demo import DEMO_PASSWORD
 from services.bootstrap import Services
-from services.deadlines import sweep
-from services.demo import DEMO_PASSWORD
 from tests.helpers import application, clock
 
 if TYPE_CHECKING:

@@ -19,14 +19,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from notifications.smtp import SmtpMailer
-from services import enterprises, outbox
-from services.audit import verify
+from services.audit.chain import verify
+from services.awards import enterprises
+from services.awards.deadlines import sweep
+from services.awards.demo import demo_uscc
 from services.bootstrap import Services
 from services.dashboard import percentile
 from services.db.models import AuditEvent, ProcessDefinition
 from services.db.models_mail import OutboxMail
-from services.deadlines import sweep
-from services.demo import demo_uscc
+from services.mail import outbox
 from tests.helpers import act, apply_for, clock, pass_public_notice, today
 from tests.smtp import SmtpServer
 from tests.web.conftest import csrf_of

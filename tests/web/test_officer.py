@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.web import create_app
-from services import applications, enterprises, files
+from services.awards import applications, enterprises, files
+from services.awards.deadlines import sweep
+from services.awards.demo import demo_uscc
 from services.bootstrap import Services
 from services.db.models import AuditEvent, Call, Fund, Honour, WorkItem
-from services.deadlines import sweep
-from services.demo import demo_uscc
 from tests.conftest import requires_postgres
 from tests.helpers import act, application, apply_for, clock, open_item, pass_public_notice, snapshot, today
 from tests.web.conftest import csrf_of

@@ -21,9 +21,9 @@ import pytest
 
 from app.worker import _server_needed, run_worker
 from config.settings import Settings
-from services import outbox
+from services.awards.demo import Demo
 from services.bootstrap import Services
-from services.demo import Demo
+from services.mail import outbox
 from tests.helpers import apply_for, open_item
 from tests.smtp import SmtpServer
 from workflows.flows import daily_reminders, deadline_sweep, mail_outbox

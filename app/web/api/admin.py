@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.web.deps import current_user, get_services, get_uow
 from app.web.pages.admin import MAX_ID, admin_only, today
-from services import admin, admin_diagrams
+from services.awards import admin
+from services.awards import diagrams as admin_diagrams
 from services.bootstrap import Services
 from services.db.models import Call, User
-from services.engine_validate import DiagramInvalid
+from services.engine.validate import DiagramInvalid
 from services.uow import UnitOfWork
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(admin_only)])

@@ -29,8 +29,8 @@ from app.web.api.applicant_models import (
 )
 from app.web.deps import current_user, get_services, get_uow
 from app.web.uploads import download_response, read_uploads
-from services import claims, enterprises, files, progress
-from services.access import require_role
+from services.accounts.access import require_role
+from services.awards import claims, enterprises, files, progress
 from services.bootstrap import Services
 from services.db.models import Enterprise, User
 from services.errors import NotFound

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services import labels, progress
+from services.awards import labels, progress
+from services.awards.claims import DESCRIPTION_MAX, CallOffer
 from services.bootstrap import Services
-from services.claims import DESCRIPTION_MAX, CallOffer
 from services.db.models import Document, Enterprise, Honour, ReviewUnit
 from services.money import yuan
 

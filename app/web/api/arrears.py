@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.web.deps import current_user, get_services, get_uow
-from services.access import require_role
+from services.accounts.access import require_role
 from services.arrears import actions, intake
 from services.arrears.dashboard import dashboard
 from services.arrears.ledger import LedgerFilters, case_view, ledger_page

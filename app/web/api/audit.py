@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from app.web.deps import current_user, get_services, get_uow
 from app.web.pages.audit import AppId, reader_only
-from services import anchors, history, history_index, replay
+from services.audit import anchors, history, history_index, replay
 from services.bootstrap import Services
 from services.db.models import User
 from services.errors import InvalidInput

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from app.web.deps import current_user, get_services, get_uow
-from services import tokens
+from services.accounts import tokens
+from services.accounts.users import check_password, get_user
 from services.bootstrap import Services
 from services.db.models import User
 from services.errors import InvalidInput
 from services.uow import UnitOfWork
-from services.users import check_password, get_user
 
 router = APIRouter(tags=["auth"])
 

@@ -12,9 +12,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.web.deps import current_user, get_services, get_uow
-from services import dashboard, exports, labels
+from services import dashboard
+from services.awards import labels
 from services.bootstrap import Services
-from services.dashboard import Filters, parse_filters
+from services.dashboard import Filters, exports, parse_filters
 from services.dashboard.filters import MAX_ID
 from services.db.models import User
 from services.uow import UnitOfWork

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.web.deps import current_user, get_services, get_uow
-from services import inbox, tasks
-from services.access import OFFICER_ROLES, require_role
+from services.accounts.access import OFFICER_ROLES, require_role
+from services.awards import inbox, tasks
 from services.bootstrap import Services
 from services.db.models import Application, User, WorkItem
 from services.uow import UnitOfWork

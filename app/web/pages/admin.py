@@ -17,10 +17,11 @@ from fastapi.responses import RedirectResponse, Response
 from app.web.deps import Principal, csrf_form, current_user, get_services, get_uow
 from app.web.errors import status_of
 from app.web.templating import render
-from services import admin, admin_diagrams, calls, enterprises
+from services.awards import admin, calls, enterprises
+from services.awards import diagrams as admin_diagrams
 from services.bootstrap import Services
 from services.db.models import User
-from services.engine_validate import DiagramInvalid
+from services.engine.validate import DiagramInvalid
 from services.errors import InvalidInput, SmeflowError
 from services.uow import UnitOfWork
 

@@ -15,8 +15,8 @@ from app.web.api.applicant_models import IdPath
 from app.web.deps import Principal, csrf_form, current_principal, get_services, get_uow
 from app.web.templating import render
 from app.web.uploads import download_response, read_uploads
-from services import claims, enterprises, files, progress
-from services.access import require_role
+from services.accounts.access import require_role
+from services.awards import claims, enterprises, files, progress
 from services.bootstrap import Services
 from services.db.models import Enterprise, Honour, ReviewUnit
 from services.errors import InvalidInput, NotFound

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.web.deps import Principal, csrf_form, current_principal, get_services, get_uow
 from app.web.errors import status_of
 from app.web.templating import render
-from services.access import require_role
+from services.accounts.access import require_role
 from services.arrears import actions
 from services.arrears.cases import ArrearsRuntime
 from services.arrears.dashboard import chart, dashboard

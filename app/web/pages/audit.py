@@ -3,7 +3,7 @@
 /audit lists every case with the verification status of the audit chain and of the signed daily
 head statements; /audit/cases/{id} shows one case's timeline and the path it took on its own
 diagram version; /audit/cases/{id}/replay?step=N re-executes the case's history on that version
-(services.replay, nothing is written) and shows the verdict and the state after step N: open
+(services.audit.replay, nothing is written) and shows the verdict and the state after step N: open
 tasks, timers, data, what changed, and the diagram with the path so far highlighted;
 /audit/cases/{id}.json exports the history and /audit/cases/{id}/evidence the signed evidence bundle.
 """
@@ -18,11 +18,11 @@ from fastapi.responses import Response
 
 from app.web.deps import current_user, get_services, get_uow
 from app.web.templating import render
-from services import anchors, bundles, history, history_index, replay
+from services.audit import anchors, bundles, history, history_index, replay
+from services.audit.replay_views import difference_dict, step_dict
 from services.bootstrap import Services
 from services.db.models import User
 from services.errors import InvalidInput
-from services.replay_views import difference_dict, step_dict
 from services.uow import UnitOfWork
 
 

@@ -8,9 +8,9 @@ from fastapi.responses import RedirectResponse, Response
 from app.web.deps import Principal, csrf_form, current_principal, get_uow
 from app.web.security import COOKIE, MAX_AGE, SessionCodec
 from app.web.templating import render
+from services.accounts.users import check_password, get_user
 from services.errors import NotFound
 from services.uow import UnitOfWork
-from services.users import check_password, get_user
 
 router = APIRouter()
 START = {"applicant": "/my", "district": "/inbox", "bureau": "/inbox", "finance": "/inbox",

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from app.web.deps import Principal, csrf_form, current_principal, get_services, get_uow
 from app.web.templating import render
-from services import dashboard, exports
+from services import dashboard
 from services.bootstrap import Services
-from services.dashboard import Filters, parse_filters
+from services.dashboard import Filters, exports, parse_filters
 from services.dashboard.filters import MAX_ID
 from services.db.models import Call, ProcessDefinition, User
 from services.errors import InvalidInput, NotFound

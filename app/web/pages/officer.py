@@ -15,8 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 from app.web.deps import Principal, csrf_form, current_principal, get_services, get_uow
 from app.web.errors import status_of
 from app.web.templating import render
-from services import inbox, tasks
-from services.access import OFFICER_ROLES, require_role
+from services.accounts.access import OFFICER_ROLES, require_role
+from services.awards import inbox, tasks
 from services.bootstrap import Services
 from services.db.models import Application, User
 from services.errors import InvalidInput, NotFound, SmeflowError

@@ -1,0 +1,24 @@
+"""round: reserved for issue 10 (editions, budget lines, the enterprise pool, offers)
+
+Revision ID: 0010
+Revises: 0009
+
+The revision numbers 0010-0016 were reserved in one chain so that the open issues could each add their
+schema without two heads; a reserved revision that no change needed stays empty (a no-op).
+"""
+from alembic import op
+import sqlalchemy as sa
+import services.db.base
+
+revision = '0010'
+down_revision = '0009'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,24 @@
+"""arrears_statute: reserved for issue 14 (the regulation's roles and clocks)
+
+Revision ID: 0013
+Revises: 0012
+
+The revision numbers 0010-0016 were reserved in one chain so that the open issues could each add their
+schema without two heads; a reserved revision that no change needed stays empty (a no-op).
+"""
+from alembic import op
+import sqlalchemy as sa
+import services.db.base
+
+revision = '0013'
+down_revision = '0012'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,24 @@
+"""hot_path: reserved for issue 15 (the lean step)
+
+Revision ID: 0014
+Revises: 0013
+
+The revision numbers 0010-0016 were reserved in one chain so that the open issues could each add their
+schema without two heads; a reserved revision that no change needed stays empty (a no-op).
+"""
+from alembic import op
+import sqlalchemy as sa
+import services.db.base
+
+revision = '0014'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

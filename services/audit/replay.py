@@ -1,0 +1,310 @@
+"""Deterministic replay: re-execute a case's recorded history on the exact diagram it ran on, in a
+fresh engine under the recorded times, and compare step by step with what was stored.
+
+The recorded history is the case's audit events: `case.start` (diagram hash, start data),
+`task.complete` (task, data, who, when) and `timer.fire` (which timers, when); other events
+(payouts, escalations, claims, documents) annotate the case without moving its state, and payouts
+are checked against the amount the replayed case decided. Nothing is written: the replay runs on
+its own engine and reads the record (from the database, an archive bundle, or a bundle file).
+
+The comparison at each step: the event against its hash and chain link; the recorded command
+applies to the replayed case (the task is open; the timers that fired are the ones due); the tasks
+the replay opens and closes match the stored work items (spec, creation time, due date, who
+completed them); and after the last step the stored instance state, hashed as recorded by the last
+event and compared in canonical form (replay_state), the timer rows and the application's stage.
+The verdict is "reproduced" or the first differing step with both sides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import select
+
+from services.accounts import access
+from services.audit.bundle_format import read_archive
+from services.audit.replay_checks import Mirror, event_integrity, stored_state, timers_and_stage
+from services.audit.replay_record import STATE_KINDS, CaseRecord, EventRecord, chain_hashes, chain_links, load_case
+from services.audit.replay_state import canonical, completed_elements, data_changes
+from services.audit.replay_views import (
+    Difference,
+    OpenTask,
+    ReplayResult,
+    ReplayStep,
+    WaitingTimerView,
+    as_dict,
+)
+from services.db.models import CaseArchive, User
+from services.engine.runtime import Engine, Snapshot
+from services.errors import NotFound, SmeflowError
+from services.time.calendar import WorkingCalendar
+from services.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
+
+__all__ = ["READERS", "Difference", "ReplayResult", "ReplayStep", "as_dict", "deadline_function", "replay_case",
+           "replay_record"]
+
+DeadlineFn = Callable[[str, datetime], datetime]
+# the stage limits the event being replayed recorded (see deadline_function)
+_RECORDED_LIMITS: ContextVar[Mapping[str, int] | None] = ContextVar("smeflow_replay_limits", default=None)
+READERS = ("auditor", "manager", "admin")
+
+
+def deadline_function(*, stage_limits: Mapping[str, int], timezone: str,
+                      calendar: WorkingCalendar | None = None) -> DeadlineFn:
+    """The stage deadline the engine's timers use (same rule as Services.stage_deadline).
+
+    A step's audit event records the time limits of the stages it counted (`stage_limits`, in force
+    when it happened); while that step is replayed those win over `stage_limits`, so a case replays
+    with the limits it ran under even after the setting changed. `stage_limits` serves events
+    recorded before the limits were (and stages an event did not record)."""
+    cal = calendar or WorkingCalendar()
+    limits = dict(stage_limits)
+
+    def deadline(stage: str, start: datetime) -> datetime:
+        days = (_RECORDED_LIMITS.get() or {}).get(stage, limits.get(stage))
+        if days is None:
+            raise ValueError(f"no time limit is recorded for stage {stage!r}")
+        return cal.deadline(start, days, timezone).at
+
+    return deadline
+
+
+class _Replay:
+    def __init__(self, record: CaseRecord, engine: Engine) -> None:
+        self.record, self.engine = record, engine
+        self.wf: Any = None
+        self.snap = Snapshot((), ())
+        self.mirror = Mirror(record.work_items)
+        self.diffs: list[Difference] = []
+        self.steps: list[ReplayStep] = []
+        self.data: dict[str, Any] = {}
+        self.path: list[str] = []
+        self.done: set[str] = set()  # replayed task ids already on the path
+        self.seen_open: set[str] = set()
+        self.definition: str | None = None
+        self.process_id: str | None = None
+        self.doc: dict[str, Any] = {}  # the replayed state as serialized after the latest step
+        self.last_state: tuple[int, EventRecord] | None = None
+
+    # -- commands -------------------------------------------------------------------------
+    def _start(self, step: int, ev: EventRecord, body: dict[str, Any]) -> Snapshot:
+        self.definition = str(body.get("definition"))
+        definition = self.record.definitions.get(self.definition)
+        if definition is None:
+            raise _Stop(Difference(step, ev.seq, "diagram", self.definition, None,
+                                   f"the diagram {self.definition[:12]} the case started on is not stored"))
+        route = self.engine.route(definition.documents(), definition.process_id)
+        if route.hash != definition.hash:
+            raise _Stop(Difference(step, ev.seq, "diagram", definition.hash, route.hash,
+                                   f"the stored diagram {definition.hash[:12]} does not match its hash (altered)"))
+        self.process_id = route.process_id
+        self.wf, snap = self.engine.start(route, body.get("data") or {}, ev.at)
+        return snap
+
+    def _complete(self, step: int, ev: EventRecord, body: dict[str, Any]) -> Snapshot:
+        spec, recorded_id = body.get("task"), str(body.get("task_id"))
+        target = self.mirror.to_replay.get(recorded_id)
+        if target is None:  # no work item matched it: the first open task of that spec, in order
+            taken = set(self.mirror.to_replay.values())
+            target = next((t.task_id for t in self.snap.human if t.spec == spec and t.task_id not in taken), None)
+            if target is not None:
+                self.mirror.to_replay[recorded_id] = target
+        if target is None or all(t.task_id != target for t in self.snap.human):
+            open_specs = [t.spec for t in self.snap.human]
+            raise _Stop(Difference(step, ev.seq, "task not open", spec, open_specs,
+                                   f"event {ev.seq} completes “{spec}”, but in the replay the open tasks are "
+                                   f"{', '.join(open_specs) or 'none'}"))
+        return self.engine.complete(self.wf, target, body.get("data") or {}, ev.at)
+
+    def _fire(self, step: int, ev: EventRecord, body: dict[str, Any]) -> Snapshot:
+        fired, snap = self.engine.fire_due_timers(self.wf, ev.at)
+        recorded, replayed = sorted(map(str, body.get("timers") or [])), sorted(t.spec for t in fired)
+        if recorded != replayed:
+            self.diffs.append(Difference(step, ev.seq, "timers fired", recorded, replayed,
+                                         f"event {ev.seq} fired {', '.join(recorded) or 'no timer'}; at that time "
+                                         f"the replay fires {', '.join(replayed) or 'no timer'}"))
+        return snap
+
+    # -- one step -------------------------------------------------------------------------
+    def _apply(self, step: int, ev: EventRecord, body: dict[str, Any]) -> Snapshot:
+        if ev.kind == "case.start":
+            if self.wf is not None:
+                raise _Stop(Difference(step, ev.seq, "case.start", "a second start", "already started",
+                                       f"event {ev.seq} starts the case a second time"))
+            return self._start(step, ev, body)
+        if self.wf is None:
+            raise _Stop(Difference(step, ev.seq, ev.kind, ev.kind, "not started",
+                                   f"event {ev.seq} ({ev.kind}) comes before the case was started"))
+        if ev.kind == "task.complete":
+            snap = self._complete(step, ev, body)
+            self.diffs.extend(self.mirror.completed(step, ev, body))
+            return snap
+        return self._fire(step, ev, body)
+
+    def run_step(self, step: int, ev: EventRecord) -> None:
+        self.diffs.extend(event_integrity(self.record, step, ev))
+        body = ev.body()
+        before_open = {t.task_id: t for t in self.snap.human}
+        if ev.kind not in STATE_KINDS:
+            self._annotate(step, ev, body)
+            self.steps.append(self._view(step, ev, body, False, (), (), ()))
+            return
+        recorded = body.get("stage_limits")
+        token = _RECORDED_LIMITS.set(dict(recorded) if isinstance(recorded, dict) else {})
+        try:
+            snap = self._apply(step, ev, body)
+        except (SmeflowError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # the engine refused the command, the diagram does not parse, or the payload is malformed
+            why = exc.message if isinstance(exc, SmeflowError) else f"{type(exc).__name__}: {exc}"
+            raise _Stop(Difference(step, ev.seq, "replay refused", ev.kind, why,
+                                   f"event {ev.seq} ({ev.kind}) cannot be replayed: {why}")) from exc
+        finally:
+            _RECORDED_LIMITS.reset(token)
+        self.snap = snap
+        now_open = {t.task_id for t in snap.human}
+        new = [t for t in snap.human if t.task_id not in self.seen_open]
+        self.seen_open |= now_open
+        completed_id = self.mirror.to_replay.get(str(body.get("task_id"))) if ev.kind == "task.complete" else None
+        gone = [t for tid, t in before_open.items() if tid not in now_open and tid != completed_id]
+        self.diffs.extend(self.mirror.opened(step, ev, new, snap))
+        self.diffs.extend(self.mirror.closed(step, ev, gone))
+        doc = orjson.loads(self.engine.dumps(self.wf))
+        self.doc = doc
+        fresh = [(tid, bpmn) for tid, bpmn in completed_elements(doc) if tid not in self.done]
+        self.done.update(tid for tid, _ in fresh)
+        passed = tuple(bpmn for _, bpmn in fresh)
+        self.path.extend(passed)
+        self.last_state = (step, ev)
+        self.steps.append(self._view(step, ev, body, True, tuple(t.spec for t in new),
+                                     tuple(t.spec for t in gone), passed))
+
+    def _annotate(self, step: int, ev: EventRecord, body: dict[str, Any]) -> None:
+        if ev.kind == "payout" and body.get("amount_fen") != self.data.get("award_amount_fen"):
+            self.diffs.append(Difference(step, ev.seq, "payout amount", body.get("amount_fen"),
+                                         self.data.get("award_amount_fen"),
+                                         f"event {ev.seq} paid {body.get('amount_fen')} fen; the replayed case "
+                                         f"decided {self.data.get('award_amount_fen')} fen"))
+
+    def _view(self, step: int, ev: EventRecord, body: dict[str, Any], moved: bool, opened: tuple[str, ...],
+              closed: tuple[str, ...], passed: tuple[str, ...]) -> ReplayStep:
+        data = self.engine.data(self.wf) if self.wf is not None else {}
+        changes = data_changes(self.data, data)
+        self.data = data
+        outcome = self.engine.outcome(self.wf) if self.wf is not None else None
+        return ReplayStep(
+            index=step, seq=ev.seq, at=ev.at, actor=ev.actor, kind=ev.kind,
+            task=str(body["task"]) if ev.kind == "task.complete" and body.get("task") else None,
+            recorded=body, changes_state=moved,
+            open_tasks=tuple(OpenTask(t.spec, t.name, t.lane) for t in self.snap.human),
+            timers=tuple(WaitingTimerView(t.spec, t.due_at, t.attached_to) for t in self.snap.timers),
+            data=data, changes=changes, opened=opened, closed=closed, path=tuple(self.path), passed=passed,
+            outcome=outcome[0] if outcome else None)
+
+    # -- after the last step ------------------------------------------------------------------
+    def finish(self) -> None:
+        for item in self.mirror.unmatched.values():
+            step = self._step_at(item.created_at)
+            self.diffs.append(Difference(step, None, "work items", f"#{item.id} {item.task_spec}", None,
+                                         f"work item #{item.id} ({item.name}, created {item.created_at.isoformat()}) "
+                                         "has no counterpart in the replay"))
+        self.unrecorded_completions()
+        if self.last_state is None:
+            return
+        step, last = self.last_state
+        replayed = canonical(self.doc)
+        found, stored = stored_state(self.record, step, last, replayed, self.definition)
+        self.diffs.extend(found)
+        if stored is not None:
+            for recorded_id, replayed_id in self.mirror.to_replay.items():
+                a, b = stored.labels.get(recorded_id), replayed.labels.get(replayed_id)
+                if a != b:
+                    self.diffs.append(Difference(step, last.seq, "task identity", a, b,
+                                                 f"task {recorded_id} is {a} in the stored state, {b} in the replay"))
+                    break
+        self.diffs.extend(timers_and_stage(self.record, step, last, self.snap, self.engine.outcome(self.wf),
+                                           bool(self.wf.is_completed())))
+
+    def unrecorded_completions(self) -> None:
+        referenced = {ev.body().get("work_item") for ev in self.record.events if ev.kind == "task.complete"}
+        for item in self.record.work_items:
+            if item.status == "completed" and item.id not in referenced and item.completed_at is not None:
+                step = self._step_at(item.completed_at)
+                self.diffs.append(Difference(step, None, "missing event", f"#{item.id} completed", None,
+                                             f"work item #{item.id} ({item.name}) was completed by "
+                                             f"{item.completed_by} at {item.completed_at.isoformat()}, after step "
+                                             f"{step}, but no audit event records it (deleted)"))
+
+    def _step_at(self, when: datetime) -> int:
+        """The last step at or before `when` (1 when none)."""
+        return max((s.index for s in self.steps if s.at <= when), default=1)
+
+
+class _Stop(Exception):
+    def __init__(self, difference: Difference) -> None:
+        super().__init__(difference.message)
+        self.difference = difference
+
+
+def replay_record(record: CaseRecord, *, deadline: DeadlineFn | None = None, engine: Engine | None = None,
+                  source: str = "database") -> ReplayResult:
+    """Replay a recorded case in a fresh engine (or `engine`, whose diagram cache may be reused).
+
+    Needs no database: `record` holds everything. Never raises for a case that does not reproduce;
+    the result names the first differing step.
+    """
+    if engine is None:
+        if deadline is None:
+            raise ValueError("replay_record needs a deadline function or an engine")
+        engine = Engine(deadline)
+    run = _Replay(record, engine)
+    complete = True
+    for i, ev in enumerate(record.events, start=1):
+        try:
+            run.run_step(i, ev)
+        except _Stop as stop:
+            run.diffs.append(stop.difference)
+            complete = False
+            break
+    if complete:
+        run.finish()
+    else:  # the rest would only repeat the stop; a completion without its event still tells where one was lost
+        run.unrecorded_completions()
+    diffs = sorted(run.diffs, key=lambda d: d.step)  # stable: within a step, in the order found
+    if not record.events:
+        diffs = [Difference(1, None, "events", None, None, f"case {record.application_id} has no audit events")]
+    return ReplayResult(record.application_id, record.instance_id, run.definition, run.process_id, source,
+                        tuple(run.steps), tuple(diffs), complete)
+
+
+def replay_case(uow: UnitOfWork, services: Services, *, application_id: int, user: User | None = None,
+                engine: Engine | None = None) -> ReplayResult:
+    """Replay a case from the database (or from its archive bundle once archived). Read only.
+
+    With `user`, only auditors, managers and admins may replay, and only cases in their scope
+    (NotFound otherwise). The replay uses the stage time limits and calendar of `services`.
+    """
+    session = uow.session
+    if user is not None:
+        access.require_role(user, *READERS)
+        access.visible_application(session, user, application_id)
+    archived = session.scalars(select(CaseArchive).where(CaseArchive.application_id == application_id)).first()
+    engine = engine or Engine(deadline_function(stage_limits=services.settings.stage_limits,
+                                                timezone=services.settings.timezone, calendar=services.calendar))
+    if archived is not None:
+        record = read_archive(services.settings.data_dir, archived.path, archived.sha256)
+        seqs = [e.seq for e in record.events]
+        record = replace(record, links=chain_links(session, seqs), chain=chain_hashes(session, seqs))
+        return replay_record(record, engine=engine, source="archive")
+    try:
+        record = load_case(session, application_id)
+    except NotFound:
+        raise NotFound(f"case {application_id} not found") from None
+    return replay_record(record, engine=engine)

@@ -1,0 +1,94 @@
+"""Applications: eligibility checks, then the award route starts at the district check."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from config.policy import AwardType, Edition
+from services.awards.calls import is_open
+from services.awards.routes import current_route
+from services.db.models import Application, Call, Enterprise, Honour
+from services.errors import Conflict, InvalidInput, NotFound
+from services.money import yuan
+from services.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
+
+
+def _edition(services: Services, code: str) -> Edition:
+    for ed in services.editions:
+        if ed.code == code:
+            return ed
+    raise NotFound(f"policy edition {code} is not loaded")
+
+
+def check_eligibility(edition: Edition, award: AwardType, honour: Honour) -> None:
+    """The honour must be of the award's type and level and recognised inside the edition's coverage."""
+    if (honour.honour_type, honour.level) != (award.honour_type, award.level):
+        raise InvalidInput("honour_id", f"所选荣誉与奖励类型“{award.name_zh}”不符（类型或级别不同）")
+    if not edition.coverage_from <= honour.recognised_on <= edition.in_force_until:
+        raise InvalidInput("honour_id", f"荣誉认定日期 {honour.recognised_on} 不在政策适用范围 "
+                                        f"{edition.coverage_from} 至 {edition.in_force_until} 内")
+
+
+def _check_not_repeated(uow: UnitOfWork, services: Services, enterprise_id: int, award: AwardType,
+                        edition: Edition) -> None:
+    existing = uow.session.scalars(select(Application).where(
+        Application.enterprise_id == enterprise_id, Application.status != "rejected")).all()
+    if any(a.award_type_code == award.code for a in existing):
+        raise Conflict(f"该企业已申报过“{award.name_zh}”，同一奖励只能申报一次")
+    if services.settings.honours_highest_only:
+        same_measure = {a.code for a in edition.award_types if a.measure == award.measure}
+        other = [a for a in existing if a.award_type_code in same_measure]
+        if other:
+            raise Conflict(f"按“就高不重复”设置，同一措施只奖励一次：已有申报 #{other[0].id}"
+                           f"（{other[0].award_type_code}）")
+
+
+def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: int, award_type_code: str,
+          honour_id: int, requested_fen: int, description: str, actor: str, now: datetime,
+          today: date) -> Application:
+    """Submit an application; it starts its award route at the district check. Caller commits."""
+    session = uow.session
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound(f"call {call_id} not found")
+    if not is_open(call, today):
+        raise InvalidInput("call_id", f"申报批次“{call.title}”未在申报期内（{call.opens_on} 至 {call.closes_on}），"
+                                      "逾期不予受理")
+    if award_type_code not in call.award_types:
+        raise InvalidInput("award_type", f"本批次不受理奖励类型 {award_type_code}")
+    edition = _edition(services, call.edition_code)
+    award = edition.award(award_type_code)
+    enterprise = session.get(Enterprise, enterprise_id)
+    honour = session.get(Honour, honour_id)
+    if enterprise is None:
+        raise NotFound(f"enterprise {enterprise_id} not found")
+    if honour is None or honour.enterprise_id != enterprise_id:
+        raise InvalidInput("honour_id", "所选荣誉不属于该企业")
+    check_eligibility(edition, award, honour)
+    if not isinstance(requested_fen, int) or requested_fen <= 0:
+        raise InvalidInput("amount", "申请金额必须大于 0")
+    if requested_fen > award.cap_fen:
+        raise InvalidInput("amount", f"申请金额 {yuan(requested_fen)} 元超过上限 {yuan(award.cap_fen)} 元")
+    _check_not_repeated(uow, services, enterprise_id, award, edition)
+    route = current_route(session, services.engine, award.route)
+    application = Application(call_id=call.id, enterprise_id=enterprise_id, award_type_code=award.code,
+                              honour_id=honour.id, review_unit_code=enterprise.review_unit_code,
+                              requested_fen=requested_fen, description=description, status="running",
+                              stage="start", stage_name="申报", created_at=now, updated_at=now)
+    session.add(application)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"该企业已申报过“{award.name_zh}”，同一奖励只能申报一次") from exc
+    data = {"application_id": application.id, "award_type": award.code, "cap_fen": award.cap_fen,
+            "requested_fen": requested_fen, "review_unit": enterprise.review_unit_code,
+            "decision": None, "reason": None, "award_amount_fen": None, "payment_reference": None}
+    services.runtime.start(uow, route=route, application=application, data=data, actor=actor, now=now)
+    return application

@@ -1,0 +1,131 @@
+"""The deadline sweep: fires the BPMN timers that are due, touching only the instances that have one,
+and escalates overdue work per setting.
+
+Each instance is fired in its own transaction with its audit event and its mail; a sweep that runs
+twice, or two sweeps at once, fire each timer once (the row version of the instance decides) and
+send each escalation once (the outbox's dedupe key decides).
+
+Escalation: when a stage's deadline timer fires, the work item is marked overdue and its unit head and
+the managers are told (level 1). Once it is `escalate_after_working_days` working days overdue, it is
+escalated (level 2): the dashboard shows it as escalated and they are told again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.audit import chain as audit
+from services.awards import labels, notices
+from services.db.models import Application, Enterprise, ProcessInstance, ReviewUnit, Timer, WorkItem
+from services.errors import Conflict
+from services.mail import outbox
+
+if TYPE_CHECKING:
+    from services.bootstrap import Services
+
+
+@dataclass
+class SweepReport:
+    due_instances: int = 0
+    fired: list[tuple[int, str]] = field(default_factory=list)  # (application id, timer spec)
+    skipped: int = 0
+    escalated: list[int] = field(default_factory=list)  # work item ids escalated to level 2
+
+    def summary(self) -> dict[str, int]:
+        return {"due_instances": self.due_instances, "fired": len(self.fired), "skipped": self.skipped,
+                "escalated": len(self.escalated)}
+
+
+def sweep(services: Services, now: datetime, *, limit: int = 1000) -> SweepReport:
+    """Fire every timer due at `now` and escalate what is long overdue (idempotent)."""
+    report = SweepReport()
+    with services.uow() as uow:
+        due_ids = uow.session.scalars(
+            select(Timer.instance_id).where(Timer.due_at < now).distinct().limit(limit)).all()
+    report.due_instances = len(due_ids)
+    for instance_id in due_ids:
+        _fire_instance(services, instance_id, now, report)
+    _escalate(services, now, report)
+    return report
+
+
+def _fire_instance(services: Services, instance_id: int, now: datetime, report: SweepReport) -> None:
+    with services.uow() as uow:
+        session = uow.session
+        query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        inst = session.scalars(query).first()
+        if inst is None:
+            report.skipped += 1
+            return
+        app = session.scalars(select(Application).where(Application.instance_id == inst.id)).one()
+        try:
+            fired = services.runtime.fire_timers(uow, inst=inst, application=app, now=now)
+        except Conflict:
+            report.skipped += 1
+            return
+        overdue = session.scalars(select(WorkItem).where(
+            WorkItem.instance_id == inst.id, WorkItem.overdue.is_(True), WorkItem.escalation_level == 0,
+            WorkItem.status == "open")).all()
+        for item in overdue:
+            item.escalation_level = 1
+            _mail(services, session, item, app, now, level=1)
+        uow.commit()
+        report.fired.extend((app.id, t.spec) for t in fired)
+
+
+def _overdue_working_days(services: Services, item: WorkItem, now: datetime) -> int:
+    tz = ZoneInfo(services.settings.timezone)
+    if item.due_at is None:
+        return 0
+    # due_at is the end of the last allowed day (local midnight): the day before is the last one in time
+    last_day = (item.due_at.astimezone(tz) - timedelta(seconds=1)).date()
+    return max(0, services.calendar.working_days_between(last_day, now.astimezone(tz).date()))
+
+
+def _escalate(services: Services, now: datetime, report: SweepReport) -> None:
+    limit = services.settings.escalate_after_working_days
+    horizon = now - timedelta(days=limit)  # cheap pre-filter: working days are never fewer than calendar days
+    with services.uow() as uow:
+        candidates = uow.session.scalars(select(WorkItem.id).where(
+            WorkItem.status == "open", WorkItem.overdue.is_(True), WorkItem.escalation_level == 1,
+            WorkItem.due_at < horizon)).all()
+    for item_id in candidates:
+        with services.uow() as uow:
+            session = uow.session
+            item = session.get_one(WorkItem, item_id)
+            late = _overdue_working_days(services, item, now)
+            if item.status != "open" or item.escalation_level != 1 or late < limit:
+                continue
+            claimed = session.query(WorkItem).filter(WorkItem.id == item.id, WorkItem.escalation_level == 1).update(
+                {"escalation_level": 2, "escalated_at": now}, synchronize_session=False)
+            if claimed != 1:
+                continue
+            app = session.get_one(Application, item.application_id)
+            _mail(services, session, item, app, now, level=2)
+            audit.append(session, kind="task.escalate", actor="system", at=now, instance_id=item.instance_id,
+                         application_id=app.id, payload={"work_item": item.id, "task": item.task_spec})
+            uow.commit()
+            report.escalated.append(item.id)
+
+
+def _mail(services: Services, session: Session, item: WorkItem, app: Application, now: datetime, *,
+          level: int) -> None:
+    recipients = notices.escalation_recipients(session, item)
+    if not recipients or item.due_at is None:
+        return
+    unit = session.get(ReviewUnit, item.review_unit_code) if item.review_unit_code else None
+    enterprise = session.get_one(Enterprise, app.enterprise_id)
+    context = {"application_id": app.id, "enterprise_name": enterprise.name, "task_name": item.name,
+               "unit_name": unit.name_zh if unit else labels.office(item.role),
+               "assignee": item.assignee, "due_at": item.due_at,
+               "overdue_working_days": _overdue_working_days(services, item, now)}
+    outbox.enqueue(session, to=recipients, template="task_escalated", context=context, now=now,
+                   dedupe_key=f"escalate{level}:{item.id}", application_id=app.id)
