@@ -6,6 +6,7 @@ they run there (each xdist worker in its own schema), and the PostgreSQL-only te
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from services.time.clock import ManualClock
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2024, 6, 3, 9, 0, tzinfo=SHANGHAI)  # a Monday; the 2024 calendar is known
 PG_URL = os.environ.get("SMEFLOW_TEST_DATABASE_URL", "")
+#: default schema prefix: one per checkout, so test runs of two clones never drop each other's schemas
+_CHECKOUT_PREFIX = "smeflow_test_" + hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
 ON_POSTGRES = PG_URL.startswith("postgresql")
 
 
@@ -42,8 +45,8 @@ def _pg_url(schema: str) -> str:
 def database_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated, initialised database: a SQLite file to copy, or a PostgreSQL schema."""
     if ON_POSTGRES:
-        # SMEFLOW_TEST_SCHEMA_PREFIX lets two test runs share one PostgreSQL database side by side
-        schema = f"{os.environ.get('SMEFLOW_TEST_SCHEMA_PREFIX', 'smeflow_test')}_{_worker()}"
+        # Two checkouts (or SMEFLOW_TEST_SCHEMA_PREFIX) share one PostgreSQL database side by side
+        schema = f"{os.environ.get('SMEFLOW_TEST_SCHEMA_PREFIX', _CHECKOUT_PREFIX)}_{_worker()}"
         admin = make_engine(PG_URL)
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
