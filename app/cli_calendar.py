@@ -44,7 +44,7 @@ def load_cmd(
 
 @calendar_app.command("show")
 def show_cmd(year: Annotated[int, typer.Argument(help="the year, e.g. 2027")]) -> None:
-    """Where the holidays of YEAR come from: the package, a data file, or provisional (weekdays alone)."""
+    """Where the holidays of YEAR come from: the package, a data file, or provisional (statutory holidays only)."""
     from services.time.calendar import SOURCE_PROVISIONAL
 
     def body() -> None:

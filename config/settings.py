@@ -194,6 +194,13 @@ class Settings(BaseSettings):
         default=None,
         description="Extra directory of holiday calendar files <year>.toml (besides the packaged ones).",
     )
+    calendar_package_through: int | None = Field(
+        default=None,
+        ge=2004,
+        description="Take holidays from the chinesecalendar package only up to this year (None: every year it "
+        "carries); later years come from year files or are provisional. For tests and for rehearsing a year "
+        "file before upgrading the package.",
+    )
     argon2_time_cost: int = Field(
         default=3, ge=1, description="argon2id passes when hashing a password (RFC 9106 second recommendation)."
     )

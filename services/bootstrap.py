@@ -40,7 +40,8 @@ class Services:
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
-        return WorkingCalendar(self.settings.calendar_dir, watch_dir=self.settings.calendar_install_dir)
+        return WorkingCalendar(self.settings.calendar_dir, watch_dir=self.settings.calendar_install_dir,
+                               package_through=self.settings.calendar_package_through)
 
     @cached_property
     def editions(self) -> list[Edition]:

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 
 from services.arrears.rules import ArrearsRules, Edition, Lpr
 from services.errors import InvalidInput
@@ -66,19 +65,12 @@ def edition_for(rules: ArrearsRules, signed_on: date) -> Edition | None:
     return found
 
 
-@lru_cache(maxsize=65_536)
 def period_end(calendar: WorkingCalendar, start: date, days: int, *, roll: bool) -> tuple[date, bool]:
     """The last day of a period of `days` days that starts the day after `start`; moved past rest days.
 
-    Cached: a ledger of 100,000 rows has few distinct delivery dates.
+    Memoised on the calendar, which drops its memo when it learns a year (WorkingCalendar.period_end).
     """
-    end = start + timedelta(days=days)
-    provisional = not calendar.is_known_year(end.year)
-    if roll:
-        while not calendar.is_workday(end):
-            end += timedelta(days=1)
-            provisional = provisional or not calendar.is_known_year(end.year)
-    return end, provisional
+    return calendar.period_end(start, days, roll=roll)
 
 
 def payment_due(rules: ArrearsRules, calendar: WorkingCalendar, *, kind: str, signed_on: date, delivered_on: date,

@@ -9,8 +9,19 @@ Sources, in order, for a given year:
    carries (it raises NotImplementedError for other years);
 2. a data file ``<year>.toml`` in the packaged ``config/calendar`` directory or in
    ``extra_dir`` (which wins), transcribed from the State Council notice;
-3. otherwise weekdays alone, and every answer that depends on such a year is
-   PROVISIONAL (the holidays of that year are not yet known).
+3. otherwise the statutory holidays that 《全国年节及纪念日放假办法》 fixes (元旦, 春节 from 除夕,
+   清明, 劳动节, 端午, 中秋, 国庆: ``services/time/holidays.py`` over ``config/holidays.toml``) are
+   days off and every other weekday works; every answer that depends on such a year is still
+   PROVISIONAL, because the make-up days (补假) and swapped days (调休) come only with the State
+   Council's yearly notice.
+
+``package_through`` (setting ``calendar_package_through``) makes the calendar ignore what the package
+carries after that year: tests of "a year the package does not know" and a rehearsal of a year file
+before upgrading the package use it, so their answers do not change when a release adds that year.
+
+``period_end`` (calendar-day periods under 民法典 第二百零一条、第二百零三条) is memoised on the
+calendar object and the memo is cleared whenever the calendar learns a year, so a long-running
+process never keeps an answer computed before a year file was installed.
 
 ``watch_dir`` is the directory ``smeflow calendar load`` installs files into; it
 may not exist yet, and a long-running process looks at it again (at most once a
@@ -31,6 +42,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 import config
+from services.time.holidays import statutory_holidays
 
 __all__ = [
     "CALENDAR_DIR",
@@ -48,6 +60,7 @@ CALENDAR_DIR = Path(config.__file__).parent / "calendar"
 
 _SATURDAY = 5  # date.weekday(): Monday is 0
 _RESCAN_SECONDS = 60.0
+_PERIOD_MEMO_MAX = 65_536
 
 #: Where the arrangement of a year comes from (``WorkingCalendar.source_of``).
 SOURCE_PACKAGE = "package"
@@ -148,11 +161,15 @@ def _read_dir(directory: Path) -> dict[int, YearCalendar]:
 class WorkingCalendar:
     """Working-day arithmetic over chinese_calendar, data files, and weekday fallback."""
 
-    def __init__(self, extra_dir: Path | None = None, *, watch_dir: Path | None = None) -> None:
+    def __init__(self, extra_dir: Path | None = None, *, watch_dir: Path | None = None,
+                 package_through: int | None = None) -> None:
         """Load the packaged calendar files, then those of ``extra_dir`` and ``watch_dir`` (later wins per year).
 
-        ``extra_dir`` must exist; ``watch_dir`` need not (see the module docstring).
+        ``extra_dir`` must exist; ``watch_dir`` need not (see the module docstring). With
+        ``package_through``, years after it are not taken from the chinesecalendar package.
         """
+        self._package_through = package_through
+        self._periods: dict[tuple[date, int, bool], tuple[date, bool]] = {}
         if extra_dir is not None and not extra_dir.is_dir():
             raise CalendarError(extra_dir, "", "calendar directory does not exist")
         self._dirs = tuple(d for d in (CALENDAR_DIR, extra_dir) if d is not None)
@@ -182,6 +199,8 @@ class WorkingCalendar:
         except CalendarError:
             return
         self._watch_mtime = mtime
+        if found != {y: self._files.get(y) for y in found}:
+            self._periods = {}  # a memoised period may have counted through a year just learnt
         self._files = {**self._files, **found}
 
     def with_year(self, year_calendar: YearCalendar) -> WorkingCalendar:
@@ -190,6 +209,7 @@ class WorkingCalendar:
         copy.__dict__.update(self.__dict__)
         copy._files = {**self._files, year_calendar.year: year_calendar}
         copy._library_years = dict(self._library_years)
+        copy._periods = {}
         return copy
 
     def library_knows(self, year: int) -> bool:
@@ -205,10 +225,13 @@ class WorkingCalendar:
         year_calendar = self._files.get(year)
         if year_calendar is not None:
             return SOURCE_FILE, year_calendar.source
-        return SOURCE_PROVISIONAL, "weekdays alone; the holidays of this year are not known yet"
+        return SOURCE_PROVISIONAL, ("the statutory holidays of 《全国年节及纪念日放假办法》 on weekdays; "
+                                    "make-up and swapped days are not known yet")
 
     def _library_knows(self, year: int) -> bool:
         known = self._library_years.get(year)
+        if known is None and self._package_through is not None and year > self._package_through:
+            known = self._library_years[year] = False
         if known is None:
             try:
                 chinese_calendar.is_workday(date(year, 1, 1))
@@ -236,11 +259,36 @@ class WorkingCalendar:
             year_calendar = self._files.get(d.year)
         if year_calendar is not None:
             return year_calendar.is_workday(d), False
-        return d.weekday() < _SATURDAY, True
+        return d.weekday() < _SATURDAY and d not in statutory_holidays(d.year), True
 
     def is_workday(self, d: date) -> bool:
-        """Return whether ``d`` is a working day (weekday-only guess for an unknown year)."""
+        """Return whether ``d`` is a working day (statutory holidays on weekdays for an unknown year)."""
         return self._classify(d)[0]
+
+    def period_end(self, start: date, days: int, *, roll: bool) -> tuple[date, bool]:
+        """The last day of a period of ``days`` calendar days that starts the day after ``start``, and provisional.
+
+        With ``roll``, a last day that is a rest day moves to the next working day (民法典 第二百零三条).
+        Memoised (a ledger of 100,000 rows has few distinct delivery dates); the memo is dropped
+        when the calendar learns a year, and a provisional answer looks for new year files first.
+        """
+        key = (start, days, roll)
+        hit = self._periods.get(key)
+        if hit is not None and hit[1] and self._watch_dir is not None and _time.monotonic() >= self._next_scan:
+            self._scan_watch_dir()
+            hit = self._periods.get(key)
+        if hit is not None:
+            return hit
+        end = start + timedelta(days=days)
+        provisional = not self.is_known_year(end.year)
+        if roll:
+            while not self.is_workday(end):
+                end += timedelta(days=1)
+                provisional = provisional or not self.is_known_year(end.year)
+        if len(self._periods) >= _PERIOD_MEMO_MAX:
+            self._periods = {}
+        self._periods[key] = (end, provisional)
+        return end, provisional
 
     def add_working_days(self, start: date, n: int) -> tuple[date, bool]:
         """Return the ``n``-th working day after ``start`` (before it if ``n`` < 0), and provisional.

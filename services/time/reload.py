@@ -1,8 +1,8 @@
 """`smeflow calendar load`: install a year's holiday calendar and recompute the deadlines it changes.
 
-A deadline counted through a year whose holidays were unknown was computed on weekdays alone and
-marked provisional (services/time/calendar.py). Loading that year's file recomputes, in ONE transaction,
-every open deadline whose counting runs through that year:
+A deadline counted through a year whose arrangement was unknown was computed on the statutory
+holidays alone (no make-up or swapped days) and marked provisional (services/time/calendar.py).
+Loading that year's file recomputes, in ONE transaction, every open deadline whose counting runs through that year:
 
 * award work items (``due_at``, ``due_provisional``), the ``timer`` rows the sweep reads, and the
   timer inside the serialized workflow: a stage timer is ``stage_deadline("<stage>")``, evaluated

@@ -150,7 +150,8 @@ def test_a_bundle_missing_a_part_fails_clearly(services: Services, demo: dict[st
     assert not report.ok and "not" in report.message and missing in report.message
 
 
-CAL_2027 = 'year = 2027\nsource = "test notice"\nholidays = [2027-01-01, 2027-01-04]\nworkdays = []\n'
+# A year no chinesecalendar release will carry soon, so the package never overrides the file.
+CAL_2090 = 'year = 2090\nsource = "test notice"\nholidays = [2090-01-02]\nworkdays = []\n'
 
 
 def test_a_bundle_carries_the_site_calendar_its_deadlines_were_counted_with(services: Services,
@@ -158,18 +159,18 @@ def test_a_bundle_carries_the_site_calendar_its_deadlines_were_counted_with(serv
                                                                             tmp_path: Path) -> None:
     calendar_dir = tmp_path / "calendar"
     calendar_dir.mkdir()
-    (calendar_dir / "2027.toml").write_text(CAL_2027, encoding="utf-8")
+    (calendar_dir / "2090.toml").write_text(CAL_2090, encoding="utf-8")
     site = build(services.settings.model_copy(update={"calendar_dir": calendar_dir}), clock=services.clock)
     try:
         done = _export(site, demo["c"].application_id, tmp_path / "c.json")
     finally:
         site.db.dispose()
     body = orjson.loads(done.path.read_bytes())["bundle"]
-    assert body["environment"]["calendar_files"] == {"2027.toml": CAL_2027}
+    assert body["environment"]["calendar_files"] == {"2090.toml": CAL_2090}
     assert bundles.check_bundle(done.path, signing_key=services.settings.audit_signing_key).ok
     with bundles._calendar(body["environment"]["calendar_files"]) as cal:  # what the offline replay counts with
-        assert cal is not None and not cal.is_workday(date(2027, 1, 4)) and cal.is_workday(date(2027, 1, 5))
-    body["environment"]["calendar_files"] = {"2027.toml": CAL_2027.replace("2027-01-04", "2026-01-04")}
+        assert cal is not None and not cal.is_workday(date(2090, 1, 2)) and cal.is_workday(date(2090, 1, 3))
+    body["environment"]["calendar_files"] = {"2090.toml": CAL_2090.replace("2090-01-02", "2089-01-02")}
     bad = tmp_path / "bad-calendar.json"
     bad.write_bytes(seal(body, key=services.settings.audit_signing_key))
     report = bundles.check_bundle(bad, signing_key=services.settings.audit_signing_key)

@@ -44,21 +44,27 @@ def test_add_working_days_across_national_day(cal: WorkingCalendar) -> None:
 
 
 def test_known_years(cal: WorkingCalendar) -> None:
+    # chinesecalendar>=1.11 (pyproject.toml) carries 2025 and 2026, the years the README claims.
     assert cal.is_known_year(2025) and cal.is_known_year(2026)
-    with pytest.raises(NotImplementedError):
-        chinese_calendar.is_workday(date(2027, 1, 4))
+    assert cal.library_knows(2026) and not UNKNOWN_2027.library_knows(2027)
 
 
-def test_unknown_year_is_provisional_weekday_only(cal: WorkingCalendar) -> None:
-    if cal.is_known_year(2027):
-        pytest.skip("2027 is known (data file or newer chinesecalendar)")
-    assert cal.is_workday(date(2027, 1, 1))  # a Friday: weekdays alone
-    assert not cal.is_workday(date(2027, 1, 2))
-    assert cal.add_working_days(date(2027, 1, 1), 1) == (date(2027, 1, 4), True)
-    # Crossing from a known into an unknown year is provisional too.
-    day, provisional = cal.add_working_days(date(2026, 12, 30), 3)
-    assert provisional and day == date(2027, 1, 4)
+# The package is told to stop at 2026, so "a year it does not know" stays 2027 whatever release is
+# installed (issue 16: the calendar time bomb).
+UNKNOWN_2027 = WorkingCalendar(package_through=2026)
+
+
+def test_unknown_year_keeps_the_statutory_holidays_and_is_provisional() -> None:
+    cal = UNKNOWN_2027
+    # 《全国年节及纪念日放假办法》第二条: 元旦 1月1日 (Friday 2027-01-01) is a day off even unannounced.
+    assert not cal.is_workday(date(2027, 1, 1))
+    assert not cal.is_workday(date(2027, 1, 2))  # Saturday
+    assert cal.is_workday(date(2027, 1, 4))  # Monday
+    assert cal.add_working_days(date(2026, 12, 31), 1) == (date(2027, 1, 4), True)
+    # Crossing from a known into an unknown year is provisional: Thu Dec 31, [Fri Jan 1], Mon 4, Tue 5.
+    assert cal.add_working_days(date(2026, 12, 30), 3) == (date(2027, 1, 5), True)
     assert cal.add_working_days(date(2026, 12, 1), 3)[1] is False
+    assert cal.source_of(2027)[0] == "provisional"
 
 
 def _write_2027(directory: Path, body: str) -> Path:
@@ -77,7 +83,7 @@ workdays = [2027-01-09]
 
 
 def test_data_file_makes_year_known(tmp_path: Path) -> None:
-    cal = WorkingCalendar(extra_dir=_write_2027(tmp_path / "cal", TEST_2027))
+    cal = WorkingCalendar(extra_dir=_write_2027(tmp_path / "cal", TEST_2027), package_through=2026)
     assert cal.is_known_year(2027)
     assert not cal.is_workday(date(2027, 1, 1))
     assert cal.is_workday(date(2027, 1, 9))  # a swapped Saturday
@@ -122,8 +128,8 @@ def test_deadline_is_utc_end_of_local_day(cal: WorkingCalendar) -> None:
 
 
 def test_deadline_provisional_and_guards(cal: WorkingCalendar) -> None:
-    if not cal.is_known_year(2027):
-        assert cal.deadline(datetime(2026, 12, 30, tzinfo=UTC), 5, "Asia/Shanghai").provisional
+    assert UNKNOWN_2027.deadline(datetime(2026, 12, 30, tzinfo=UTC), 5, "Asia/Shanghai").provisional
+    assert not cal.deadline(datetime(2026, 12, 1, tzinfo=UTC), 5, "Asia/Shanghai").provisional
     with pytest.raises(ValueError):
         cal.deadline(datetime(2025, 9, 30, 12, 0), 1, "Asia/Shanghai")
     with pytest.raises(ValueError):

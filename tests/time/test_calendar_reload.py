@@ -1,13 +1,15 @@
 """Loading a year's holiday calendar recomputes the provisional deadlines that run through it.
 
-Late December 2026: chinesecalendar 1.11 knows 2026 but not 2027, so a district check opened on
-Monday 2026-12-28 with a 30-working-day limit is counted on weekdays alone through January and
-February 2027 and shown as provisional. The 2027 file below (a test arrangement in the form of the
-State Council notice, not the real one) gives New Year's Day and the Spring Festival (Feb 6-14) off
-and makes Sunday Jan 31 a working day:
+Late December 2026, with the calendar told to take nothing after 2026 from chinesecalendar (the
+setting `calendar_package_through`, so the test holds whatever release is installed): a district check
+opened on Monday 2026-12-28 with a 30-working-day limit is counted through January and February 2027
+on the statutory holidays of 《全国年节及纪念日放假办法》 alone (元旦 Jan 1; 春节 from 除夕 Fri Feb 5 to
+Mon Feb 8) and shown as provisional. The 2027 file below (a test arrangement in the form of the State
+Council notice, not the real one) gives New Year's Day and the Spring Festival (Feb 6-14) off and makes
+Sunday Jan 31 a working day:
 
-* weekdays alone: Dec 29, 30, 31, Jan 1, 4-8, 11-15, 18-22, 25-29, Feb 1-5, Feb 8 -> the 30th is
-  Mon Feb 8, due at the end of it (2027-02-09 00:00 Shanghai);
+* statutory holidays only: Dec 29, 30, 31, [Jan 1], Jan 4-8, 11-15, 18-22, 25-29, Feb 1-4, [Feb 5, 8],
+  Feb 9, 10, 11 -> the 30th is Thu Feb 11, due at the end of it (2027-02-12 00:00 Shanghai);
 * with the 2027 calendar: Dec 29, 30, 31, Jan 4-8, 11-15, 18-22, 25-29, Sun Jan 31, Feb 1-5,
   [Feb 6-14 off], Feb 15 -> due at 2027-02-16 00:00 Shanghai.
 """
@@ -76,11 +78,12 @@ def write(directory: Path, text: str, name: str = "2027.toml") -> Path:
 def winter(db_url: str, tmp_path: Path) -> Iterator[Services]:
     """A service whose district check lasts 30 working days, with a case opened on Monday 2026-12-28."""
     settings = Settings(database_url=db_url, environment="test", data_dir=tmp_path / "data",
-                        argon2_time_cost=1, argon2_memory_kib=64, stage_limits={"district_check": 30})
+                        argon2_time_cost=1, argon2_memory_kib=64, stage_limits={"district_check": 30},
+                        calendar_package_through=2026)
     svc = build(settings, clock=ManualClock(at("2026-12-21")))
     if ON_POSTGRES:
         initialise(svc)
-    assert not svc.calendar.is_known_year(2027), "this test needs a chinesecalendar that does not know 2027"
+    assert not svc.calendar.is_known_year(2027)
     Demo(svc, echo=False).load()
     with svc.uow() as uow:  # the demo call is in 2024; reopen it for this test's dates
         call = uow.session.scalars(select(Call)).one()
@@ -114,12 +117,12 @@ def test_loading_2027_moves_the_provisional_deadline_and_the_sweep_follows(winte
     s = winter
     app_id = apply_for(s, "南昌精工智能装备有限公司", "m2-little-giant-national", 300_000_00)
     item = open_item(s, app_id)
-    weekday_only = at("2027-02-09", 0).astimezone(UTC)
+    provisional_due = at("2027-02-12", 0).astimezone(UTC)
     assert item.task_spec == "district_check"
-    assert (item.due_at, item.due_provisional) == (weekday_only, True)
+    assert (item.due_at, item.due_provisional) == (provisional_due, True)
     row = officer_row(s, item.id)
-    assert row.due_provisional and row.due_at == weekday_only
-    assert timers(s, item.instance_id) == [("district_check_deadline", weekday_only)]
+    assert row.due_provisional and row.due_at == provisional_due
+    assert timers(s, item.instance_id) == [("district_check_deadline", provisional_due)]
     assert s.calendar.source_of(2027)[0] == SOURCE_PROVISIONAL
 
     report = load_calendar(s, write(tmp_path / "incoming", CALENDAR_2027), actor="admin", now=s.clock.now())
@@ -127,7 +130,7 @@ def test_loading_2027_moves_the_provisional_deadline_and_the_sweep_follows(winte
     official = at("2027-02-16", 0).astimezone(UTC)
     assert report.installed == s.settings.calendar_install_dir / "2027.toml" and report.installed.is_file()
     assert [(m.row_id, m.before, m.after, m.provisional_after) for m in report.moved] == [
-        (item.id, weekday_only, official, False)]
+        (item.id, provisional_due, official, False)]
     assert report.cases == 1 and report.still_provisional == 0
     moved = open_item(s, app_id)
     assert (moved.due_at, moved.due_provisional) == (official, False)
@@ -150,7 +153,7 @@ def test_loading_2027_moves_the_provisional_deadline_and_the_sweep_follows(winte
     assert fresh.calendar.deadline(at("2026-12-28"), 30, "Asia/Shanghai").at == official
     fresh.db.dispose()
 
-    clock(s).set(at("2027-02-10"))  # after the weekday-only deadline: nothing fires
+    clock(s).set(at("2027-02-12", 9))  # after the provisional deadline: nothing fires
     assert sweep(s, s.clock.now()).fired == []
     clock(s).set(at("2027-02-15", 23))  # the last day (the Monday after the festival): not yet
     assert sweep(s, s.clock.now()).fired == []
@@ -211,6 +214,7 @@ def test_a_year_the_package_carries_is_refused(winter: Services, tmp_path: Path)
 @pytest.fixture
 def cli(winter: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("SMEFLOW_STAGE_LIMITS__DISTRICT_CHECK", "30")
+    monkeypatch.setenv("SMEFLOW_CALENDAR_PACKAGE_THROUGH", "2026")
     point_env_at(winter, monkeypatch)
     yield CliRunner()
     get_settings.cache_clear()
