@@ -187,6 +187,24 @@ class Settings(BaseSettings):
         gt=0,
         description="Most supporting files one application may carry.",
     )
+    pool_import_max_bytes: int = Field(
+        default_factory=lambda: _default("pool_import_max_bytes"),
+        gt=0,
+        description="Largest recognition list the pool import accepts, in bytes.",
+    )
+    offer_reminder_lead_working_days: int = Field(
+        default_factory=lambda: _default("offer_reminder_lead_working_days"),
+        ge=0,
+        description="Working days before an offer lapses when the enterprise is reminded.",
+    )
+    higher_award_after_lower_paid: Literal["difference", "none"] = Field(
+        default_factory=lambda: _default("higher_award_after_lower_paid"),
+        description="就高不重复 after a lower award of the measure was paid: pay the difference, or nothing.",
+    )
+    offer_commitments: list[str] = Field(
+        default_factory=lambda: _default("offer_commitments"),
+        description="What an enterprise confirms when it accepts an offer (免申即享).",
+    )
     policy_dir: Path | None = Field(
         default=None, description="Directory of policy edition files; None means the packaged config/policy."
     )

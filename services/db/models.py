@@ -264,3 +264,4 @@ from services.db.models_arrears import *  # noqa: E402, F403
 from services.db.models_audit import *  # noqa: E402, F403
 from services.db.models_files import *  # noqa: E402, F403  (registers the tables)
 from services.db.models_mail import OutboxMail  # noqa: E402,F401  (registers the table)
+from services.db.models_pool import *  # noqa: E402, F403  (registers the tables)

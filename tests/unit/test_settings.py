@@ -41,6 +41,7 @@ def test_defaults_come_from_defaults_toml() -> None:
         "public_notice": 5,
         "finance_payout": 10,
         "correct_application": 10,
+        "offer_confirmation": 15,
         "arrears_acceptance": 10,
         "arrears_transfer": 10,
         "arrears_supply_material": 10,

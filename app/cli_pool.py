@@ -1,0 +1,120 @@
+"""`smeflow pool ...` (the enterprise pool) and `smeflow offers ...` (awards offered without an
+application, 免申即享). Bad input: one line naming the field and the rule, a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli_common import fail, guarded, services_from_env
+
+pool_app = typer.Typer(help="The enterprise pool (梯度培育库): recognition lists and tiers", no_args_is_help=True)
+offers_app = typer.Typer(help="Awards offered without an application (免申即享)", no_args_is_help=True)
+
+
+@pool_app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="recognition list, .csv or .xlsx", dir_okay=False)],
+    user: Annotated[str, typer.Option("--user", help="who imports: a bureau or admin user")],
+    partial: Annotated[bool, typer.Option("--partial", help="import the valid rows, report the rest")] = False,
+) -> None:
+    """Import an official recognition list as one batch: nothing unless every row is valid (or --partial)."""
+    from services.accounts.users import get_user
+    from services.pool.batches import import_list, require_importer
+
+    def body() -> None:
+        if not file.is_file():
+            fail(f"file: {file} does not exist or is not a file")
+        services = services_from_env()
+        with services.uow() as uow:
+            require_importer(get_user(uow.session, user).role)
+            report = import_list(
+                uow,
+                services,
+                content=file.read_bytes(),
+                filename=file.name,
+                actor=user,
+                now=services.clock.now(),
+                partial=partial,
+            )
+            uow.commit()
+        for error in report.errors[:50]:
+            typer.echo(str(error))
+        if report.error_count > 50:
+            typer.echo(f"... and {report.error_count - 50} more error(s)")
+        if report.same_file_batch is not None:
+            typer.echo(
+                f"{file.name}: this file was already imported as batch {report.same_file_batch}; nothing changed"
+            )
+            return
+        typer.echo(
+            f"{file.name}: {report.rows} row(s); honours created {report.created}, already in the pool "
+            f"{report.existing}, rejected {report.rejected}; enterprises created {report.enterprises_created}, "
+            f"names flagged {report.names_flagged}; offers made {report.offers_made}"
+            + (f" (batch {report.batch_id})" if report.batch_id else "")
+        )
+        if report.unsafe:
+            fail(f"{report.error_count} error(s), formula cells among them: nothing was imported")
+        if report.error_count and not partial:
+            fail(f"{report.error_count} error(s): nothing was imported (use --partial to import the valid rows)")
+
+    guarded(body)
+
+
+@pool_app.command("list")
+def list_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    tier: Annotated[str | None, typer.Option("--tier", help="innovative | srdi | little_giant | none")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="review unit code")] = None,
+) -> None:
+    """Enterprises of the pool by tier, with their honours, open offers and awards paid."""
+    from services.money import yuan
+    from services.pool.views import PoolFilter, pool_rows
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            rows, total = pool_rows(uow.session, services, user=None, filters=PoolFilter(tier, unit), limit=100_000)
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    [
+                        {
+                            "uscc": r.uscc,
+                            "name": r.name,
+                            "unit": r.unit_code,
+                            "tier": r.tier.code if r.tier else None,
+                            "honours": [
+                                {
+                                    "type": h.code,
+                                    "level": h.level_zh,
+                                    "recognised_on": h.recognised_on.isoformat(),
+                                    "document_no": h.document_no,
+                                    "batch": h.batch_id,
+                                    "current": h.current,
+                                }
+                                for h in r.honours
+                            ],
+                            "open_offers": r.open_offers,
+                            "paid_fen": r.paid_fen,
+                            "listed_names": r.listed_names,
+                        }
+                        for r in rows
+                    ],
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
+            return
+        for r in rows:
+            typer.echo(
+                f"{r.uscc}  {r.name}  {r.unit_name}  {r.tier.name_zh if r.tier else '（无梯度）'}  "
+                f"荣誉 {len(r.honours)}  待确认 {r.open_offers}  已拨付 {yuan(r.paid_fen)} 元"
+                + (f"  名称待核：{'、'.join(r.listed_names)}" if r.listed_names else "")
+            )
+        typer.echo(f"{total} enterprise(s)")
+
+    guarded(body)
