@@ -1,48 +1,70 @@
 """Route throughput: N cases through the full award route via the service layer (the code the CLI
-uses), on SQLite and on PostgreSQL, against the same diagram run in memory by SpiffWorkflow alone.
+and the web service use), on SQLite and on PostgreSQL, against the same diagram run in memory by
+SpiffWorkflow alone in the same run.
 
-    .venv/bin/python benchmarks/route_throughput.py [--cases 300] [--postgres URL]
+    .venv/bin/python benchmarks/route_throughput.py [--cases 300] [--postgres URL] [--workers 1 8]
+                                                    [--compare-ref REF] [--no-sqlite]
 
-Prints task completions per second for each and the ratio persisted / in-memory.
-A case is: apply (start), district approve, bureau approve with an amount, the public-notice
-timer firing, finance pays: three human-task completions per case.
+A case is: apply (start), district approve, bureau approve with an amount, the public-notice timer
+fired, finance pays: five transactions, three of them human-task completions. Every enterprise has a
+mail address, so each decision renders its notice and queues it in the outbox as in real use (three
+mails a case). Printed per database and worker count: transactions/s, task completions/s (all five
+transactions timed, divided by the three completions, as before), the ratio of completions/s to the
+bare engine's completions/s, and on PostgreSQL the median and p90 time each transaction held the
+audit-chain head row (from the statement that locks it to the end of COMMIT).
+
+`--workers` (PostgreSQL) runs each phase split over that many worker processes, each in its own
+scratch schema run. `--compare-ref REF` also runs this same harness (one PostgreSQL worker) on the
+code of git commit REF (e.g. the commit before a change), extracted to a temporary directory, so
+the old figure is measured in the same run on the same load. `--code DIR` imports the service code
+from DIR (what --compare-ref uses).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
-from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
 
-from config.settings import Settings
-from services.awards import enterprises, tasks
-from services.awards.deadlines import sweep
-from services.awards.demo import START, Demo, demo_uscc
-from services.awards.routes import BUNDLED_DIR
-from services.bootstrap import Services, build
-from services.db.models import Fund, WorkItem
-from services.engine.runtime import clock
-from services.time.clock import ManualClock
-from tests.helpers import apply_for
+def _code_dir() -> Path:
+    """--code DIR, read before anything of the service is imported."""
+    if "--code" in sys.argv:
+        return Path(sys.argv[sys.argv.index("--code") + 1]).resolve()
+    return HERE.parent
 
-from pg_bulk import schema_url  # isort: skip  # benchmarks/
+
+sys.path.insert(0, str(_code_dir()))
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment  # noqa: E402
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from services.awards import enterprises  # noqa: E402
+from services.awards.demo import START, Demo, demo_uscc  # noqa: E402
+from services.awards.routes import BUNDLED_DIR  # noqa: E402
+from services.db.models import Call, Fund, Honour, Timer, WorkItem  # noqa: E402
+from services.db.models_mail import OutboxMail  # noqa: E402
+from services.engine.runtime import clock  # noqa: E402
+
+from pg_bulk import schema_url  # isort: skip  # noqa: E402  # benchmarks/
+from route_worker import AMOUNT, Pool, Result, make_services  # isort: skip  # noqa: E402
 
 ROUTE = BUNDLED_DIR / "award_enterprise_honour.bpmn"
-AWARD = "m2-srdi-sme-city"
-AMOUNT = 50_000_00
 COMPLETIONS_PER_CASE = 3
+TRANSACTIONS_PER_CASE = 5
+MAILS_PER_CASE = 3
 
 
 def in_memory(n: int) -> float:
@@ -81,57 +103,110 @@ def in_memory(n: int) -> float:
     return n * COMPLETIONS_PER_CASE / (time.perf_counter() - start)
 
 
-def prepare(url: str, n: int) -> Services:
-    services = build(Settings(database_url=url, environment="test", argon2_time_cost=1, argon2_memory_kib=64),
-                     clock=ManualClock(START))
+def prepare(url: str, n: int) -> tuple[int, list[tuple[int, int]]]:
+    """A fresh database with the demo data and n enterprises (with mail addresses and an honour):
+    the open call's id and (enterprise id, honour id) of each."""
     from services.setup import initialise
 
+    services = make_services(url)
     initialise(services)
     Demo(services, echo=False).load()
+    pairs = []
     with services.uow() as uow:
         uow.session.scalars(select(Fund)).one().budget_fen = n * AMOUNT
         for i in range(n):
             ent = enterprises.register(uow.session, uscc=demo_uscc(10_000 + i), name=f"基准企业{i}",
-                                       review_unit_code="donghu", email=None, actor="bench",
+                                       review_unit_code="donghu", email=f"bench{i}@example.com", actor="bench",
                                        now=services.clock.now(), today=date(2024, 6, 3))
             enterprises.add_honour(uow.session, enterprise_id=ent.id, honour_type="srdi_sme", level="city",
                                    recognised_on=date(2023, 1, 1), document_no=f"B{i}", issuer=None,
                                    editions=services.editions, actor="bench", now=services.clock.now())
+            pairs.append(ent.id)
         uow.commit()
-    return services
-
-
-def _complete(services: Services, item_id: int, user: str, decision: tasks.Decision) -> None:
     with services.uow() as uow:
-        tasks.complete(uow, services, item_id=item_id, username=user, decision=decision, now=services.clock.now())
-        uow.commit()
+        s = uow.session
+        call_id = s.scalars(select(Call.id).order_by(Call.id)).first()
+        honours: dict[int, int] = dict(s.execute(select(Honour.enterprise_id, func.min(Honour.id)).where(
+            Honour.enterprise_id.in_(pairs)).group_by(Honour.enterprise_id)).all())
+    services.db.dispose()
+    assert call_id is not None
+    return call_id, [(e, honours[e]) for e in pairs]
 
 
-def _open_items(services: Services, role: str) -> list[int]:
+def _ids(url: str, role: str | None) -> list[int]:
+    services = make_services(url)
     with services.uow() as uow:
-        return list(uow.session.scalars(select(WorkItem.id).where(
-            WorkItem.status == "open", WorkItem.role == role).order_by(WorkItem.id)))
+        if role is None:
+            query = select(Timer.instance_id).distinct().order_by(Timer.instance_id)
+        else:
+            query = select(WorkItem.id).where(WorkItem.status == "open", WorkItem.role == role).order_by(WorkItem.id)
+        ids = list(uow.session.scalars(query))
+    services.db.dispose()
+    return ids
 
 
-def persisted(services: Services, n: int) -> float:
-    """Completions per second through the service layer, every step its own transaction."""
-    start = time.perf_counter()
-    for i in range(n):
-        apply_for(services, f"基准企业{i}", AWARD, AMOUNT)
-    for item in _open_items(services, "district"):
-        _complete(services, item, "district-donghu", tasks.Decision("approve"))
-    for item in _open_items(services, "bureau"):
-        _complete(services, item, "bureau", tasks.Decision("approve", amount_fen=AMOUNT))
-    assert isinstance(services.clock, ManualClock)
-    services.clock.advance(timedelta(days=20))
-    fired = sweep(services, services.clock.now())
-    assert len(fired.fired) == n, fired
-    for item in _open_items(services, "finance"):
-        _complete(services, item, "finance", tasks.Decision("pay", payment_reference=f"R{item}"))
-    elapsed = time.perf_counter() - start
+def _check(url: str, n: int) -> None:
+    services = make_services(url)
     with services.uow() as uow:
-        assert uow.session.scalars(select(Fund)).one().paid_fen == n * AMOUNT
-    return n * COMPLETIONS_PER_CASE / elapsed
+        paid = uow.session.scalars(select(Fund)).one().paid_fen
+        mails = uow.session.scalar(select(func.count()).select_from(OutboxMail))
+    services.db.dispose()
+    assert paid == n * AMOUNT, paid
+    assert mails is not None and mails >= n * MAILS_PER_CASE, f"{mails} mails queued for {n} cases"
+
+
+def persisted(url: str, n: int, workers: int) -> tuple[float, Result]:
+    """Elapsed seconds of the five phases through `workers` processes, and what they did."""
+    call_id, pairs = prepare(url, n)
+    pool = Pool(url, workers)
+    now = START.astimezone(UTC)
+    total, elapsed = Result(), 0.0
+    try:
+        for phase, ids, at in (("apply", pairs, now), ("district", None, now), ("bureau", None, now),
+                               ("timers", None, now + timedelta(days=20)), ("finance", None, now + timedelta(days=20))):
+            if ids is None:
+                ids = _ids(url, None if phase == "timers" else phase)
+            assert len(ids) == n, f"{phase}: {len(ids)} of {n}"
+            took, got = pool.run(phase, ids, at, call_id)
+            assert got.transactions == n, f"{phase}: {got.transactions} of {n}"
+            elapsed += took
+            total.transactions += got.transactions
+            total.holds_ms.extend(got.holds_ms)
+    finally:
+        pool.close()
+    _check(url, n)
+    return elapsed, total
+
+
+def _line(label: str, workers: int, n: int, elapsed: float, result: Result, base: float) -> dict[str, float]:
+    completions = n * COMPLETIONS_PER_CASE / elapsed
+    figures = {"workers": workers, "transactions_s": result.transactions / elapsed, "completions_s": completions,
+               "ratio": completions / base}
+    text = (f"{label:<10} workers {workers}: {figures['transactions_s']:7.1f} transactions/s, "
+            f"{completions:7.1f} completions/s, ratio to bare engine {completions / base:.3f}")
+    if label == "PostgreSQL" and result.holds_ms:
+        holds = sorted(result.holds_ms)
+        figures["hold_median_ms"] = statistics.median(holds)
+        figures["hold_p90_ms"] = holds[int(0.9 * (len(holds) - 1))]
+        text += f"; audit head held median {figures['hold_median_ms']:.2f} ms, p90 {figures['hold_p90_ms']:.2f} ms"
+    print(text, flush=True)
+    return figures
+
+
+def compare_ref(ref: str, args: argparse.Namespace) -> dict[str, float] | None:
+    """Run this harness (one PostgreSQL worker) on the code of git commit `ref`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", ref], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--code", tmp, "--no-sqlite",
+                              "--cases", str(args.cases), "--postgres", args.postgres, "--workers", "1",
+                              "--schema", f"{args.schema}_old", "--json"],
+                             check=True, capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            rows = json.loads(line[len("RESULT "):])
+            return next((r for r in rows if r["label"] == "PostgreSQL"), None)
+    return None
 
 
 def main() -> None:
@@ -139,21 +214,43 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=300)
     parser.add_argument("--postgres", default=os.environ.get(
         "SMEFLOW_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 8], help="PostgreSQL worker counts")
+    parser.add_argument("--compare-ref", default=None, help="also run one PostgreSQL worker on this git commit")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--schema", default="smeflow_bench_route")
+    parser.add_argument("--code", default=None, help="import the service code from this directory")
+    parser.add_argument("--json", action="store_true", help="also print the figures as one RESULT line")
     args = parser.parse_args()
     n = args.cases
     in_memory(20)  # warm-up
     base = in_memory(n)
-    print(f"cases: {n}, task completions per case: {COMPLETIONS_PER_CASE}")
-    print(f"in-memory SpiffWorkflow (baseline): {base:9.1f} completions/s")
-    with tempfile.TemporaryDirectory() as tmp:
-        targets = [("SQLite", f"sqlite:///{tmp}/bench.db")]
-        if args.postgres:
-            targets.append(("PostgreSQL", schema_url(args.postgres, "smeflow_bench")))
-        for label, url in targets:
-            services = prepare(url, n)
-            rate = persisted(services, n)
-            print(f"persisted service, {label:<10}: {rate:9.1f} completions/s   ratio to in-memory: {rate / base:.2f}")
-            services.db.dispose()
+    print(f"cases: {n}; per case {TRANSACTIONS_PER_CASE} transactions, {COMPLETIONS_PER_CASE} task completions, "
+          f"{MAILS_PER_CASE} mails queued")
+    print(f"bare SpiffWorkflow in memory (baseline): {base:7.1f} completions/s", flush=True)
+    rows: list[dict[str, float | str]] = []
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/bench.db"
+            elapsed, result = persisted(url, n, 1)
+            rows.append({"label": "SQLite", **_line("SQLite", 1, n, elapsed, result, base)})
+    if args.postgres:
+        for workers in args.workers:
+            url = schema_url(args.postgres, f"{args.schema}_w{workers}")
+            elapsed, result = persisted(url, n, workers)
+            rows.append({"label": "PostgreSQL", **_line("PostgreSQL", workers, n, elapsed, result, base)})
+        if args.compare_ref:
+            old = compare_ref(args.compare_ref, args)
+            if old is not None:
+                print(f"PostgreSQL workers 1 on {args.compare_ref} (old code, same run): "
+                      f"{old['completions_s']:7.1f} completions/s, ratio to bare engine {old['ratio']:.3f}"
+                      + (f"; audit head held median {old['hold_median_ms']:.2f} ms, p90 {old['hold_p90_ms']:.2f} ms"
+                         if "hold_p90_ms" in old else ""))
+                for row in rows:
+                    if row["label"] == "PostgreSQL":
+                        print(f"  PostgreSQL workers {row['workers']} / old one worker: "
+                              f"{float(row['completions_s']) / old['completions_s']:.2f}x")
+    if args.json:
+        print("RESULT " + json.dumps(rows))
 
 
 if __name__ == "__main__":
