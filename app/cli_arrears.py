@@ -77,7 +77,7 @@ def report(
 def cases(
     status: Annotated[str | None, typer.Option(help="a status, or 'active'")] = None,
     department: Annotated[str | None, typer.Option(help="handling department code")] = None,
-    kind: Annotated[str | None, typer.Option(help="government | institution | large_enterprise")] = None,
+    kind: Annotated[str | None, typer.Option(help="government | institution | large_enterprise | organisation")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="only cases with a step past its deadline")] = False,
     limit: Annotated[int, typer.Option(help="rows to show")] = 50,
 ) -> None:
@@ -115,6 +115,13 @@ def register(
     accepted: Annotated[str | None, typer.Option(help="accepted on, YYYY-MM-DD, if acceptance is agreed")] = None,
     agreed_days: Annotated[str | None, typer.Option(help="agreed payment term, days")] = None,
     agreed_rate: Annotated[str | None, typer.Option(help="agreed late-interest rate, percent a year")] = None,
+    inspection_due: Annotated[str | None, typer.Option(
+        help="last day of the agreed inspection period, YYYY-MM-DD (a delayed inspection starts the term)")] = None,
+    settled: Annotated[str | None, typer.Option(help="settlement confirmed on, YYYY-MM-DD")] = None,
+    debtor_kind: Annotated[str | None, typer.Option(
+        help="the debtor's kind at signing: government | institution | large_enterprise | organisation | sme")] = None,
+    special_days: Annotated[str | None, typer.Option(help="payment term fixed by a special law, days")] = None,
+    special_basis: Annotated[str | None, typer.Option(help="that law and its article")] = None,
     user: Annotated[str, typer.Option("--user")] = "bureau",
 ) -> None:
     """Register a complaint: it waits for the bureau's acceptance review (10 working days)."""
@@ -124,7 +131,9 @@ def register(
         services = services_from_env()
         record = {"creditor_uscc": creditor, "creditor_name": creditor_name, "debtor_uscc": debtor,
                   "contract_no": contract, "signed_on": signed, "delivered_on": delivered, "amount": amount,
-                  "accepted_on": accepted, "agreed_days": agreed_days, "agreed_rate": agreed_rate}
+                  "accepted_on": accepted, "agreed_days": agreed_days, "agreed_rate": agreed_rate,
+                  "inspection_due_on": inspection_due, "settled_on": settled, "debtor_kind": debtor_kind,
+                  "special_term_days": special_days, "special_term_basis": special_basis}
         with services.uow() as uow:
             case = register_case(uow, services, record=record, actor=user, now=services.clock.now())
             uow.commit()

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from services.arrears.cases import FIRST_TASK
 from services.arrears.registry import check_uscc
 from services.arrears.rules import ArrearsRules, load_rules
-from services.arrears.statute import payment_due
+from services.arrears.statute import KIND_NAMES, Terms, payment_due
 from services.audit import chain as audit
 from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsTask
 from services.errors import Conflict, InvalidInput
@@ -40,7 +40,12 @@ COLUMNS: dict[str, str] = {
     "signed_on": "合同签订日期",
     "delivered_on": "交付日期",
     "accepted_on": "验收日期",
+    "inspection_due_on": "约定检验验收期限届满日",
+    "settled_on": "结算金额确认日期",
+    "debtor_kind": "合同订立时债务人类型",
     "agreed_days": "约定付款期限（天）",
+    "special_term_days": "法律规定的付款期限（天）",
+    "special_term_basis": "规定付款期限的法律及条款",
     "agreed_rate": "约定逾期利率（年%）",
     "amount": "欠款金额（元）",
     "description": "备注",
@@ -63,6 +68,11 @@ class Record:
     accepted_on: date | None
     agreed_days: int | None
     agreed_rate_ppm: int | None
+    inspection_due_on: date | None
+    settled_on: date | None
+    debtor_kind: str
+    special_term_days: int | None
+    special_term_basis: str | None
     rules: str
     due_on: date
     claimed_fen: int
@@ -168,11 +178,30 @@ def _description(value: Any, field: str) -> str:
     return _short(value, field, 2000, required=False)
 
 
+def _basis(value: Any, field: str) -> str:
+    return _short(value, field, 200, required=False)
+
+
+# the debtor's kind at signing, by code or by its Chinese name; "sme": the regulation does not apply
+_KINDS = {**{code: code for code in (*KIND_NAMES, "sme")}, **{name: code for code, name in KIND_NAMES.items()},
+          "团体组织": "organisation", "中小企业": "sme"}
+
+
+def _kind(value: Any, field: str) -> str | None:
+    text = _text(value)
+    if not text:
+        return None
+    if text not in _KINDS:
+        raise InvalidInput(field, f"须为 {'、'.join(KIND_NAMES.values())} 或 中小企业 之一")
+    return _KINDS[text]
+
+
 _CHECKS: tuple[tuple[str, Callable[[Any, str], Any]], ...] = (
     ("creditor_uscc", _code), ("creditor_name", _name), ("debtor_uscc", _code), ("contract_no", _contract),
     ("signed_on", parse_date), ("delivered_on", parse_date), ("accepted_on", _optional_date),
     ("agreed_days", _optional_int), ("agreed_rate", _optional_rate_ppm), ("amount", parse_fen),
-    ("description", _description),
+    ("description", _description), ("inspection_due_on", _optional_date), ("settled_on", _optional_date),
+    ("debtor_kind", _kind), ("special_term_days", _optional_int), ("special_term_basis", _basis),
 )
 _REQUIRED = frozenset(REQUIRED)
 
@@ -196,10 +225,13 @@ def validate(raw: Mapping[str, Any], *, debtors: Mapping[str, ArrearsDebtor], ru
         errors.append(("debtor_uscc", f"债务人 {values['debtor_uscc']} 未在债务人名录中登记"))
     if errors or debtor is None:
         return None, errors
+    kind = values["debtor_kind"] or debtor.kind  # 2025 第三条第二款: the kind at signing
+    terms = Terms(accepted_on=values["accepted_on"], inspection_due_on=values["inspection_due_on"],
+                  settled_on=values["settled_on"], agreed_days=values["agreed_days"],
+                  special_days=values["special_term_days"], special_basis=values["special_term_basis"])
     try:
-        due = payment_due(rules, calendar, kind=debtor.kind, signed_on=values["signed_on"],
-                          delivered_on=values["delivered_on"], accepted_on=values["accepted_on"],
-                          agreed_days=values["agreed_days"])
+        due = payment_due(rules, calendar, kind=kind, signed_on=values["signed_on"],
+                          delivered_on=values["delivered_on"], terms=terms)
     except InvalidInput as exc:
         return None, [(exc.field, exc.rule)]
     return Record(creditor_uscc=values["creditor_uscc"], creditor_name=values["creditor_name"], debtor_id=debtor.id,
@@ -207,7 +239,10 @@ def validate(raw: Mapping[str, Any], *, debtors: Mapping[str, ArrearsDebtor], ru
                   signed_on=values["signed_on"], delivered_on=values["delivered_on"],
                   accepted_on=values["accepted_on"], agreed_days=values["agreed_days"],
                   agreed_rate_ppm=values["agreed_rate"], rules=due.edition, due_on=due.due_on,
-                  claimed_fen=values["amount"], description=values["description"]), []
+                  claimed_fen=values["amount"], description=values["description"],
+                  inspection_due_on=values["inspection_due_on"], settled_on=values["settled_on"], debtor_kind=kind,
+                  special_term_days=values["special_term_days"],
+                  special_term_basis=values["special_term_basis"] or None), []
 
 
 def check_limits(services: Services, rules: ArrearsRules | None = None) -> None:
@@ -229,6 +264,9 @@ def case_row(record: Record, *, source: str, import_id: int | None, actor: str, 
         "department_code": record.department_code, "contract_no": record.contract_no,
         "signed_on": record.signed_on, "delivered_on": record.delivered_on, "accepted_on": record.accepted_on,
         "agreed_days": record.agreed_days, "agreed_rate_ppm": record.agreed_rate_ppm, "rules": record.rules,
+        "inspection_due_on": record.inspection_due_on, "settled_on": record.settled_on,
+        "debtor_kind": record.debtor_kind, "special_term_days": record.special_term_days,
+        "special_term_basis": record.special_term_basis,
         "due_on": record.due_on, "claimed_fen": record.claimed_fen, "found_fen": None, "confirmed_fen": None,
         "disputed_fen": 0, "dispute_status": None, "repaid_fen": 0, "status": "registered",
         "stage": FIRST_TASK[0], "stage_name": FIRST_TASK[1], "cooperation_level": 0,

@@ -21,6 +21,7 @@ from services.arrears.cases import ACTIVE
 from services.arrears.registry import Desk, SelectT, department_names, officer_departments, scope_cases, visible_case
 from services.db.models import AuditEvent, User
 from services.db.models_arrears import (
+    DEBTOR_KINDS,
     ArrearsCase,
     ArrearsDebtor,
     ArrearsInstalment,
@@ -72,8 +73,8 @@ class LedgerFilters:
     overdue: bool = False  # only cases with an open step past its deadline
 
     def check(self) -> None:
-        if self.kind is not None and self.kind not in ("government", "institution", "large_enterprise"):
-            raise InvalidInput("kind", "债务人类型须为 government、institution 或 large_enterprise")
+        if self.kind is not None and self.kind not in DEBTOR_KINDS:
+            raise InvalidInput("kind", f"债务人类型须为 {'、'.join(DEBTOR_KINDS)} 之一")
         if self.status is not None and self.status not in STATUS_FILTERS:
             raise InvalidInput("status", f"状态须为 {', '.join(STATUS_FILTERS)} 之一")
 

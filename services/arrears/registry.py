@@ -91,7 +91,8 @@ def _clean_debtor(session: Session, row: tuple[str, str, str, str], departments:
     if not name or len(name) > 200:
         raise InvalidInput("name", "债务人名称不能为空，最多 200 个字符")
     if kind not in KIND_NAMES:
-        raise InvalidInput("kind", f"债务人类型须为 {', '.join(KIND_NAMES)} 之一（机关、事业单位、大型企业）")
+        raise InvalidInput("kind", f"债务人类型须为 {', '.join(KIND_NAMES)} 之一"
+                                   "（机关、事业单位、大型企业、使用财政资金的团体组织）")
     if department not in departments:
         raise InvalidInput("department", f"处理部门 {department!r} 不存在")
     return {"uscc": code, "name": name, "kind": kind, "department_code": department}

@@ -47,6 +47,11 @@ class Edition:
     acceptance_article: str
     interest_article: str
     daily_rate: Decimal  # without an agreed rate (万分之五 = 0.0005)
+    settlement_article: str
+    delayed_inspection_article: str
+    special_law_article: str  # "": the edition's text for it is not cited here
+    organisation_article: str  # "": 团体组织 get no statutory term under this edition here
+    size_at_signing_article: str
 
     def cite(self, article: str) -> str:
         return f"{self.order}《{self.title}》{article}"
@@ -72,6 +77,8 @@ class Department:
 @dataclass(frozen=True)
 class ArrearsRules:
     editions: tuple[Edition, ...]  # by applies_from, oldest first
+    in_force_from: date  # the regulation does not reach back before this day
+    in_force_article: str
     roll_past_rest_days: bool
     periods_article: str
     days_per_year: int
@@ -148,6 +155,12 @@ class _Section:
         value: bool = self._get(key, bool)
         return value
 
+    def optional_str(self, key: str) -> str:
+        value = self.data.get(key)
+        if not isinstance(value, str):
+            raise RulesError(self.file, f"{self.prefix}{key}", f"missing or not a string: {value!r}")
+        return value.strip()
+
     def section(self, key: str) -> _Section:
         return _Section(self.file, self._get(key, dict), f"{self.prefix}{key}.")
 
@@ -159,7 +172,11 @@ def _edition(code: str, s: _Section) -> Edition:
         public_max_agreed_days=s.int_("public_max_agreed_days", minimum=1), public_article=s.str_("public_article"),
         large_days=s.int_("large_days"), large_article=s.str_("large_article"),
         acceptance_article=s.str_("acceptance_article"), interest_article=s.str_("interest_article"),
-        daily_rate=s.decimal_("daily_rate_without_agreement"))
+        daily_rate=s.decimal_("daily_rate_without_agreement"), settlement_article=s.str_("settlement_article"),
+        delayed_inspection_article=s.str_("delayed_inspection_article"),
+        special_law_article=s.optional_str("special_law_article"),
+        organisation_article=s.optional_str("organisation_article"),
+        size_at_signing_article=s.str_("size_at_signing_article"))
 
 
 def _lpr(file: Path) -> Lpr:
@@ -189,6 +206,9 @@ def parse_rules(file: Path = ARREARS_FILE, lpr_file: Path = LPR_FILE) -> Arrears
     if not editions:
         raise RulesError(file, "editions", "no edition listed")
     latest = editions_table.section(editions[-1].code)
+    scope = root.section("scope")
+    if scope.date_("in_force_from") != editions[0].in_force_from:
+        raise RulesError(file, "scope.in_force_from", "must be the day the first edition took effect")
     periods, interest = root.section("periods"), root.section("interest")
     complaints, noncoop = root.section("complaints"), root.section("non_cooperation")
     campaign = root.section("campaign")
@@ -205,7 +225,8 @@ def parse_rules(file: Path = ARREARS_FILE, lpr_file: Path = LPR_FILE) -> Arrears
     if ceiling < handling:
         raise RulesError(file, "complaints.handling_max_days", "must not be below handling_days")
     return ArrearsRules(
-        editions=tuple(editions), roll_past_rest_days=periods.bool_("roll_last_day_past_rest_days"),
+        editions=tuple(editions), in_force_from=scope.date_("in_force_from"),
+        in_force_article=scope.str_("article"), roll_past_rest_days=periods.bool_("roll_last_day_past_rest_days"),
         periods_article=periods.str_("article"), days_per_year=interest.int_("days_per_year", minimum=360),
         acceptance_working_days=complaints.int_("acceptance_working_days", minimum=1),
         transfer_working_days=complaints.int_("transfer_working_days", minimum=1),

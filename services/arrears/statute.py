@@ -21,15 +21,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from services.arrears.rules import ArrearsRules, Edition, Lpr
 from services.errors import InvalidInput
 from services.time.calendar import WorkingCalendar
 
-__all__ = ["KIND_NAMES", "DueDate", "Interest", "edition_for", "late_interest", "lpr_on", "payment_due",
-           "period_end", "ppm_to_percent"]
+__all__ = ["KIND_NAMES", "DueDate", "Interest", "Terms", "due_of_case", "edition_for", "late_interest", "lpr_on",
+           "payment_due", "period_end", "ppm_to_percent"]
 
-KIND_NAMES = {"government": "机关", "institution": "事业单位", "large_enterprise": "大型企业"}
+KIND_NAMES = {"government": "机关", "institution": "事业单位", "large_enterprise": "大型企业",
+              "organisation": "团体组织（使用财政资金）"}
 PUBLIC_KINDS = ("government", "institution")
 PPM = Decimal(1_000_000)
 
@@ -73,40 +75,120 @@ def period_end(calendar: WorkingCalendar, start: date, days: int, *, roll: bool)
     return calendar.period_end(start, days, roll=roll)
 
 
-def payment_due(rules: ArrearsRules, calendar: WorkingCalendar, *, kind: str, signed_on: date, delivered_on: date,
-                accepted_on: date | None = None, agreed_days: int | None = None) -> DueDate:
-    """The statutory (or agreed) payment due date of a debt; InvalidInput names the field that prevents it."""
-    if kind not in KIND_NAMES:
-        raise InvalidInput("debtor_kind", f"债务人类型须为 {', '.join(KIND_NAMES)} 之一")
+@dataclass(frozen=True)
+class Terms:
+    """What a contract says about when the term starts and how long it is (all optional)."""
+
+    accepted_on: date | None = None  # inspection or acceptance passed
+    inspection_due_on: date | None = None  # last day of the agreed inspection or acceptance period
+    settled_on: date | None = None  # both sides confirmed the settled amount
+    agreed_days: int | None = None
+    special_days: int | None = None  # a term fixed by a special law
+    special_basis: str = ""  # that law and its article
+
+
+def _check_terms(signed_on: date, delivered_on: date, t: Terms) -> None:
     if delivered_on < signed_on:
         raise InvalidInput("delivered_on", "交付日期不能早于合同签订日期")
-    if accepted_on is not None and accepted_on < delivered_on:
+    if t.accepted_on is not None and t.accepted_on < delivered_on:
         raise InvalidInput("accepted_on", "验收日期不能早于交付日期")
-    if agreed_days is not None and agreed_days <= 0:
+    if t.inspection_due_on is not None and t.inspection_due_on < delivered_on:
+        raise InvalidInput("inspection_due_on", "约定检验或者验收期限届满日不能早于交付日期")
+    if t.settled_on is not None and t.settled_on < signed_on:
+        raise InvalidInput("settled_on", "结算金额确认日期不能早于合同签订日期")
+    if t.agreed_days is not None and t.agreed_days <= 0:
         raise InvalidInput("agreed_days", "约定付款期限须为正整数（天）")
-    start = accepted_on or delivered_on
+    if t.special_days is not None and not t.special_basis.strip():
+        raise InvalidInput("special_term_basis",
+                           "填写特别规定的付款期限时，须写明规定该期限的法律、行政法规及条款")
+    if t.special_basis.strip() and t.special_days is None:
+        raise InvalidInput("special_term_days",
+                           "写明了特别规定的依据，须同时填写其规定的付款期限（天）")
+
+
+def _term_start(edition: Edition | None, delivered_on: date, t: Terms) -> tuple[date, str]:
+    """The day after which the term runs, and its basis (empty: delivery)."""
+    def cite(article: str) -> str:
+        return edition.cite(article) if edition is not None else "合同约定"
+
+    if t.settled_on is not None:
+        return t.settled_on, cite(edition.settlement_article if edition else "") + "（自双方确认结算金额之日起算）"
+    if t.inspection_due_on is not None and (t.accepted_on is None or t.accepted_on > t.inspection_due_on):
+        return t.inspection_due_on, (cite(edition.delayed_inspection_article if edition else "")
+                                     + "（拖延检验或者验收，自约定的检验或者验收期限届满之日起算）")
+    if t.accepted_on is not None:
+        return t.accepted_on, cite(edition.acceptance_article if edition else "") + "（自检验或者验收合格之日起算）"
+    return delivered_on, ""
+
+
+def payment_due(rules: ArrearsRules, calendar: WorkingCalendar, *, kind: str, signed_on: date, delivered_on: date,
+                accepted_on: date | None = None, agreed_days: int | None = None,
+                terms: Terms | None = None) -> DueDate:
+    """The statutory (or agreed, or specially fixed) payment due date; InvalidInput names the field that prevents it.
+
+    `kind` is the debtor's kind when the contract was signed (2025 第三条第二款): "sme" means the
+    regulation does not apply to that contract.
+    """
+    t = terms or Terms(accepted_on=accepted_on, agreed_days=agreed_days)
     edition = edition_for(rules, signed_on)
+    if kind == "sme":
+        article = (edition or rules.editions[0]).cite((edition or rules.editions[0]).size_at_signing_article)
+        raise InvalidInput("debtor_kind",
+                           f"合同订立时债务人为中小企业，本条例不适用（{article}：企业规模类型依合同订立时确定）")
+    if kind not in KIND_NAMES:
+        raise InvalidInput("debtor_kind", f"债务人类型须为 {', '.join(KIND_NAMES)} 之一")
+    _check_terms(signed_on, delivered_on, t)
+    start, start_basis = _term_start(edition, delivered_on, t)
+    roll = rules.roll_past_rest_days
     if edition is None:
-        if agreed_days is None:
-            raise InvalidInput("agreed_days", "合同签订早于条例施行（2020-09-01），无法定付款期限，须填写约定期限")
-        end, prov = period_end(calendar, start, agreed_days, roll=rules.roll_past_rest_days)
-        return DueDate(end, "none", start, agreed_days, "合同约定付款期限", prov)
-    start_basis = edition.cite(edition.acceptance_article) + "（自验收合格之日起算）" if accepted_on else ""
-    if kind in PUBLIC_KINDS:
-        days = edition.public_days if agreed_days is None else min(agreed_days, edition.public_max_agreed_days)
+        days = t.special_days or t.agreed_days
+        if days is None:
+            raise InvalidInput("agreed_days",
+                               f"合同签订早于条例施行（{rules.in_force_from}，{rules.in_force_article}），"
+                               "条例不溯及既往，无法定付款期限，须填写约定期限")
+        end, prov = period_end(calendar, start, days, roll=roll)
+        basis = t.special_basis if t.special_days else "合同约定付款期限（合同订立早于条例施行）"
+        return DueDate(end, "none", start, days, basis + (f"；{start_basis}" if start_basis else ""), prov)
+    public = kind in PUBLIC_KINDS or (kind == "organisation" and bool(edition.organisation_article))
+    if t.special_days is not None:
+        days = t.special_days
+        basis = t.special_basis.strip()
+        if edition.special_law_article:
+            basis += f"（{edition.cite(edition.special_law_article)}：另有规定的从其规定）"
+    elif public:
+        days = edition.public_days if t.agreed_days is None else min(t.agreed_days, edition.public_max_agreed_days)
         basis = edition.cite(edition.public_article)
-        if agreed_days is not None and agreed_days > edition.public_max_agreed_days:
-            basis += f"（约定 {agreed_days} 日超过法定上限，按 {days} 日计）"
-        elif agreed_days is not None:
-            basis += f"（约定 {agreed_days} 日）"
-    elif agreed_days is not None:
-        days, basis = agreed_days, edition.cite(edition.large_article) + f"（从其约定：{agreed_days} 日）"
+        if kind == "organisation":
+            basis += f"；{edition.cite(edition.organisation_article)}（使用财政资金的团体组织）"
+        if t.agreed_days is not None and t.agreed_days > edition.public_max_agreed_days:
+            basis += f"（约定 {t.agreed_days} 日超过法定上限，按 {days} 日计）"
+        elif t.agreed_days is not None:
+            basis += f"（约定 {t.agreed_days} 日）"
+    elif t.agreed_days is not None:
+        days = t.agreed_days
+        basis = edition.cite(edition.large_article) if kind == "large_enterprise" else "合同约定"
+        basis += f"（从其约定：{days} 日）"
+    elif kind == "organisation":
+        raise InvalidInput("agreed_days",
+                           f"{edition.order}：本系统未载明该版本对团体组织的付款期限规定，须填写合同约定的付款期限")
     elif edition.large_days:
         days, basis = edition.large_days, edition.cite(edition.large_article)
     else:
         raise InvalidInput("agreed_days", f"{edition.order}未规定大型企业付款天数，须填写合同约定的付款期限")
-    end, prov = period_end(calendar, start, days, roll=rules.roll_past_rest_days)
+    end, prov = period_end(calendar, start, days, roll=roll)
     return DueDate(end, edition.code, start, days, basis + (f"；{start_basis}" if start_basis else ""), prov)
+
+
+def due_of_case(rules: ArrearsRules, calendar: WorkingCalendar, case: Any) -> DueDate | None:
+    """The due date of a stored case recomputed with its basis (for display); None if it no longer computes."""
+    terms = Terms(accepted_on=case.accepted_on, inspection_due_on=case.inspection_due_on, settled_on=case.settled_on,
+                  agreed_days=case.agreed_days, special_days=case.special_term_days,
+                  special_basis=case.special_term_basis or "")
+    try:
+        return payment_due(rules, calendar, kind=case.debtor_kind, signed_on=case.signed_on,
+                           delivered_on=case.delivered_on, terms=terms)
+    except InvalidInput:
+        return None
 
 
 def lpr_on(lpr: Lpr, day: date) -> tuple[Decimal, bool]:
@@ -142,10 +224,24 @@ def _accrual(principal_fen: int, due_on: date, as_of: date,
 
 def late_interest(rules: ArrearsRules, *, principal_fen: int, due_on: date, signed_on: date,
                   agreed_rate_ppm: int | None, repayments: Iterable[tuple[date, int]], as_of: date) -> Interest:
-    """Late-payment interest on `principal_fen` due on `due_on`, as of `as_of`, given the repayments."""
-    edition = edition_for(rules, signed_on) or rules.editions[0]
+    """Late-payment interest on `principal_fen` due on `due_on`, as of `as_of`, given the repayments.
+
+    A contract signed before the regulation took effect (2020 第二十九条) gets no statutory rate and
+    no LPR floor: the agreed rate, else nothing under this regulation.
+    """
+    edition = edition_for(rules, signed_on)
     segments, days = _accrual(principal_fen, due_on, as_of, repayments)
     balance_days = sum(Decimal(b) * d for b, d in segments)
+    divisor = Decimal(100 * rules.days_per_year)
+    if edition is None:
+        article = f"合同订立早于条例施行（{rules.in_force_from}，{rules.in_force_article}），条例不溯及既往"
+        if agreed_rate_ppm is None:
+            return Interest(0, Decimal(0), "before_regulation", None, Decimal(0), days,
+                            article + "：无约定利率，不计逾期利息")
+        agreed = ppm_to_percent(agreed_rate_ppm)
+        exact = balance_days * agreed / divisor
+        return Interest(_round(exact), exact, "contract" if segments else "none", agreed, agreed / divisor, days,
+                        article + "：按合同约定利率")
     article = edition.cite(edition.interest_article)
     if agreed_rate_ppm is None:
         exact = balance_days * edition.daily_rate
@@ -158,7 +254,6 @@ def late_interest(rules: ArrearsRules, *, principal_fen: int, due_on: date, sign
     else:
         floor, provisional = lpr_on(rules.lpr, signed_on)
     annual = max(agreed, floor)
-    divisor = Decimal(100 * rules.days_per_year)
     exact = balance_days * annual / divisor
     basis = "agreed" if agreed >= floor else "lpr_floor"
     return Interest(_round(exact), exact, basis if segments else "none", annual, annual / divisor, days, article,

@@ -40,14 +40,15 @@ __all__ = [
     "ArrearsTimer",
 ]
 
-DEBTOR_KINDS = ("government", "institution", "large_enterprise")
+DEBTOR_KINDS = ("government", "institution", "large_enterprise", "organisation")
 
 
 class ArrearsDebtor(Base):
     """A debtor (a government body, public institution or large enterprise) and its handling department."""
 
     __tablename__ = "arrears_debtor"
-    __table_args__ = (CheckConstraint("kind IN ('government', 'institution', 'large_enterprise')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('government', 'institution', 'large_enterprise', 'organisation')", name="kind"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     uscc: Mapped[str] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -104,7 +105,16 @@ class ArrearsCase(Base):
     signed_on: Mapped[date] = mapped_column(Date)
     delivered_on: Mapped[date] = mapped_column(Date)
     accepted_on: Mapped[date | None] = mapped_column(Date)
+    # 2025 第十条第二款: the last day of the agreed inspection period (the term runs from it if delayed)
+    inspection_due_on: Mapped[date | None] = mapped_column(Date)
+    # 2025 第九条第四款: both sides confirmed the settled amount (the term runs from it)
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    # 2025 第三条第二款: the debtor's kind when the contract was signed (not today's registry kind)
+    debtor_kind: Mapped[str] = mapped_column(String(20))
     agreed_days: Mapped[int | None] = mapped_column(Integer)
+    # 2025 第九条第三款: a term fixed by a special law, and that law with its article
+    special_term_days: Mapped[int | None] = mapped_column(Integer)
+    special_term_basis: Mapped[str | None] = mapped_column(String(200))
     agreed_rate_ppm: Mapped[int | None] = mapped_column(Integer)  # agreed annual late-interest rate
     rules: Mapped[str] = mapped_column(String(8))  # the edition of the regulation: 2020 | 2025 | none
     due_on: Mapped[date] = mapped_column(Date)

@@ -166,5 +166,5 @@ def test_a_contract_signed_before_the_reformed_lpr_keeps_its_agreed_rate() -> No
     # 100,000 x 6 % / 360 x 30 = 500.00 yuan (it used to fail: "no LPR", and took the case page with it)
     r = late_interest(RULES, principal_fen=10_000_000, due_on=D("2020-10-01"), signed_on=D("2019-03-01"),
                       agreed_rate_ppm=60_000, repayments=[], as_of=D("2020-10-31"))
-    assert (r.fen, r.basis, r.annual_percent) == (50_000, "agreed", Decimal("6"))
-    assert "尚无一年期LPR" in r.article
+    assert (r.fen, r.basis, r.annual_percent) == (50_000, "contract", Decimal("6"))
+    assert "不溯及既往" in r.article and "按合同约定利率" in r.article

@@ -104,6 +104,11 @@ class CaseOut(BaseModel):
     signed_on: date
     delivered_on: date
     accepted_on: date | None
+    inspection_due_on: date | None
+    settled_on: date | None
+    debtor_kind_at_signing: str
+    special_term_days: int | None
+    special_term_basis: str | None
     due_on: date
     rules: str = Field(description="the edition of the regulation: 2020, 2025, or none (contract term)")
     claimed_fen: int
@@ -145,6 +150,16 @@ class ComplaintIn(BaseModel):
     agreed_days: Annotated[str, StringConstraints(max_length=10)] | None = None
     agreed_rate: Annotated[str, StringConstraints(max_length=20)] | None = Field(None, description="percent a year")
     description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    inspection_due_on: Annotated[str, StringConstraints(max_length=20)] | None = Field(
+        None, description="last day of the agreed inspection or acceptance period (2025 第十条第二款)")
+    settled_on: Annotated[str, StringConstraints(max_length=20)] | None = Field(
+        None, description="day both sides confirmed the settled amount (2025 第九条第四款)")
+    debtor_kind: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="the debtor's kind when the contract was signed (2025 第三条第二款); sme: not covered")
+    special_term_days: Annotated[str, StringConstraints(max_length=10)] | None = Field(
+        None, description="a payment term fixed by a special law (2025 第九条第三款), days")
+    special_term_basis: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        None, description="that law and its article")
 
 
 @router.get("/arrears/cases", response_model=LedgerOut)
@@ -175,6 +190,8 @@ def get_case(case_id: int = Path(ge=1, le=MAX_ID), user: User = Depends(current_
         creditor_name=c.creditor_name, debtor_uscc=v.debtor.uscc, debtor_name=v.debtor.name,
         debtor_kind=v.debtor.kind, department_code=c.department_code, contract_no=c.contract_no,
         signed_on=c.signed_on, delivered_on=c.delivered_on, accepted_on=c.accepted_on, due_on=c.due_on,
+        inspection_due_on=c.inspection_due_on, settled_on=c.settled_on, debtor_kind_at_signing=c.debtor_kind,
+        special_term_days=c.special_term_days, special_term_basis=c.special_term_basis,
         rules=c.rules, claimed_fen=c.claimed_fen, found_fen=c.found_fen, confirmed_fen=c.confirmed_fen,
         disputed_fen=c.disputed_fen, dispute_status=c.dispute_status, owed_fen=v.owed_fen, repaid_fen=c.repaid_fen,
         outstanding_fen=v.outstanding_fen, cooperation_level=c.cooperation_level,

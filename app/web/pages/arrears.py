@@ -24,7 +24,7 @@ from services.arrears.ledger import STATUS_NAMES, LedgerFilters, case_view, ledg
 from services.arrears.ledger_import import import_ledger
 from services.arrears.report import build_report, month_bounds, xlsx_bytes
 from services.arrears.rules import load_rules
-from services.arrears.statute import KIND_NAMES, late_interest
+from services.arrears.statute import KIND_NAMES, due_of_case, late_interest
 from services.bootstrap import Services
 from services.errors import InvalidInput, SmeflowError
 from services.uow import UnitOfWork
@@ -64,10 +64,11 @@ def _case_page(request: Request, uow: UnitOfWork, services: Services, principal:
                              repayments=[(r.paid_on, r.amount_fen) for r in view.repayments]) \
         if view.owed_fen else None
     decidable = [s for s in view.open_steps if actions.may_decide(uow.session, principal.user, s)]
+    due = due_of_case(load_rules(), services.calendar, c)
     runtime = ArrearsRuntime(services)
     step_decisions = {s.id: runtime.decisions(uow.session, c, s) for s in decidable}
     return render(request, "arrears/case.html", {
-        "v": view, "c": c, "interest": interest, "kinds": KIND_NAMES, "statuses": STATUS_NAMES,
+        "v": view, "c": c, "interest": interest, "due": due, "kinds": KIND_NAMES, "statuses": STATUS_NAMES,
         "decidable": decidable, "step_decisions": step_decisions, "fields": actions.FORM_FIELDS,
         "decisions": actions.DECISION_NAMES,
         "needs_reason": actions.NEEDS_REASON, "error": error.message if error else None,
