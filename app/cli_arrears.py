@@ -232,6 +232,29 @@ def monthly(force: Annotated[bool, typer.Option("--force", help="run even if tod
 
 
 @arrears_app.command()
+def disclosure(
+    year: Annotated[int, typer.Option("--year", help="the year disclosed (published by 3月31日 of the next)")],
+    out: Annotated[Path | None, typer.Option("--out", help="XLSX file (default arrears-disclosure-YYYY.xlsx)")] = None,
+) -> None:
+    """The public debtors' overdue unpaid contracts of YEAR, which they publish by 3月31日 (2025 第十八条)."""
+    from services.arrears.disclosure import build_disclosure, disclosure_xlsx
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            result = build_disclosure(uow.session, year=year)
+        for r in result.rows:
+            typer.echo(f"{r.debtor_uscc}  {r.debtor_name}  {r.contracts} contract(s)  {_fen(r.outstanding_fen)} yuan")
+        typer.echo(f"{result.year} (as of {result.as_of}, publish by {result.publish_by}): {len(result.rows)} "
+                   f"debtor(s), {result.contracts} contract(s), {_fen(result.total_fen)} yuan")
+        target = out or Path(f"arrears-disclosure-{result.year}.xlsx")
+        target.write_bytes(disclosure_xlsx(result))
+        typer.echo(f"written {target}")
+
+    guarded(body)
+
+
+@arrears_app.command()
 def officer(
     username: Annotated[str, typer.Argument()],
     department: Annotated[str, typer.Argument(help="handling department code")],

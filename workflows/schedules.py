@@ -4,7 +4,7 @@ Schedules come from the settings: the deadline sweep and the mail outbox every
 `sweep_interval_seconds` / `outbox_interval_seconds`, the reminder digest on `reminders_cron`
 in the settings time zone; and the daily signed statement of the audit chain head
 (workflows.audit_flows, at its ANCHOR_CRON in the settings time zone), and the arrears
-campaign's sweep, reminders and monthly report (workflows.arrears_flows, schedules in
+campaign's sweep, reminders, monthly report and disclosure reminder (workflows.arrears_flows, schedules in
 config/arrears.toml). The worker serves them all (`all_deployments`). Schedules only run against
 a real Prefect server (`prefect server start` or a shared one), not against Prefect's temporary
 ephemeral API; `app.worker` sees to that.

@@ -96,6 +96,10 @@ class ArrearsRules:
     reminders_cron: str
     monthly_report_cron: str
     max_instalments: int
+    disclosure_article: str
+    disclosure_by: tuple[int, int]  # (month, day) of the next year
+    disclosure_remind_days_before: tuple[int, ...]
+    disclosure_cron: str
     departments: tuple[Department, ...]
     lpr: Lpr
 
@@ -211,7 +215,15 @@ def parse_rules(file: Path = ARREARS_FILE, lpr_file: Path = LPR_FILE) -> Arrears
         raise RulesError(file, "scope.in_force_from", "must be the day the first edition took effect")
     periods, interest = root.section("periods"), root.section("interest")
     complaints, noncoop = root.section("complaints"), root.section("non_cooperation")
-    campaign = root.section("campaign")
+    campaign, disclosure = root.section("campaign"), root.section("disclosure")
+    remind = disclosure._get("remind_days_before", list)
+    if not remind or any(isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 90 for n in remind):
+        raise RulesError(file, "disclosure.remind_days_before", "a list of whole days from 0 to 90")
+    by = (disclosure.int_("publish_by_month", minimum=1), disclosure.int_("publish_by_day", minimum=1))
+    try:
+        date(2024, *by)
+    except ValueError as exc:
+        raise RulesError(file, "disclosure.publish_by_day", f"not a day of the year: {by}") from exc
     if interest.str_("rounding") != "ROUND_HALF_UP":
         raise RulesError(file, "interest.rounding", "only ROUND_HALF_UP is implemented")
     steps, names = noncoop._get("steps", list), noncoop._get("names", list)
@@ -237,6 +249,8 @@ def parse_rules(file: Path = ARREARS_FILE, lpr_file: Path = LPR_FILE) -> Arrears
         sweep_interval_seconds=campaign.int_("sweep_interval_seconds", minimum=1),
         reminders_cron=campaign.str_("reminders_cron"), monthly_report_cron=campaign.str_("monthly_report_cron"),
         max_instalments=campaign.int_("max_instalments", minimum=1), departments=tuple(departments),
+        disclosure_article=disclosure.str_("article"), disclosure_by=by,
+        disclosure_remind_days_before=tuple(sorted(set(remind))), disclosure_cron=disclosure.str_("cron"),
         lpr=_lpr(lpr_file))
 
 

@@ -25,9 +25,11 @@ def env(services_env: Services) -> Campaign:
 def test_deployments_carry_the_campaign_schedules() -> None:
     deployments = arrears_flows.deployments(Settings(environment="test"))
     names = [d.flow_name for d in deployments]
-    assert names == ["smeflow-arrears-sweep", "smeflow-arrears-reminders", "smeflow-arrears-monthly"]
+    assert names == ["smeflow-arrears-sweep", "smeflow-arrears-reminders", "smeflow-arrears-monthly",
+                     "smeflow-arrears-disclosure"]
     rules = load_rules()
-    sweep, reminders, monthly = (d.schedules[0].schedule for d in deployments)
+    sweep, reminders, monthly, disclosure = (d.schedules[0].schedule for d in deployments)
+    assert disclosure.cron == "0 9 * * *"  # type: ignore[union-attr]
     assert sweep.interval == timedelta(seconds=rules.sweep_interval_seconds)  # type: ignore[union-attr]
     assert reminders.cron == rules.reminders_cron and monthly.cron == rules.monthly_report_cron  # type: ignore[union-attr]
     assert all(d.entrypoint and d.entrypoint.startswith("workflows.arrears_flows.") for d in deployments)

@@ -115,7 +115,7 @@ def test_the_worker_serves_every_scheduled_flow() -> None:
     served = {d.flow_name: d for d in all_deployments(Settings(environment="test"))}
     assert set(served) == {"smeflow-deadline-sweep", "smeflow-reminders", "smeflow-outbox",
                            "smeflow-arrears-sweep", "smeflow-arrears-reminders", "smeflow-arrears-monthly",
-                           "smeflow-audit-anchor"}
+                           "smeflow-arrears-disclosure", "smeflow-audit-anchor"}
     assert all(d.schedules for d in served.values())
 
 
