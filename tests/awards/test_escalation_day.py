@@ -1,0 +1,83 @@
+"""Escalation (督办, level 2) happens on the exact working day the setting names, counted on the
+holiday calendar, not a calendar day or a working day early.
+
+A district check opened on Wednesday 2024-06-05 has 10 working days: Thu 6, Fri 7, [Sat 8, Sun 9,
+Mon 10 端午节], Tue 11 ... Fri 14, Mon 17 ... Thu 20: the 10th is Thursday 2024-06-20, so it is due
+at 2024-06-21 00:00 Shanghai. Overdue working days after Thursday 20: Fri 21 (1), [Sat 22, Sun 23],
+Mon 24 (2), Tue 25 (3). With escalation after 3 working days it is escalated on Tuesday 2024-06-25,
+not on Monday 24 (already more than 3 calendar days late, so the calendar-day pre-filter of the
+sweep lets it through and the working-day count alone decides).
+
+Kills issue 16, table row 5: "escalation one working day early (services/awards/deadlines.py)".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from services.awards.deadlines import sweep
+from services.awards.demo import Demo
+from services.bootstrap import Services
+from services.db.models import Call, WorkItem
+from services.db.models_mail import OutboxMail
+from tests.helpers import apply_for, clock, open_item
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SH)
+
+
+def state(services: Services, item_id: int) -> WorkItem:
+    with services.uow() as uow:
+        return uow.session.get_one(WorkItem, item_id)
+
+
+def escalation_mails(services: Services, item_id: int) -> list[str]:
+    with services.uow() as uow:
+        return sorted(m.dedupe_key for m in uow.session.scalars(select(OutboxMail).where(
+            OutboxMail.template == "task_escalated")) if m.dedupe_key and m.dedupe_key.endswith(f":{item_id}"))
+
+
+@pytest.fixture
+def june(services: Services) -> Services:
+    Demo(services, echo=False).load()
+    with services.uow() as uow:  # the demo call: open it over this test's dates
+        call = uow.session.scalars(select(Call)).one()
+        call.opens_on, call.closes_on = at("2024-06-01T00:00").date(), at("2024-06-30T00:00").date()
+        uow.commit()
+    clock(services).set(at("2024-06-05T09:00"))  # Wednesday
+    return services
+
+
+# kills table row 5 (escalation one working day early)
+def test_escalation_on_the_third_working_day_overdue_not_a_day_early(june: Services) -> None:
+    s = june
+    assert s.settings.escalate_after_working_days == 3
+    assert s.settings.stage_limits["district_check"] == 10
+    app_id = apply_for(s, "南昌精工智能装备有限公司", "m2-little-giant-national", 300_000_00)
+    item = open_item(s, app_id)
+    assert item.due_at == at("2024-06-21T00:00").astimezone(UTC)
+
+    clock(s).set(at("2024-06-21T00:30"))  # Friday: the deadline fires, level 1 (overdue)
+    report = sweep(s, s.clock.now())
+    assert (app_id, "district_check_deadline") in report.fired
+    assert (state(s, item.id).overdue, state(s, item.id).escalation_level) == (True, 1)
+
+    for moment in ("2024-06-22T09:00", "2024-06-23T09:00",  # the weekend: 1 working day overdue
+                   "2024-06-24T09:00", "2024-06-24T23:59"):  # Monday: 2 working days overdue
+        clock(s).set(at(moment))
+        assert item.id not in sweep(s, s.clock.now()).escalated, moment
+        assert state(s, item.id).escalation_level == 1, moment
+    assert escalation_mails(s, item.id) == [f"escalate1:{item.id}"]
+
+    clock(s).set(at("2024-06-25T00:01"))  # Tuesday: 3 working days overdue
+    assert item.id in sweep(s, s.clock.now()).escalated
+    escalated = state(s, item.id)
+    assert (escalated.escalation_level, escalated.escalated_at) == (2, s.clock.now())
+    assert escalation_mails(s, item.id) == [f"escalate1:{item.id}", f"escalate2:{item.id}"]
