@@ -10,11 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
+from app.cli_arrears_confirm import confirmation_app
 from app.cli_common import fail, guarded, services_from_env
 
 arrears_app = typer.Typer(help="Arrears-clearance campaign (measure 10)", no_args_is_help=True)
 debtors_app = typer.Typer(help="The debtor registry", no_args_is_help=True)
 arrears_app.add_typer(debtors_app, name="debtors")
+arrears_app.add_typer(confirmation_app, name="confirmation")
 
 
 def _fen(value: int) -> str:
@@ -227,6 +229,29 @@ def monthly(force: Annotated[bool, typer.Option("--force", help="run even if tod
         r = run(services, services.clock.now(), force=force)
         typer.echo(f"report {r.month} written to {r.path}; mail {'queued' if r.mailed else 'already sent'}"
                    if r.ran else "not the first working day of the month: nothing to do (--force to run)")
+
+    guarded(body)
+
+
+@arrears_app.command()
+def oversee(
+    case_id: Annotated[int, typer.Argument(help="case number")],
+    kind: Annotated[str, typer.Option(
+        "--kind", help="inquiry (函询) | summons (约谈) | supervision (督办) | notice (通报)")],
+    document_no: Annotated[str, typer.Option("--document-no", help="document or record number")],
+    reason: Annotated[str, typer.Option("--reason", help="why the bureau acts")],
+    user: Annotated[str, typer.Option("--user")] = "bureau",
+) -> None:
+    """Record a measure of the city SME bureau on a case (2025 第二十三条), outside the complaint route."""
+    from services.arrears.oversight import KINDS, record_measure
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            row = record_measure(uow, services, case_id=case_id, kind=kind, document_no=document_no, reason=reason,
+                                 actor=user, now=services.clock.now())
+            uow.commit()
+        typer.echo(f"case {case_id}: {KINDS[row.kind]} {row.document_no} recorded on {row.acted_on}")
 
     guarded(body)
 

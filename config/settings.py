@@ -120,6 +120,29 @@ class Settings(BaseSettings):
         default_factory=lambda: _default("honours_highest_only"),
         description="就高不重复: pay an enterprise with several honours for the same thing only the highest.",
     )
+    arrears_acceptance_arrangement: str = Field(
+        default_factory=lambda: _default("arrears_acceptance_arrangement"),
+        max_length=200,
+        description="The local arrangement under which the city bureau reviews complaints for the province ('' none).",
+    )
+    arrears_debtor_reply_days: int = Field(
+        default_factory=lambda: _default("arrears_debtor_reply_days"),
+        ge=1,
+        le=365,
+        description="Calendar days the debtor has to answer a handling result (the regulation fixes none).",
+    )
+    arrears_handling_days_without_statute: int = Field(
+        default_factory=lambda: _default("arrears_handling_days_without_statute"),
+        ge=1,
+        le=365,
+        description="Calendar days to a written result for complaints accepted before 2025-06-01 (2020 text: 及时).",
+    )
+    arrears_handling_max_days_without_statute: int = Field(
+        default_factory=lambda: _default("arrears_handling_max_days_without_statute"),
+        ge=1,
+        le=365,
+        description="Longest approved extension, in calendar days, for complaints accepted before 2025-06-01.",
+    )
     reminder_lead_working_days: int = Field(
         default_factory=lambda: _default("reminder_lead_working_days"),
         ge=0,

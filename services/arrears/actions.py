@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["DECISION_NAMES", "FORM_FIELDS", "NEEDS_REASON", "Step", "act", "inbox", "may_decide", "parse_plan",
            "visible_task"]
 
-NEEDS_REASON = {"refuse", "request_material", "unfounded", "extend", "non_cooperation", "deny"}
+NEEDS_REASON = {"refuse", "request_material", "unfounded", "extend", "non_cooperation", "deny", "choose_summons",
+                "choose_notice", "no_further"}
 DECISION_NAMES = {
     "accept": "受理", "refuse": "不予受理", "request_material": "通知补充材料", "supplied": "已补充材料",
     "withdraw": "撤回投诉", "transfer": "转交", "result": "出具处理结果", "unfounded": "不存在欠款",
@@ -43,6 +44,7 @@ DECISION_NAMES = {
     "confirm": "全部确认", "partial": "部分确认", "dispute": "全部异议", "negotiation": "转协商",
     "court": "转诉讼（仲裁）", "plan": "提交还款计划", "repaid": "登记还款", "issued": "已发出",
     "held": "已约谈", "published": "已通报", "close": "核实销号", "timer": "期满",
+    "choose_summons": "约谈", "choose_notice": "通报", "no_further": "暂不采取",
 }
 # The form fields of each step: (field, label, the decisions that use it)
 FORM_FIELDS: dict[str, list[tuple[str, str, str]]] = {
@@ -126,7 +128,7 @@ def act(uow: UnitOfWork, services: Services, *, task_id: int, username: str, ste
         raise InvalidInput("decision", f"“{human.name}”只能选择：{', '.join(human.decisions)}")
     reason = (step.reason or "").strip() or None
     if step.decision in NEEDS_REASON and reason is None:
-        raise InvalidInput("reason", "不予受理、补充材料、不存在欠款、延期、不配合和不予批准须填写理由")
+        raise InvalidInput("reason", f"“{DECISION_NAMES.get(step.decision, step.decision)}”须填写理由")
     if reason is not None and len(reason) > 2000:
         raise InvalidInput("reason", "理由最多 2000 个字符")
     ctx = StepContext(services, session, load_rules(), user, case, task, step, flow, now,

@@ -134,9 +134,9 @@ class ArrearsDemo:
         self.step(c["disputed"], "debtor_confirmation", "district-xihu", "partial", amount="300000")
         self.step(c["disputed"], "dispute_route", "district-xihu", "court")
         self.step(c["escalated"], "handle", "district-xihu", "result", amount="96000")
-        self.clock.advance(timedelta(days=35))  # the debtor lets the 30-day confirmation period pass
+        self.clock.advance(timedelta(days=35))  # the debtor lets its reply period pass (arrears_debtor_reply_days)
         sweep(self.s, self.clock.now())
-        self.step(c["escalated"], "supervision_letter", "bureau", "issued", document_no="洪清欠督〔2025〕1号")
+        self.step(c["escalated"], "supervision_letter", "district-xihu", "issued", document_no="洪清欠督〔2025〕1号")
         paid_on = self._today().isoformat()
         self.step(c["cleared"], "record_repayment", "district-donghu", "repaid", amount="100000", paid_on=paid_on,
                   reference="BANK-0001")

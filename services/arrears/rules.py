@@ -16,7 +16,8 @@ from typing import Any
 
 import config
 
-__all__ = ["ARREARS_FILE", "LPR_FILE", "ArrearsRules", "Department", "Edition", "Lpr", "RulesError", "load_rules"]
+__all__ = ["ARREARS_FILE", "LPR_FILE", "ArrearsRules", "Department", "Edition", "HandlingLimits", "Lpr", "RulesError",
+           "load_rules"]
 
 ARREARS_FILE = Path(config.__file__).parent / "arrears.toml"
 LPR_FILE = Path(config.__file__).parent / "lpr.toml"
@@ -52,6 +53,8 @@ class Edition:
     special_law_article: str  # "": the edition's text for it is not cited here
     organisation_article: str  # "": 团体组织 get no statutory term under this edition here
     size_at_signing_article: str
+    confirmation_days: int  # 确权 of a financed receivable, from the SME's request
+    confirmation_article: str
 
     def cite(self, article: str) -> str:
         return f"{self.order}《{self.title}》{article}"
@@ -65,6 +68,21 @@ class Lpr:
     starts: date
     certain_through: date
     points: tuple[tuple[date, Decimal], ...]
+
+
+@dataclass(frozen=True)
+class HandlingLimits:
+    """The period of the handling result under the edition in force when a complaint was accepted."""
+
+    edition: str
+    in_force_from: date
+    article: str
+    days: int  # 0: the edition fixes no number of days
+    max_days: int
+
+    @property
+    def statutory(self) -> bool:
+        return self.days > 0
 
 
 @dataclass(frozen=True)
@@ -84,10 +102,13 @@ class ArrearsRules:
     days_per_year: int
     acceptance_working_days: int
     transfer_working_days: int
-    handling_days: int
+    handling_days: int  # the latest edition's (handling_for gives the one of an acceptance date)
     handling_max_days: int
     handling_article: str
+    handling: tuple[HandlingLimits, ...]  # oldest first
     complaints_source: str
+    acceptance_department: str
+    acceptance_department_article: str
     confirmation_days: int
     confirmation_article: str
     non_cooperation_steps: tuple[str, ...]
@@ -105,6 +126,14 @@ class ArrearsRules:
 
     def edition(self, code: str) -> Edition:
         return next(e for e in self.editions if e.code == code)
+
+    def handling_for(self, accepted_on: date) -> HandlingLimits:
+        """The handling period of a complaint accepted on `accepted_on` (the oldest edition before any)."""
+        found = self.handling[0]
+        for limits in self.handling:
+            if accepted_on >= limits.in_force_from:
+                found = limits
+        return found
 
 
 def _read(file: Path) -> dict[str, Any]:
@@ -180,7 +209,8 @@ def _edition(code: str, s: _Section) -> Edition:
         delayed_inspection_article=s.str_("delayed_inspection_article"),
         special_law_article=s.optional_str("special_law_article"),
         organisation_article=s.optional_str("organisation_article"),
-        size_at_signing_article=s.str_("size_at_signing_article"))
+        size_at_signing_article=s.str_("size_at_signing_article"),
+        confirmation_days=s.int_("confirmation_days", minimum=1), confirmation_article=s.str_("confirmation_article"))
 
 
 def _lpr(file: Path) -> Lpr:
@@ -233,17 +263,28 @@ def parse_rules(file: Path = ARREARS_FILE, lpr_file: Path = LPR_FILE) -> Arrears
     for i, item in enumerate(root._get("departments", list)):
         d = _Section(file, item if isinstance(item, dict) else {}, f"departments[{i}].")
         departments.append(Department(code=d.str_("code"), name=d.str_("name"), scope=d.str_("scope")))
-    handling, ceiling = complaints.int_("handling_days", minimum=1), complaints.int_("handling_max_days", minimum=1)
-    if ceiling < handling:
-        raise RulesError(file, "complaints.handling_max_days", "must not be below handling_days")
+    handling_table = complaints.section("handling")
+    handling_limits = []
+    for code in handling_table.data:
+        h = handling_table.section(code)
+        limits = HandlingLimits(code, h.date_("in_force_from"), h.str_("article"), h.int_("days"), h.int_("max_days"))
+        if limits.max_days < limits.days or (limits.days == 0) != (limits.max_days == 0):
+            raise RulesError(file, f"complaints.handling.{code}.max_days", "must not be below days (both 0: no figure)")
+        handling_limits.append(limits)
+    handling_limits.sort(key=lambda h: h.in_force_from)
+    if not handling_limits or not handling_limits[-1].statutory:
+        raise RulesError(file, "complaints.handling", "the latest edition must give its days")
     return ArrearsRules(
         editions=tuple(editions), in_force_from=scope.date_("in_force_from"),
         in_force_article=scope.str_("article"), roll_past_rest_days=periods.bool_("roll_last_day_past_rest_days"),
         periods_article=periods.str_("article"), days_per_year=interest.int_("days_per_year", minimum=360),
         acceptance_working_days=complaints.int_("acceptance_working_days", minimum=1),
         transfer_working_days=complaints.int_("transfer_working_days", minimum=1),
-        handling_days=handling, handling_max_days=ceiling, handling_article=complaints.str_("handling_article"),
-        complaints_source=complaints.str_("source"), confirmation_days=latest.int_("confirmation_days", minimum=1),
+        handling_days=handling_limits[-1].days, handling_max_days=handling_limits[-1].max_days,
+        handling_article=handling_limits[-1].article, handling=tuple(handling_limits),
+        complaints_source=complaints.str_("source"), acceptance_department=complaints.str_("acceptance_department"),
+        acceptance_department_article=complaints.str_("acceptance_department_article"),
+        confirmation_days=latest.int_("confirmation_days", minimum=1),
         confirmation_article=editions[-1].cite(latest.str_("confirmation_article")),
         non_cooperation_steps=tuple(str(x) for x in steps), non_cooperation_names=tuple(str(x) for x in names),
         sweep_interval_seconds=campaign.int_("sweep_interval_seconds", minimum=1),

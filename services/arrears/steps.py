@@ -75,7 +75,24 @@ class StepContext:
 
 
 def _acceptance(ctx: StepContext) -> dict[str, Any]:
+    if ctx.step.decision == "accept":  # the edition in force today governs the handling period
+        return {"complaint_accepted_on": ctx.today.isoformat()}
     return {}
+
+
+def _nothing(ctx: StepContext) -> dict[str, Any]:
+    return {}
+
+
+def handling_limits(ctx: StepContext, accepted_on: date) -> tuple[int, int, str]:
+    """(days, longest days, basis) of the written result for a complaint accepted on `accepted_on`."""
+    limits = ctx.rules.handling_for(accepted_on)
+    if limits.statutory:
+        return limits.days, limits.max_days, limits.article
+    s = ctx.services.settings
+    return (s.arrears_handling_days_without_statute, s.arrears_handling_max_days_without_statute,
+            f"{limits.article}只要求及时处理，未规定天数；按本市设置 arrears_handling_days_without_statute / "
+            "arrears_handling_max_days_without_statute 计")
 
 
 def _transfer(ctx: StepContext) -> dict[str, Any]:
@@ -85,12 +102,14 @@ def _transfer(ctx: StepContext) -> dict[str, Any]:
             raise InvalidInput("department", f"处理部门 {code!r} 不存在")
         ctx.case.department_code = code
     received = ctx.today
-    due, _ = period_end(ctx.services.calendar, received, ctx.rules.handling_days, roll=ctx.rules.roll_past_rest_days)
-    ceiling, _ = period_end(ctx.services.calendar, received, ctx.rules.handling_max_days,
-                            roll=ctx.rules.roll_past_rest_days)
+    accepted = date.fromisoformat(ctx.flow.get("complaint_accepted_on") or received.isoformat())
+    days, longest, basis = handling_limits(ctx, accepted)
+    due, _ = period_end(ctx.services.calendar, received, days, roll=ctx.rules.roll_past_rest_days)
+    ceiling, _ = period_end(ctx.services.calendar, received, longest, roll=ctx.rules.roll_past_rest_days)
     return {"received_on": received.isoformat(), "handling_due_on": due.isoformat(),
             "handling_ceiling_on": ceiling.isoformat(), "handling_due": ctx.end_of(due),
-            "handling_ceiling": ctx.end_of(ceiling), "department_code": ctx.case.department_code}
+            "handling_ceiling": ctx.end_of(ceiling), "department_code": ctx.case.department_code,
+            "handling_days": days, "handling_max_days": longest, "handling_basis": basis}
 
 
 def _handle(ctx: StepContext) -> dict[str, Any]:
@@ -100,9 +119,10 @@ def _handle(ctx: StepContext) -> dict[str, Any]:
         if found > ctx.case.claimed_fen:
             raise InvalidInput("amount", "核实欠款金额不能超过登记金额")
         ctx.case.found_fen = found
-        confirm_by, _ = period_end(ctx.services.calendar, ctx.today, ctx.rules.confirmation_days,
-                                   roll=ctx.rules.roll_past_rest_days)
-        return {"found_fen": found, "debtor_due": ctx.end_of(confirm_by), "debtor_due_on": confirm_by.isoformat()}
+        # the debtor's reply: a setting (the regulation fixes no period; 确权 is a separate request)
+        reply_by, _ = period_end(ctx.services.calendar, ctx.today, ctx.services.settings.arrears_debtor_reply_days,
+                                 roll=ctx.rules.roll_past_rest_days)
+        return {"found_fen": found, "debtor_due": ctx.end_of(reply_by), "debtor_due_on": reply_by.isoformat()}
     if d == "extend":
         until = parse_date(ctx.text("extension_until"), "extension_until")
         current = date.fromisoformat(ctx.flow["handling_due_on"])
@@ -110,8 +130,10 @@ def _handle(ctx: StepContext) -> dict[str, Any]:
         if until <= current:
             raise InvalidInput("extension_until", f"延期日期须晚于当前处理期限 {current}")
         if until > ceiling:
-            raise InvalidInput("extension_until", f"处理期限自收到材料起最长不得超过 {ctx.rules.handling_max_days} 日"
-                                                  f"（不得晚于 {ceiling}；{ctx.rules.handling_article}）")
+            longest = ctx.flow.get("handling_max_days") or ctx.rules.handling_max_days
+            basis = ctx.flow.get("handling_basis") or ctx.rules.handling_article
+            raise InvalidInput("extension_until", f"处理期限自收到材料起最长不得超过 {longest} 日"
+                                                  f"（不得晚于 {ceiling}；{basis}）")
         return {"extension_until": until.isoformat(), "extension_requested_by": ctx.user.username}
     return {}
 
@@ -214,20 +236,34 @@ def _repayment(ctx: StepContext) -> dict[str, Any]:
     return data
 
 
-def _escalation(ctx: StepContext) -> dict[str, Any]:
-    document = ctx.text("document_no")
+def _escalation_due(ctx: StepContext) -> str:
+    """The debtor's next deadline after a non-cooperation step (the stage limit, or a later instalment)."""
     due = ctx.services.stage_deadline("arrears_debtor_response", ctx.now).astimezone(ZoneInfo("UTC"))
     if ctx.flow.get("resume_at") == "record_repayment":
         nxt = _next_due(ctx, ctx.flow.get("instalments") or [], int(ctx.flow.get("plan_base_fen") or 0),
                         ctx.case.repaid_fen)
         if nxt:
             due = max(due, datetime.fromisoformat(nxt["debtor_due"]))
-    return {"document_no": document, "issued_on": ctx.today.isoformat(), "debtor_due": due.isoformat()}
+    return due.isoformat()
+
+
+def _escalation(ctx: StepContext) -> dict[str, Any]:
+    document = ctx.text("document_no")
+    return {"document_no": document, "issued_on": ctx.today.isoformat(), "debtor_due": _escalation_due(ctx)}
+
+
+def _measures(ctx: StepContext) -> dict[str, Any]:
+    """约谈 or 通报 chosen: their own step follows; neither: the stalled step resumes with a fresh deadline."""
+    if ctx.step.decision != "no_further":
+        return {}
+    data = _escalation_due(ctx)
+    return {"debtor_due": data}
 
 
 STEPS: dict[str, Callable[[StepContext], dict[str, Any]]] = {
-    "acceptance_review": _acceptance, "supply_material": _acceptance, "transfer": _transfer, "handle": _handle,
+    "acceptance_review": _acceptance, "supply_material": _nothing, "transfer": _transfer, "handle": _handle,
     "approve_extension": _approve_extension, "debtor_confirmation": _confirmation, "dispute_route": _dispute,
     "repayment_plan": _plan, "record_repayment": _repayment, "supervision_letter": _escalation,
-    "summons": _escalation, "public_notice": _escalation, "verify_clearance": _acceptance,
+    "summons": _escalation, "public_notice": _escalation, "verify_clearance": _nothing,
+    "further_measures": _measures,
 }

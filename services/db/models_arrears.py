@@ -31,10 +31,12 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 __all__ = [
     "DEBTOR_KINDS",
     "ArrearsCase",
+    "ArrearsConfirmation",
     "ArrearsDebtor",
     "ArrearsImport",
     "ArrearsInstalment",
     "ArrearsOfficer",
+    "ArrearsOversight",
     "ArrearsRepayment",
     "ArrearsTask",
     "ArrearsTimer",
@@ -204,3 +206,43 @@ class ArrearsRepayment(Base):
     reference: Mapped[str] = mapped_column(String(120))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[str] = mapped_column(String(80))
+
+
+class ArrearsOversight(Base):
+    """A measure of the city SME bureau on a case under 2025 第二十三条 (函询、约谈、督办、通报)."""
+
+    __tablename__ = "arrears_oversight"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("arrears_case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # inquiry | summons | supervision | notice
+    document_no: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text)
+    acted_on: Mapped[date] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ArrearsConfirmation(Base):
+    """确权: an SME financing a receivable asks the debtor to confirm the debt (2025 第十六条第二款).
+
+    A request of its own, not a step of a complaint."""
+
+    __tablename__ = "arrears_confirmation"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    creditor_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    creditor_name: Mapped[str] = mapped_column(String(200))
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("arrears_debtor.id"), index=True)
+    contract_no: Mapped[str] = mapped_column(String(80))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    financing: Mapped[str] = mapped_column(String(200))  # how the receivable is financed, and with whom
+    requested_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    article: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(String(20))  # confirmed | partial | disputed
+    confirmed_fen: Mapped[int | None] = mapped_column(BigInteger)
+    answered_on: Mapped[date | None] = mapped_column(Date)
+    answered_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(80))

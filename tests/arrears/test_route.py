@@ -232,29 +232,38 @@ def test_thirty_days_roll_past_national_day(campaign: Campaign) -> None:
     assert c.open_steps(cid)["handle"].due_at == utc_end_of("2024-10-08")
 
 
-def test_non_cooperation_steps_in_order(campaign: Campaign) -> None:
+def test_non_cooperation_a_letter_then_summons_and_notice_by_choice(campaign: Campaign) -> None:
+    # 2025 第二十五条第三款: the handling department 应当 issue a 督办书, then 可以 summon or publicly name
+    # the debtor: its own steps, not the bureau's, and a choice with a reason, not a fixed ladder.
     c = campaign
     cid = c.register()
     c.to_handling(cid)
     c.act(cid, "handle", "handler", "non_cooperation", "债务人拒不提供合同履行资料")
     assert set(c.open_steps(cid)) == {"supervision_letter"}
-    c.act(cid, "supervision_letter", "bureau", "issued", document_no="督〔2024〕1号")
+    assert c.open_steps(cid)["supervision_letter"].role == "handler"
+    with pytest.raises(NotFound):  # not in the bureau's inbox: not its step
+        c.act(cid, "supervision_letter", "bureau", "issued", document_no="督〔2024〕1号")
+    c.act(cid, "supervision_letter", "handler", "issued", document_no="督〔2024〕1号")
     assert set(c.open_steps(cid)) == {"handle"} and c.case(cid).cooperation_level == 1
     c.act(cid, "handle", "handler", "result", amount="100000")
-    c.travel(days=31)  # the debtor lets the 30-day confirmation period pass
+    c.travel(days=31)  # the debtor lets its 30-day reply period pass (setting arrears_debtor_reply_days)
     assert c.sweep().fired == [(cid, "confirmation_deadline")]
-    assert set(c.open_steps(cid)) == {"summons"}
-    c.act(cid, "summons", "bureau", "held", document_no="约谈〔2024〕1号")
+    assert set(c.open_steps(cid)) == {"further_measures"}  # no second letter, no automatic summons
+    with pytest.raises(InvalidInput) as exc:
+        c.act(cid, "further_measures", "handler", "choose_summons")
+    assert exc.value.field == "reason"
+    c.act(cid, "further_measures", "handler", "choose_summons", "督办后仍未答复")
+    c.act(cid, "summons", "handler", "held", document_no="约谈〔2024〕1号")
     assert set(c.open_steps(cid)) == {"debtor_confirmation"} and c.case(cid).cooperation_level == 2
     c.travel(days=20)
     c.sweep()
-    assert set(c.open_steps(cid)) == {"public_notice"}
-    c.act(cid, "public_notice", "bureau", "published", document_no="通报〔2024〕1号")
+    c.act(cid, "further_measures", "handler", "no_further", "债务人已书面承诺一周内答复")
+    assert set(c.open_steps(cid)) == {"debtor_confirmation"} and c.case(cid).cooperation_level == 2
     c.travel(days=20)
     c.sweep()
-    assert set(c.open_steps(cid)) == {"public_notice"}  # a debtor still ignoring it is notified again
-    c.act(cid, "public_notice", "bureau", "published", document_no="通报〔2024〕2号")
-    assert c.case(cid).cooperation_level == 4
+    c.act(cid, "further_measures", "handler", "choose_notice", "承诺后仍未答复")
+    c.act(cid, "public_notice", "handler", "published", document_no="通报〔2024〕1号")
+    assert c.case(cid).cooperation_level == 3
     c.act(cid, "debtor_confirmation", "handler", "confirm")
     assert set(c.open_steps(cid)) == {"repayment_plan"}
 
@@ -268,7 +277,7 @@ def test_no_repayment_plan_in_time_gets_a_supervision_letter(campaign: Campaign)
     assert c.open_steps(cid)["repayment_plan"].due_at == utc_end_of("2024-06-18")  # 10 working days
     c.at(datetime(2024, 6, 19, 0, 30))
     assert c.sweep().fired == [(cid, "plan_deadline")]
-    c.act(cid, "supervision_letter", "bureau", "issued", document_no="督〔2024〕2号")
+    c.act(cid, "supervision_letter", "handler", "issued", document_no="督〔2024〕2号")
     assert set(c.open_steps(cid)) == {"repayment_plan"}
 
 
@@ -278,7 +287,7 @@ def test_a_missed_instalment_escalates_and_the_debtor_gets_a_new_period(campaign
     c.to_repayment(cid, plan="2024-06-10=30000; 2024-08-30=70000")
     c.at(datetime(2024, 6, 11, 0, 30))
     assert c.sweep().fired == [(cid, "repayment_deadline")]
-    c.act(cid, "supervision_letter", "bureau", "issued", document_no="督〔2024〕3号")
+    c.act(cid, "supervision_letter", "handler", "issued", document_no="督〔2024〕3号")
     # the debtor has the response period (10 working days from 06-11) to pay the missed instalment
     assert c.open_steps(cid)["record_repayment"].due_at == utc_end_of("2024-06-25")
     c.act(cid, "record_repayment", "handler", "repaid", amount="30000", paid_on="2024-06-11", reference="B")
@@ -372,6 +381,6 @@ def test_handling_resumed_after_a_supervision_letter_keeps_its_passed_deadline(c
     c.at(datetime(2024, 7, 1, 10, 0))
     c.act(cid, "handle", "handler", "non_cooperation", "债务人拒不提供资料")
     c.at(datetime(2024, 7, 8, 10, 0))  # the letter goes out after the 30 days have run
-    c.act(cid, "supervision_letter", "bureau", "issued", document_no="督〔2024〕9号")
+    c.act(cid, "supervision_letter", "handler", "issued", document_no="督〔2024〕9号")
     handle = c.open_steps(cid)["handle"]
     assert (handle.due_at, handle.overdue, handle.escalation_level) == (utc_end_of("2024-07-03"), True, 0)

@@ -22,6 +22,8 @@ from services.arrears.cases import ArrearsRuntime
 from services.arrears.dashboard import chart, dashboard
 from services.arrears.ledger import STATUS_NAMES, LedgerFilters, case_view, ledger_page
 from services.arrears.ledger_import import import_ledger
+from services.arrears.oversight import KINDS as MEASURE_NAMES
+from services.arrears.oversight import measures_of
 from services.arrears.report import build_report, month_bounds, xlsx_bytes
 from services.arrears.rules import load_rules
 from services.arrears.statute import KIND_NAMES, due_of_case, late_interest
@@ -65,10 +67,13 @@ def _case_page(request: Request, uow: UnitOfWork, services: Services, principal:
         if view.owed_fen else None
     decidable = [s for s in view.open_steps if actions.may_decide(uow.session, principal.user, s)]
     due = due_of_case(load_rules(), services.calendar, c)
+    measures = measures_of(uow, c.id)
     runtime = ArrearsRuntime(services)
     step_decisions = {s.id: runtime.decisions(uow.session, c, s) for s in decidable}
     return render(request, "arrears/case.html", {
-        "v": view, "c": c, "interest": interest, "due": due, "kinds": KIND_NAMES, "statuses": STATUS_NAMES,
+        "v": view, "c": c, "interest": interest, "due": due, "measures": measures, "rules": load_rules(),
+        "arrangement": services.settings.arrears_acceptance_arrangement,
+        "measure_names": MEASURE_NAMES, "kinds": KIND_NAMES, "statuses": STATUS_NAMES,
         "decidable": decidable, "step_decisions": step_decisions, "fields": actions.FORM_FIELDS,
         "decisions": actions.DECISION_NAMES,
         "needs_reason": actions.NEEDS_REASON, "error": error.message if error else None,

@@ -1,0 +1,79 @@
+"""`smeflow arrears confirmation …`: 确权 requests of SMEs that finance a receivable (2025 第十六条第二款),
+apart from complaints."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from app.cli_common import guarded, services_from_env
+
+confirmation_app = typer.Typer(help="确权 requests of SMEs financing a receivable (30 days)", no_args_is_help=True)
+
+
+@confirmation_app.command("request")
+def request_cmd(
+    creditor: Annotated[str, typer.Option(help="the SME's credit code")],
+    creditor_name: Annotated[str, typer.Option(help="the SME's name")],
+    debtor: Annotated[str, typer.Option(help="the debtor's credit code (registered debtor)")],
+    contract: Annotated[str, typer.Option(help="contract number")],
+    amount: Annotated[str, typer.Option(help="receivable to confirm, yuan")],
+    financing: Annotated[str, typer.Option(help="how and with whom the receivable is financed")],
+    requested: Annotated[str, typer.Option(help="day the SME made the request, YYYY-MM-DD")],
+    user: Annotated[str, typer.Option("--user")] = "bureau",
+) -> None:
+    """Record a 确权 request; the debtor confirms within 30 days of it."""
+    from services.arrears.confirmation import request_confirmation
+
+    def body() -> None:
+        services = services_from_env()
+        record = {"creditor_uscc": creditor, "creditor_name": creditor_name, "debtor_uscc": debtor,
+                  "contract_no": contract, "amount": amount, "financing": financing, "requested_on": requested}
+        with services.uow() as uow:
+            row = request_confirmation(uow, services, record=record, actor=user, now=services.clock.now())
+            uow.commit()
+        typer.echo(f"request {row.id}: the debtor confirms by {row.due_on}"
+                   f"{' (provisional)' if row.due_provisional else ''} ({row.article})")
+
+    guarded(body)
+
+
+@confirmation_app.command("answer")
+def answer_cmd(
+    request_id: Annotated[int, typer.Argument(help="request number")],
+    outcome: Annotated[str, typer.Option(help="confirmed | partial | disputed")],
+    answered: Annotated[str, typer.Option(help="day of the debtor's answer, YYYY-MM-DD")],
+    amount: Annotated[str | None, typer.Option(help="amount confirmed, yuan (partial only)")] = None,
+    user: Annotated[str, typer.Option("--user")] = "bureau",
+) -> None:
+    """Record the debtor's answer to a 确权 request."""
+    from services.arrears.confirmation import answer_confirmation
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            row = answer_confirmation(uow, services, request_id=request_id, outcome=outcome, confirmed_amount=amount,
+                                      answered_on=answered, actor=user, now=services.clock.now())
+            uow.commit()
+        late = f" (late: due {row.due_on})" if row.answered_on is not None and row.answered_on > row.due_on else ""
+        typer.echo(f"request {row.id}: {row.outcome} on {row.answered_on}{late}")
+
+    guarded(body)
+
+
+@confirmation_app.command("list")
+def list_cmd() -> None:
+    """Requests not answered yet, oldest due date first."""
+    from services.arrears.confirmation import open_confirmations
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            rows = open_confirmations(uow)
+            for r in rows:
+                typer.echo(f"{r.id}  {r.creditor_name}  {r.contract_no}  requested {r.requested_on}  due {r.due_on}")
+        if not rows:
+            typer.echo("no open 确权 request")
+
+    guarded(body)
