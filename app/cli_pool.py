@@ -24,6 +24,7 @@ def import_cmd(
     """Import an official recognition list as one batch: nothing unless every row is valid (or --partial)."""
     from services.accounts.users import get_user
     from services.pool.batches import import_list, require_importer
+    from services.pool.offers import after_import
 
     def body() -> None:
         if not file.is_file():
@@ -39,6 +40,7 @@ def import_cmd(
                 actor=user,
                 now=services.clock.now(),
                 partial=partial,
+                after=after_import,
             )
             uow.commit()
         for error in report.errors[:50]:
@@ -116,5 +118,65 @@ def list_cmd(
                 + (f"  名称待核：{'、'.join(r.listed_names)}" if r.listed_names else "")
             )
         typer.echo(f"{total} enterprise(s)")
+
+    guarded(body)
+
+
+@offers_app.command("list")
+def offers_list(
+    call: Annotated[int | None, typer.Option("--call", help="call id", min=1)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Offers made, awaiting confirmation, confirmed, lapsed and declined, per call and district."""
+    from services.pool.offer_views import figures
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            rows = figures(uow.session, None, call_id=call)
+        if as_json:
+            typer.echo(json.dumps([vars(f) for f in rows], ensure_ascii=False, indent=1))
+            return
+        for f in rows:
+            typer.echo(f"call {f.call_id} {f.call_title}  {f.unit_name}: made {f.made}, awaiting {f.open}, "
+                       f"confirmed {f.confirmed}, lapsed {f.lapsed}, declined {f.declined}")
+        typer.echo(f"{sum(f.made for f in rows)} offer(s)")
+
+    guarded(body)
+
+
+@offers_app.command("make")
+def offers_make(
+    user: Annotated[str, typer.Option("--user", help="who makes them: a bureau or admin user")],
+    call: Annotated[int | None, typer.Option("--call", help="call id (default: every open call)", min=1)] = None,
+) -> None:
+    """Offer every qualifying enterprise the highest award of each measure in the open call(s) (idempotent)."""
+    from services.accounts.users import get_user
+    from services.pool.batches import require_importer
+    from services.pool.offers import make_offers, sweep
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            require_importer(get_user(uow.session, user).role)
+        if call is None:
+            made = sweep(services, services.clock.now(), actor=user)
+        else:
+            with services.uow() as uow:
+                made = make_offers(uow, services, call_id=call, actor=user, now=services.clock.now())
+                uow.commit()
+        typer.echo(f"offers made: {made}")
+
+    guarded(body)
+
+
+@offers_app.command("remind")
+def offers_remind() -> None:
+    """Remind enterprises whose offers lapse within offer_reminder_lead_working_days (once each)."""
+    from services.pool.offer_views import remind
+
+    def body() -> None:
+        services = services_from_env()
+        typer.echo(f"reminders queued: {remind(services, services.clock.now())}")
 
     guarded(body)

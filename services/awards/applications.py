@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from config.policy import AwardType, Edition
+from services.awards import highest
 from services.awards.calls import is_open
 from services.awards.routes import current_route
 from services.db.models import Application, Call, Enterprise, Honour
@@ -36,18 +36,16 @@ def check_eligibility(edition: Edition, award: AwardType, honour: Honour) -> Non
                                         f"{edition.coverage_from} 至 {edition.in_force_until} 内")
 
 
-def _check_not_repeated(uow: UnitOfWork, services: Services, enterprise_id: int, award: AwardType,
-                        edition: Edition) -> None:
-    existing = uow.session.scalars(select(Application).where(
-        Application.enterprise_id == enterprise_id, Application.status != "rejected")).all()
-    if any(a.award_type_code == award.code for a in existing):
-        raise Conflict(f"该企业已申报过“{award.name_zh}”，同一奖励只能申报一次")
-    if services.settings.honours_highest_only:
-        same_measure = {a.code for a in edition.award_types if a.measure == award.measure}
-        other = [a for a in existing if a.award_type_code in same_measure]
-        if other:
-            raise Conflict(f"按“就高不重复”设置，同一措施只奖励一次：已有申报 #{other[0].id}"
-                           f"（{other[0].award_type_code}）")
+def _allowed_cap(uow: UnitOfWork, services: Services, enterprise_id: int, award: AwardType,
+                 edition: Edition) -> int:
+    """The most this award may still pay the enterprise (就高不重复, services.awards.highest); Conflict if nothing."""
+    measure = {a.code for a in edition.award_types if a.measure == award.measure}
+    held = highest.held_in_measure(uow.session, enterprise_id, measure)
+    cap, why = highest.remaining_cap(edition, award, held, highest_only=services.settings.honours_highest_only,
+                                     after_paid=services.settings.higher_award_after_lower_paid)
+    if cap <= 0:
+        raise Conflict(why or f"该企业不能再申报“{award.name_zh}”")
+    return cap
 
 
 def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: int, award_type_code: str,
@@ -74,9 +72,9 @@ def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: i
     check_eligibility(edition, award, honour)
     if not isinstance(requested_fen, int) or requested_fen <= 0:
         raise InvalidInput("amount", "申请金额必须大于 0")
-    if requested_fen > award.cap_fen:
-        raise InvalidInput("amount", f"申请金额 {yuan(requested_fen)} 元超过上限 {yuan(award.cap_fen)} 元")
-    _check_not_repeated(uow, services, enterprise_id, award, edition)
+    cap = _allowed_cap(uow, services, enterprise_id, award, edition)
+    if requested_fen > cap:
+        raise InvalidInput("amount", f"申请金额 {yuan(requested_fen)} 元超过上限 {yuan(cap)} 元")
     route = current_route(session, services.engine, award.route)
     application = Application(call_id=call.id, enterprise_id=enterprise_id, award_type_code=award.code,
                               honour_id=honour.id, review_unit_code=enterprise.review_unit_code,
@@ -87,7 +85,7 @@ def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: i
         session.flush()
     except IntegrityError as exc:
         raise Conflict(f"该企业已申报过“{award.name_zh}”，同一奖励只能申报一次") from exc
-    data = {"application_id": application.id, "award_type": award.code, "cap_fen": award.cap_fen,
+    data = {"application_id": application.id, "award_type": award.code, "cap_fen": cap,
             "requested_fen": requested_fen, "review_unit": enterprise.review_unit_code,
             "decision": None, "reason": None, "award_amount_fen": None, "payment_reference": None}
     services.runtime.start(uow, route=route, application=application, data=data, actor=actor, now=now)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.accounts.access import require_role, visible_application
 from services.audit import chain as audit
-from services.awards import applications, files, tasks
+from services.awards import applications, files, highest, tasks
 from services.db.models import Application, Call, Document, Honour, User, WorkItem
 from services.errors import Conflict, InvalidInput
 from services.money import parse_yuan
@@ -99,7 +99,7 @@ def claimable(session: Session, services: Services, *, enterprise_id: int, today
     and no standing application that excludes it (the same award, or 就高不重复 within a measure)."""
     honours = list(session.scalars(select(Honour).where(Honour.enterprise_id == enterprise_id)))
     existing = list(session.scalars(select(Application).where(
-        Application.enterprise_id == enterprise_id, Application.status != "rejected").order_by(Application.id)))
+        Application.enterprise_id == enterprise_id, Application.status.not_in(highest.ENDED)).order_by(Application.id)))
     editions = {ed.code: ed for ed in services.editions}
     offers = []
     for call in open_calls(session, today):
@@ -115,7 +115,9 @@ def claimable(session: Session, services: Services, *, enterprise_id: int, today
             good = tuple(h.id for h in kind if edition.covers(h.recognised_on))
             same = next((a for a in existing if a.award_type_code == code), None)
             measure = {a.code for a in edition.award_types if a.measure == award.measure}
-            other = next((a for a in existing if a.award_type_code in measure), None)
+            cap, why = highest.remaining_cap(edition, award, highest.held_in_measure(session, enterprise_id, measure),
+                                             highest_only=services.settings.honours_highest_only,
+                                             after_paid=services.settings.higher_award_after_lower_paid)
             reason = None
             if not kind:
                 reason = (f"未登记“{edition.honour_type(award.honour_type).name_zh}”"
@@ -124,9 +126,9 @@ def claimable(session: Session, services: Services, *, enterprise_id: int, today
                 reason = (f"荣誉认定日期不在政策适用范围 {edition.coverage_from} 至 {edition.in_force_until} 内")
             elif same is not None:
                 reason = f"已申报（申报号 {same.id}），同一奖励只能申报一次"
-            elif services.settings.honours_highest_only and other is not None:
-                reason = f"按“就高不重复”设置，同一措施只奖励一次：已有申报 {other.id}"
-            awards.append(AwardOffer(code, award.name_zh, award.measure, award.cap_fen, reason is None, reason,
+            elif cap <= 0:
+                reason = why
+            awards.append(AwardOffer(code, award.name_zh, award.measure, cap, reason is None, reason,
                                      good, same.id if same else None))
         offers.append(CallOffer(call.id, call.title, call.opens_on, call.closes_on, call.edition_code,
                                 tuple(awards)))

@@ -123,6 +123,9 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
                            "nothing was changed")
         raise Conflict(f"work item {item_id} is no longer open in its case; nothing was changed")
     cap = _cap(services, application.award_type_code)
+    case_cap = services.runtime.case_data(inst).get("cap_fen")  # less, after a lower award was paid (就高不重复)
+    if isinstance(case_cap, int) and 0 < case_cap < cap:
+        cap = case_cap
     data = _task_data(task, decision, cap)
     if "award_amount_fen" in data:
         application.awarded_fen = data["award_amount_fen"]

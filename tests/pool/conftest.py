@@ -6,6 +6,7 @@ from pathlib import Path
 
 from services.bootstrap import Services
 from services.pool.batches import ImportReport, import_list
+from services.pool.offers import after_import
 
 
 def run_import(services: Services, path: Path, *, partial: bool = False, actor: str = "bureau") -> ImportReport:
@@ -18,6 +19,7 @@ def run_import(services: Services, path: Path, *, partial: bool = False, actor: 
             actor=actor,
             now=services.clock.now(),
             partial=partial,
+            after=after_import,
         )
         uow.commit()
     return report

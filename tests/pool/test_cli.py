@@ -72,3 +72,15 @@ def test_bad_invocations_say_one_line(cli: CliRunner) -> None:
     assert unknown.exit_code == 1 and "nobody" in unknown.output
     tier = run(cli, "pool", "list", "--tier", "gold")
     assert tier.exit_code == 1 and "tier" in tier.output
+
+
+def test_offers_list_and_bad_input(cli: CliRunner) -> None:
+    empty = json.loads(run(cli, "offers", "list", "--json").output)
+    assert empty == []
+    bad = run(cli, "offers", "list", "--call", "0")
+    assert bad.exit_code != 0 and "Traceback" not in bad.output
+    denied = run(cli, "offers", "make", "--user", "finance")
+    assert denied.exit_code == 1 and "只有市中小企业局" in denied.output
+    assert "offers made: 0" in run(cli, "offers", "make", "--user", "bureau").output
+    missing = run(cli, "offers", "make", "--user", "bureau", "--call", "99")
+    assert missing.exit_code == 1 and "call 99 not found" in missing.output
