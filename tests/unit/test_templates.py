@@ -41,6 +41,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
                         "oldest": [{"case_id": 3, "creditor_name": "洪城科技", "debtor_name": "某区住建局",
                                     "overdue_days": 40, "outstanding_fen": 100000}],
                         "file_name": "arrears-2024-06.xlsx"},
+    "offer_made": {"enterprise_name": "洪城科技有限公司", "award_name": "专精特新中小企业奖励", "cap_fen": 6000000,
+                   "call_title": "2024年度第一批", "confirm_by": T, "commitments": ["信息真实"], "has_account": False},
+    "offer_reminder": {"enterprise_name": "洪城科技有限公司", "award_name": "专精特新中小企业奖励", "confirm_by": T},
     "task_escalated": {"application_id": 12, "enterprise_name": "洪城科技", "task_name": "区县初审",
                        "unit_name": "东湖区", "assignee": None, "due_at": T, "overdue_working_days": 5},
 }
