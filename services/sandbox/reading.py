@@ -1,0 +1,140 @@
+"""Reading the sandbox's inputs from the database, in a read-only transaction.
+
+PostgreSQL runs the reads under ``SET TRANSACTION READ ONLY``; SQLite under ``PRAGMA query_only``
+(and a deferred ``BEGIN``, so no write lock is taken). Whatever runs inside :func:`read_only`, a
+write fails there with the database's own error and nothing is changed.
+
+The pool is every enterprise with at least one honour; an honour's validity (``valid_until``) comes
+from the pool's import record (``honour_source``) where that table exists. Observed take-up per award
+kind (honour type, level) rests on past calls (closed before ``today``): the share of offers made
+without an application (免申即享) that were confirmed, times the share of decided applications
+(paid or rejected) that were paid; each share says how many cases it rests on. The observed
+award/cap ratio is the mean of awarded ÷ cap over paid applications. Rates are rounded half up to
+four decimal places.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Date, Engine, Integer, String, column, inspect, or_, select, table
+
+from services.db.models import Application, AwardType, Call, Enterprise, Honour, Payout
+from services.sandbox.model import PaidAward, PoolEnterprise, PoolHonour, Rate
+
+__all__ = ["Observed", "observed_rates", "paid_awards", "pool_rows", "read_only"]
+
+Kind = tuple[str, str]
+_PLACES = Decimal("0.0001")
+# The pool's tables (services.db.models_pool), named here so the sandbox does not depend on their module.
+_HONOUR_SOURCE = table("honour_source", column("honour_id", Integer), column("valid_until", Date))
+_OFFER = table("offer", column("application_id", Integer), column("award_type_code", String))
+_OFFER_PENDING = ("offered",)
+_OFFER_NOT_TAKEN = ("offered", "lapsed", "declined")
+
+
+@contextmanager
+def read_only(db: Engine) -> Iterator[Connection]:
+    """A connection inside a read-only transaction, rolled back at the end."""
+    sqlite = db.dialect.name == "sqlite"
+    with db.connect() as conn:
+        conn = conn.execution_options(smeflow_read_only=True)
+        try:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA query_only = ON")
+            else:
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            yield conn
+        finally:
+            conn.rollback()
+            if sqlite:  # the pragma outlives the transaction: clear it before the pool reuses the connection
+                conn.exec_driver_sql("PRAGMA query_only = OFF")
+                conn.rollback()
+
+
+def pool_rows(conn: Connection) -> list[PoolEnterprise]:
+    """Every enterprise that holds an honour, with its honours, ordered by id."""
+    with_source = inspect(conn).has_table("honour_source")
+    valid = _HONOUR_SOURCE.c.valid_until if with_source else None
+    cols = [Enterprise.id, Enterprise.name, Enterprise.review_unit_code, Honour.id, Honour.honour_type,
+            Honour.level, Honour.recognised_on]
+    query = select(*cols, *([valid] if valid is not None else [])).join(Honour, Honour.enterprise_id == Enterprise.id)
+    if with_source:
+        query = query.outerjoin(_HONOUR_SOURCE, _HONOUR_SOURCE.c.honour_id == Honour.id)
+    rows: list[Any] = list(conn.execute(query.order_by(Enterprise.id, Honour.id)))
+    pool = []
+    for (eid, name, unit), group in itertools.groupby(rows, key=lambda r: (r[0], r[1], r[2])):
+        honours = tuple(PoolHonour(r[3], r[4], r[5], r[6], r[7] if with_source else None) for r in group)
+        pool.append(PoolEnterprise(eid, name, unit, honours))
+    return pool
+
+
+def paid_awards(conn: Connection) -> list[PaidAward]:
+    """Every award paid so far, with the honour it was paid for."""
+    rows = conn.execute(
+        select(Payout.enterprise_id, Application.honour_id, AwardType.measure, AwardType.honour_type,
+               AwardType.level, Payout.amount_fen)
+        .join(Application, Application.id == Payout.application_id)
+        .join(AwardType, AwardType.code == Payout.award_type_code)).all()
+    return [PaidAward(*r) for r in rows]
+
+
+class Observed:
+    """Observed take-up and award/cap ratio per award kind (honour type, level)."""
+
+    def __init__(self, take_up: dict[Kind, Rate], ratio: dict[Kind, Rate]) -> None:
+        self.take_up = take_up
+        self.ratio = ratio
+
+
+def _share(part: int, whole: int) -> Decimal:
+    return (Decimal(part) / Decimal(whole)).quantize(_PLACES, rounding=ROUND_HALF_UP) if whole else Decimal(1)
+
+
+def observed_rates(conn: Connection, *, today: date) -> Observed:
+    """Take-up and award/cap ratio per kind from the calls closed before ``today``."""
+    past = or_(Call.closes_on < today, Call.closed_early.is_(True))
+    kind_cols = (AwardType.honour_type, AwardType.level)
+    apps = conn.execute(
+        select(*kind_cols, Application.status, Application.awarded_fen, AwardType.cap_fen)
+        .join(AwardType, AwardType.code == Application.award_type_code)
+        .join(Call, Call.id == Application.call_id).where(past)).all()
+    decided: dict[Kind, int] = defaultdict(int)
+    paid: dict[Kind, int] = defaultdict(int)
+    ratios: dict[Kind, list[Decimal]] = defaultdict(list)
+    for ht, lv, status, awarded, cap in apps:
+        if status in ("paid", "rejected"):
+            decided[(ht, lv)] += 1
+        if status == "paid":
+            paid[(ht, lv)] += 1
+            if awarded:
+                ratios[(ht, lv)].append(Decimal(awarded) / Decimal(cap))
+    offered: dict[Kind, int] = defaultdict(int)
+    confirmed: dict[Kind, int] = defaultdict(int)
+    if inspect(conn).has_table("offer"):
+        offers = conn.execute(
+            select(*kind_cols, Application.status)
+            .select_from(_OFFER).join(Application, Application.id == _OFFER.c.application_id)
+            .join(AwardType, AwardType.code == _OFFER.c.award_type_code)
+            .join(Call, Call.id == Application.call_id).where(past)).all()
+        for ht, lv, status in offers:
+            if status not in _OFFER_PENDING:
+                offered[(ht, lv)] += 1
+            if status not in _OFFER_NOT_TAKEN:
+                confirmed[(ht, lv)] += 1
+    take_up: dict[Kind, Rate] = {}
+    for kind in set(decided) | set(offered):
+        confirm, pay = _share(confirmed[kind], offered[kind]), _share(paid[kind], decided[kind])
+        value = (confirm * pay).quantize(_PLACES, rounding=ROUND_HALF_UP)
+        detail = (f"免申即享确认 {confirmed[kind]}/{offered[kind]}；申报获拨付 {paid[kind]}/{decided[kind]}")
+        take_up[kind] = Rate(value, offered[kind] + decided[kind], detail)
+    ratio = {kind: Rate((sum(vals, Decimal(0)) / len(vals)).quantize(_PLACES, rounding=ROUND_HALF_UP), len(vals),
+                        f"已拨付 {len(vals)} 件的核定额与上限之比的平均")
+             for kind, vals in ratios.items()}
+    return Observed(take_up, ratio)
