@@ -5,9 +5,10 @@ PostgreSQL runs the reads under ``SET TRANSACTION READ ONLY``; SQLite under ``PR
 write fails there with the database's own error and nothing is changed.
 
 The pool is every enterprise with at least one honour; an honour's validity (``valid_until``) comes
-from the pool's import record (``honour_source``) where that table exists. Observed take-up per award
+from the pool's import record (``honour_source``; none for an honour entered by hand). Observed take-up per award
 kind (honour type, level) rests on past calls (closed before ``today``): the share of offers made
-without an application (免申即享) that were confirmed, times the share of decided applications
+without an application (免申即享) that were confirmed (an offer still waiting is not counted; one that
+lapsed or was declined was not taken up), times the share of decided applications
 (paid or rejected) that were paid; each share says how many cases it rests on. The observed
 award/cap ratio is the mean of awarded ÷ cap over paid applications. Rates are rounded half up to
 four decimal places.
@@ -23,20 +24,20 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Date, Engine, Integer, String, column, inspect, or_, select, table
+from sqlalchemy import Connection, Engine, or_, select
 
 from services.db.models import Application, AwardType, Call, Enterprise, Honour, Payout
+from services.db.models_pool import HonourSource, Offer
 from services.sandbox.model import PaidAward, PoolEnterprise, PoolHonour, Rate
 
 __all__ = ["Observed", "observed_rates", "paid_awards", "pool_rows", "read_only"]
 
 Kind = tuple[str, str]
 _PLACES = Decimal("0.0001")
-# The pool's tables (services.db.models_pool), named here so the sandbox does not depend on their module.
-_HONOUR_SOURCE = table("honour_source", column("honour_id", Integer), column("valid_until", Date))
-_OFFER = table("offer", column("application_id", Integer), column("award_type_code", String))
-_OFFER_PENDING = ("offered",)
-_OFFER_NOT_TAKEN = ("offered", "lapsed", "declined")
+#: an offer still waiting for the enterprise's confirmation (services.pool's first step of the route)
+_OFFER_STEP = "confirm_offer"
+#: how an offer ends without being taken up
+_OFFER_NOT_TAKEN = ("lapsed", "declined")
 
 
 @contextmanager
@@ -60,17 +61,14 @@ def read_only(db: Engine) -> Iterator[Connection]:
 
 def pool_rows(conn: Connection) -> list[PoolEnterprise]:
     """Every enterprise that holds an honour, with its honours, ordered by id."""
-    with_source = inspect(conn).has_table("honour_source")
-    valid = _HONOUR_SOURCE.c.valid_until if with_source else None
-    cols = [Enterprise.id, Enterprise.name, Enterprise.review_unit_code, Honour.id, Honour.honour_type,
-            Honour.level, Honour.recognised_on]
-    query = select(*cols, *([valid] if valid is not None else [])).join(Honour, Honour.enterprise_id == Enterprise.id)
-    if with_source:
-        query = query.outerjoin(_HONOUR_SOURCE, _HONOUR_SOURCE.c.honour_id == Honour.id)
+    query = (select(Enterprise.id, Enterprise.name, Enterprise.review_unit_code, Honour.id, Honour.honour_type,
+                    Honour.level, Honour.recognised_on, HonourSource.valid_until)
+             .join(Honour, Honour.enterprise_id == Enterprise.id)
+             .outerjoin(HonourSource, HonourSource.honour_id == Honour.id))
     rows: list[Any] = list(conn.execute(query.order_by(Enterprise.id, Honour.id)))
     pool = []
     for (eid, name, unit), group in itertools.groupby(rows, key=lambda r: (r[0], r[1], r[2])):
-        honours = tuple(PoolHonour(r[3], r[4], r[5], r[6], r[7] if with_source else None) for r in group)
+        honours = tuple(PoolHonour(r[3], r[4], r[5], r[6], r[7]) for r in group)
         pool.append(PoolEnterprise(eid, name, unit, honours))
     return pool
 
@@ -117,17 +115,17 @@ def observed_rates(conn: Connection, *, today: date) -> Observed:
                 ratios[(ht, lv)].append(Decimal(awarded) / Decimal(cap))
     offered: dict[Kind, int] = defaultdict(int)
     confirmed: dict[Kind, int] = defaultdict(int)
-    if inspect(conn).has_table("offer"):
-        offers = conn.execute(
-            select(*kind_cols, Application.status)
-            .select_from(_OFFER).join(Application, Application.id == _OFFER.c.application_id)
-            .join(AwardType, AwardType.code == _OFFER.c.award_type_code)
-            .join(Call, Call.id == Application.call_id).where(past)).all()
-        for ht, lv, status in offers:
-            if status not in _OFFER_PENDING:
-                offered[(ht, lv)] += 1
-            if status not in _OFFER_NOT_TAKEN:
-                confirmed[(ht, lv)] += 1
+    offers = conn.execute(
+        select(*kind_cols, Application.status, Application.stage)
+        .select_from(Offer).join(Application, Application.id == Offer.application_id)
+        .join(AwardType, AwardType.code == Offer.award_type_code)
+        .join(Call, Call.id == Application.call_id).where(past)).all()
+    for ht, lv, status, stage in offers:
+        if status == "running" and stage == _OFFER_STEP:
+            continue  # still waiting for the enterprise
+        offered[(ht, lv)] += 1
+        if status not in _OFFER_NOT_TAKEN:
+            confirmed[(ht, lv)] += 1
     take_up: dict[Kind, Rate] = {}
     for kind in set(decided) | set(offered):
         confirm, pay = _share(confirmed[kind], offered[kind]), _share(paid[kind], decided[kind])

@@ -71,11 +71,15 @@ def test_observed_take_up(pool: Services) -> None:
     assert (str(lgn.take_up.value), lgn.take_up.cases) == ("0.5000", 2)  # 1 of 2 decided applications paid
     srp = next(a for a in r.awards if (a.honour_type, a.level) == ("srdi_sme", "province"))
     assert (str(srp.take_up.value), srp.take_up.cases, str(srp.ratio.value)) == ("1.0000", 1, "0.7500")
-    # draft: 小巨人 220万 × 0.5; the rest at take-up 1: 30 + 40 + 75 + 2 + 30 + 10
-    assert r.total("draft").cost_cap_fen == 297 * W
-    assert r.total("draft").cost_ratio_fen == 256_250_000  # 88 + 30 + 40 + 56.25 + 2 + 30 + 10
-    assert r.total("against").cost_cap_fen == 303 * W
-    assert r.total("against").cost_ratio_fen == 280_250_000
+    scp = next(a for a in r.awards if (a.honour_type, a.level) == ("single_champion", "province"))
+    assert (str(scp.take_up.value), scp.take_up.cases) == ("0.5000", 2)  # 1 of 2 answered offers confirmed
+    # draft: 小巨人 220万 × 0.5, 省单项冠军 40万 × 0.5; the rest at take-up 1: 30 + 75 + 2 + 30 + 10
+    assert r.total("draft").cost_cap_fen == 277 * W
+    assert r.total("draft").cost_ratio_fen == 236_250_000  # 88 + 30 + 20 + 56.25 + 2 + 30 + 10
+    # current: 小巨人 120 × 0.5, 省单项冠军 40 × 0.5, and 60 + 40 + 43 + 10 + 30 + 10 + 10
+    assert r.total("against").cost_cap_fen == 283 * W
+    assert r.total("against").cost_ratio_fen == 260_250_000  # 48 + 20 + 60 + 40 + 32.25 + 10 + 30 + 10 + 10
+    assert r.pool_enterprises == 35
 
 
 def test_a_simulation_that_writes_fails_and_records_nothing(pool: Services) -> None:
