@@ -14,9 +14,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
+import orjson
+
 __all__ = [
     "AwardFigures", "Change", "DistrictFigures", "FundLine", "PaidAward", "PoolEnterprise", "PoolHonour",
-    "Rate", "Side", "SimulationResult", "from_jsonable", "to_jsonable",
+    "Rate", "Side", "SimulationResult", "from_jsonable", "result_from_json", "result_to_json", "to_jsonable",
 ]
 
 
@@ -169,6 +171,43 @@ class SimulationResult:
 
 
 # -- JSON ------------------------------------------------------------------------------------
+def result_to_json(result: SimulationResult) -> bytes:
+    """The result as compact JSON: the lists of gainers and losers as rows, award names by index."""
+    names: dict[str, int] = {}
+    seen: dict[tuple[str, ...], list[int]] = {}
+
+    def index(awards: tuple[str, ...]) -> list[int]:
+        found = seen.get(awards)
+        if found is None:
+            found = seen[awards] = [names.setdefault(n, len(names)) for n in awards]
+        return found
+
+    def rows(changes: tuple[Change, ...]) -> list[list[Any]]:
+        return [[c.enterprise_id, c.name, c.district, c.draft_fen, c.against_fen, index(c.draft_awards),
+                 index(c.against_awards)] for c in changes]
+
+    body = {f.name: to_jsonable(getattr(result, f.name)) for f in dataclasses.fields(SimulationResult)
+            if f.name not in ("gainers", "losers")}
+    body["gainers"], body["losers"] = rows(result.gainers), rows(result.losers)
+    body["award_names"] = list(names)
+    return orjson.dumps(body)
+
+
+def result_from_json(text: str | bytes) -> SimulationResult:
+    """The inverse of :func:`result_to_json`."""
+    data = orjson.loads(text)
+    names = data.pop("award_names")
+
+    def changes(rows: list[list[Any]]) -> tuple[Change, ...]:
+        return tuple(Change(r[0], r[1], r[2], r[3], r[4], tuple(names[i] for i in r[5]),
+                            tuple(names[i] for i in r[6])) for r in rows)
+
+    gainers, losers = changes(data.pop("gainers")), changes(data.pop("losers"))
+    data["gainers"] = data["losers"] = []
+    result = from_jsonable(SimulationResult, data)
+    return dataclasses.replace(result, gainers=gainers, losers=losers)
+
+
 def to_jsonable(value: Any) -> Any:
     """Dataclasses to dicts, Decimal and dates to text, tuples to lists."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -75,36 +75,59 @@ def _fen(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _entitlements(edition: Edition, by_kind: Mapping[Kind, AwardType], rank: Mapping[str, int],
-                  enterprise: PoolEnterprise, on: date, paid_honours: set[int],
-                  paid_measure: Mapping[tuple[int, int], int], options: Options
-                  ) -> tuple[list[tuple[AwardType, int]], list[tuple[AwardType, int]]]:
-    """(award, payable fen) pairs the enterprise would be paid, and those 就高不重复 removed."""
-    found: dict[str, AwardType] = {}
-    for h in enterprise.honours:
-        award = by_kind.get((h.honour_type, h.level))
-        if award is None or h.recognised_on > on or (h.valid_until is not None and h.valid_until < on):
-            continue
-        if not edition.covers(h.recognised_on) or h.id in paid_honours:
-            continue
-        found[award.code] = award
-    if not options.highest_only:
-        return [(a, a.cap_fen) for a in found.values()], []
-    best: dict[int, AwardType] = {}
-    for award in found.values():
-        held = best.get(award.measure)
-        if held is None or (rank[award.level], award.cap_fen, award.code) > (rank[held.level], held.cap_fen, held.code):
-            best[award.measure] = award
-    paid, dropped = [], [(a, a.cap_fen) for a in found.values() if best[a.measure] is not a]
-    for measure, award in best.items():
-        already = paid_measure.get((enterprise.id, measure), 0)
-        payable = award.cap_fen if not already else (
-            0 if options.after_lower_paid == "none" else max(0, award.cap_fen - already))
-        if payable > 0:
-            paid.append((award, payable))
-        if payable < award.cap_fen:
-            dropped.append((award, award.cap_fen - payable))
-    return paid, dropped
+class _Edition:
+    """One edition compiled for the loop: award and ordering key per kind, coverage, its sums."""
+
+    def __init__(self, edition: Edition, options: Options) -> None:
+        rank = {lv.code: lv.rank for lv in edition.levels}
+        self.by_kind: dict[Kind, tuple[AwardType, tuple[int, int, str]]] = {
+            (a.honour_type, a.level): (a, (rank[a.level], a.cap_fen, a.code)) for a in edition.award_types}
+        self.first, self.last = edition.coverage_from, edition.in_force_until
+        self.highest_only = options.highest_only
+        self.difference = options.after_lower_paid != "none"
+        self.tally = _Tally()
+
+    def pay(self, enterprise: PoolEnterprise, live: list[tuple[Kind, date]],
+            paid_measure: Mapping[tuple[int, int], int]) -> tuple[int, tuple[str, ...]]:
+        """Tally what the enterprise would be paid; return its total at the cap and the award names."""
+        found: dict[str, tuple[AwardType, tuple[int, int, str]]] = {}
+        for kind, recognised in live:
+            entry = self.by_kind.get(kind)
+            if entry is not None and self.first <= recognised <= self.last:
+                found[entry[0].code] = entry
+        if not found:
+            return 0, ()
+        tally, district = self.tally, enterprise.district
+        paid: list[tuple[AwardType, int]] = []
+        if not self.highest_only:
+            paid = [(a, a.cap_fen) for a, _ in found.values()]
+        else:
+            best: dict[int, tuple[AwardType, tuple[int, int, str]]] = {}
+            for award, key in found.values():
+                held = best.get(award.measure)
+                if held is None or key > held[1]:
+                    best[award.measure] = (award, key)
+            for award, _ in found.values():
+                if best[award.measure][0] is not award:
+                    self._drop(award, award.cap_fen, district)
+            for measure, (award, _) in best.items():
+                already = paid_measure.get((enterprise.id, measure), 0)
+                payable = award.cap_fen if not already else (
+                    max(0, award.cap_fen - already) if self.difference else 0)
+                if payable > 0:
+                    paid.append((award, payable))
+                if payable < award.cap_fen:
+                    self._drop(award, award.cap_fen - payable, district)
+        for award, fen in paid:
+            cell = ((award.honour_type, award.level), district)
+            tally.count[cell] += 1
+            tally.cap[cell] += fen
+        return sum(f for _, f in paid), tuple(a.name_zh for a, _ in paid)
+
+    def _drop(self, award: AwardType, fen: int, district: str) -> None:
+        cell = ((award.honour_type, award.level), district)
+        self.tally.dropped[cell] += 1
+        self.tally.dropped_cap[cell] += fen
 
 
 def price(draft: Edition, against: Edition, pool: Iterable[PoolEnterprise], paid: Iterable[PaidAward],
@@ -116,34 +139,25 @@ def price(draft: Edition, against: Edition, pool: Iterable[PoolEnterprise], paid
         if p.honour_id is not None:
             paid_honours.add(p.honour_id)
         paid_measure[(p.enterprise_id, p.measure)] += p.amount_fen
-    sides = {"draft": draft, "against": against}
-    kinds = {name: {(a.honour_type, a.level): a for a in ed.award_types} for name, ed in sides.items()}
-    ranks = {name: {lv.code: lv.rank for lv in ed.levels} for name, ed in sides.items()}
-    tallies = {name: _Tally() for name in sides}
+    on = options.as_of
+    d_side, a_side = _Edition(draft, options), _Edition(against, options)
     gainers: list[Change] = []
     losers: list[Change] = []
     enterprises = honours = 0
     for ent in pool:
         enterprises += 1
         honours += len(ent.honours)
-        totals: dict[str, tuple[int, tuple[str, ...]]] = {}
-        for name, edition in sides.items():
-            got, dropped = _entitlements(edition, kinds[name], ranks[name], ent, options.as_of, paid_honours,
-                                         paid_measure, options)
-            tally = tallies[name]
-            for award, fen in got:
-                cell = ((award.honour_type, award.level), ent.district)
-                tally.count[cell] += 1
-                tally.cap[cell] += fen
-            for award, fen in dropped:
-                cell = ((award.honour_type, award.level), ent.district)
-                tally.dropped[cell] += 1
-                tally.dropped_cap[cell] += fen
-            totals[name] = (sum(f for _, f in got), tuple(a.name_zh for a, _ in got))
-        (d_fen, d_names), (a_fen, a_names) = totals["draft"], totals["against"]
+        live = [((ht, lv), rec) for hid, ht, lv, rec, until in ent.honours
+                if rec <= on and (until is None or until >= on) and hid not in paid_honours]
+        if not live:
+            continue
+        d_fen, d_names = d_side.pay(ent, live, paid_measure)
+        a_fen, a_names = a_side.pay(ent, live, paid_measure)
         if d_fen != a_fen:
             change = Change(ent.id, ent.name, ent.district, d_fen, a_fen, d_names, a_names)
             (gainers if d_fen > a_fen else losers).append(change)
+    tallies = {"draft": d_side.tally, "against": a_side.tally}
+    sides = ("draft", "against")
     cells = {name: _cells(tallies[name], options) for name in sides}
     gainers.sort(key=lambda c: (-c.delta_fen, c.enterprise_id))
     losers.sort(key=lambda c: (c.delta_fen, c.enterprise_id))

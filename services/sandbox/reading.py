@@ -16,18 +16,16 @@ four decimal places.
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from sqlalchemy import Connection, Engine, or_, select
 
-from services.db.models import Application, AwardType, Call, Enterprise, Honour, Payout
-from services.db.models_pool import HonourSource, Offer
+from services.db.models import Application, AwardType, Call, Enterprise, Payout
+from services.db.models_pool import Offer
 from services.sandbox.model import PaidAward, PoolEnterprise, PoolHonour, Rate
 
 __all__ = ["Observed", "observed_rates", "paid_awards", "pool_rows", "read_only"]
@@ -59,17 +57,36 @@ def read_only(db: Engine) -> Iterator[Connection]:
                 conn.rollback()
 
 
-def pool_rows(conn: Connection) -> list[PoolEnterprise]:
-    """Every enterprise that holds an honour, with its honours, ordered by id."""
-    query = (select(Enterprise.id, Enterprise.name, Enterprise.review_unit_code, Honour.id, Honour.honour_type,
-                    Honour.level, Honour.recognised_on, HonourSource.valid_until)
-             .join(Honour, Honour.enterprise_id == Enterprise.id)
-             .outerjoin(HonourSource, HonourSource.honour_id == Honour.id))
-    rows: list[Any] = list(conn.execute(query.order_by(Enterprise.id, Honour.id)))
-    pool = []
-    for (eid, name, unit), group in itertools.groupby(rows, key=lambda r: (r[0], r[1], r[2])):
-        honours = tuple(PoolHonour(r[3], r[4], r[5], r[6], r[7]) for r in group)
-        pool.append(PoolEnterprise(eid, name, unit, honours))
+def pool_rows(conn: Connection, *, as_of: date) -> list[PoolEnterprise]:
+    """Every enterprise holding an honour valid on ``as_of`` (recognised by then, not expired), with
+    those honours, ordered by id. (The pricing checks the same; the database just sends fewer rows.)
+
+    The honours come through the driver as plain rows (the date is a literal, so the statement is the
+    same on both databases), dates made ``date`` here where the driver gives text (SQLite): at 300,000
+    honours this is several times faster than typed ORM rows."""
+    names = {r[0]: (r[1], r[2]) for r in conn.execute(
+        select(Enterprise.id, Enterprise.name, Enterprise.review_unit_code)).all()}
+    day = as_of.isoformat()  # a date's ISO text: no quoting needed
+    rows = conn.exec_driver_sql(
+        "SELECT h.enterprise_id, h.id, h.honour_type, h.level, h.recognised_on, s.valid_until "
+        "FROM honour h LEFT JOIN honour_source s ON s.honour_id = h.id "
+        f"WHERE h.recognised_on <= '{day}' AND (s.valid_until IS NULL OR s.valid_until >= '{day}') "
+        "ORDER BY h.enterprise_id, h.id").fetchall()
+    text_dates = bool(rows) and isinstance(rows[0][4], str)
+    iso = date.fromisoformat
+    pool: list[PoolEnterprise] = []
+    current, honours = None, []  # type: ignore[var-annotated]
+    for eid, hid, kind, level, recognised, until in rows:
+        if eid != current:
+            if current is not None:
+                pool.append(PoolEnterprise(current, *names[current], tuple(honours)))
+            current, honours = eid, []
+        if text_dates:
+            recognised = iso(recognised)
+            until = iso(until) if until is not None else None
+        honours.append(PoolHonour(hid, kind, level, recognised, until))
+    if current is not None:
+        pool.append(PoolEnterprise(current, *names[current], tuple(honours)))
     return pool
 
 

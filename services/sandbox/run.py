@@ -7,14 +7,16 @@ editions, a take-up outside 0..1) raises InvalidInput before anything is read or
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from services.accounts.access import require_role
 from services.audit import chain as audit
@@ -23,7 +25,7 @@ from services.db.models import User
 from services.db.models_sandbox import PolicySimulation
 from services.errors import NotFound
 from services.sandbox import drafts, reading
-from services.sandbox.model import Rate, SimulationResult, from_jsonable, to_jsonable
+from services.sandbox.model import Rate, SimulationResult, result_from_json, result_to_json
 from services.sandbox.pricing import Options, price
 
 if TYPE_CHECKING:
@@ -72,7 +74,10 @@ class Recorded:
 
 def simulate(services: Services, request: Request, *, actor: str,
              reader: Callable[[Connection], None] | None = None) -> Recorded:
-    """Price the draft and record the simulation; ``reader`` (tests) runs inside the read-only transaction."""
+    """Price the draft and record the simulation; ``reader`` (tests) runs inside the read-only transaction.
+
+    The caller holds no transaction of its own meanwhile (on SQLite a held write lock would block the
+    record)."""
     if request.draft_file is not None:
         name, data = request.draft_file
         draft = drafts.read_draft_file(data, name)
@@ -83,10 +88,10 @@ def simulate(services: Services, request: Request, *, actor: str,
     as_of = request.as_of or (today if draft.edition.in_force_on(today) else draft.edition.in_force_from)
     against = drafts.choose_against(services.editions, draft.edition, request.against, as_of)
     drafts.check_as_of(as_of, draft.edition, against)
-    with reading.read_only(services.db) as conn:
+    with _collector_paused(), reading.read_only(services.db) as conn:
         if reader is not None:
             reader(conn)
-        pool = reading.pool_rows(conn)
+        pool = reading.pool_rows(conn, as_of=as_of)
         paid = reading.paid_awards(conn)
         observed = reading.observed_rates(conn, today=today)
     if fixed is None:
@@ -100,8 +105,24 @@ def simulate(services: Services, request: Request, *, actor: str,
                       highest_only=services.settings.honours_highest_only,
                       after_lower_paid=str(getattr(services.settings, "higher_award_after_lower_paid", "difference")),
                       matching_share=matching_share(services))
-    result = price(draft.edition, against, pool, paid, options, unit_name=lambda c: names.get(c, c))
+    with _collector_paused():
+        result = price(draft.edition, against, pool, paid, options, unit_name=lambda c: names.get(c, c))
+        del pool
     return _record(services, result, draft, actor)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the pool's rows are built and priced: they are
+    hundreds of thousands of tuples with no reference cycles, and the collector's repeated passes
+    over them would double the time. Reference counting still frees everything as usual."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _record(services: Services, result: SimulationResult, draft: drafts.Draft, actor: str) -> Recorded:
@@ -110,7 +131,7 @@ def _record(services: Services, result: SimulationResult, draft: drafts.Draft, a
         row = PolicySimulation(created_at=now, actor=actor, draft_code=result.draft_code, draft_sha256=draft.sha256,
                                draft_source=draft.source[:200], against_code=result.against_code, as_of=result.as_of,
                                take_up=result.take_up_mode,
-                               figures=json.dumps(to_jsonable(result), ensure_ascii=False, separators=(",", ":")))
+                               figures=result_to_json(result).decode())
         uow.session.add(row)
         uow.session.flush()
         audit.append(uow.session, kind="policy.simulate", actor=actor, at=now,
@@ -121,17 +142,15 @@ def _record(services: Services, result: SimulationResult, draft: drafts.Draft, a
         return Recorded(row.id, actor, now, draft.sha256, row.draft_source, result)
 
 
-def load(services: Services, simulation_id: int) -> Recorded:
+def load(session: Session, simulation_id: int) -> Recorded:
     """A recorded simulation, its figures read back from its JSON."""
-    with services.uow() as uow:
-        row = uow.session.get(PolicySimulation, simulation_id)
-        if row is None:
-            raise NotFound(f"simulation {simulation_id} not found")
-        result = from_jsonable(SimulationResult, json.loads(row.figures))
-        return Recorded(row.id, row.actor, row.created_at, row.draft_sha256, row.draft_source, result)
+    row = session.get(PolicySimulation, simulation_id)
+    if row is None:
+        raise NotFound(f"simulation {simulation_id} not found")
+    result = result_from_json(row.figures)
+    return Recorded(row.id, row.actor, row.created_at, row.draft_sha256, row.draft_source, result)
 
 
-def recent(services: Services, limit: int = 20) -> list[PolicySimulation]:
-    """The latest recorded simulations, newest first (figures not loaded into use)."""
-    with services.uow() as uow:
-        return list(uow.session.scalars(select(PolicySimulation).order_by(PolicySimulation.id.desc()).limit(limit)))
+def recent(session: Session, limit: int = 20) -> list[PolicySimulation]:
+    """The latest recorded simulations, newest first."""
+    return list(session.scalars(select(PolicySimulation).order_by(PolicySimulation.id.desc()).limit(limit)))
