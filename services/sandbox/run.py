@@ -42,13 +42,14 @@ def require_sandbox(user: User) -> None:
 
 
 def matching_share(services: Services) -> Decimal:
-    """The share of each award that the enterprise's district matching fund carries.
+    """The share (0..1) of each award that the enterprise's district matching fund carries.
 
-    The one place the sandbox reads the split setting: ``district_matching_share`` when the
-    settings define it (the yearly round's budget lines), else 0 (the city's fund carries all).
+    The one place the sandbox reads the split: the yearly round's setting ``district_matching_percent``
+    (percent of each payout drawn from the district's matching fund) where the settings have it, else 0
+    (the city's fund carries all).
     """
-    value = getattr(services.settings, "district_matching_share", None)
-    return Decimal(str(value)) if value is not None else Decimal(0)
+    percent = getattr(services.settings, "district_matching_percent", None)
+    return Decimal(int(percent)) / 100 if percent is not None else Decimal(0)
 
 
 @dataclass(frozen=True)
