@@ -23,12 +23,14 @@ demo: $(STAMP)
 	$(BIN)/smeflow demo
 	$(BIN)/smeflow arrears demo
 
-# The whole test suite (PostgreSQL tests run when SMEFLOW_TEST_POSTGRES_URL is set).
+# The whole test suite (PostgreSQL tests run when SMEFLOW_TEST_DATABASE_URL is set).
+# PYTEST_ARGS adds pytest options (CI: --junitxml=... for .ci/check_skips.py).
+PYTEST_ARGS ?=
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/route_throughput.py

@@ -11,6 +11,7 @@ Override any field from the environment, e.g. ``SMEFLOW_DATABASE_URL``,
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -242,6 +243,12 @@ class Settings(BaseSettings):
         "carries); later years come from year files or are provisional. For tests and for rehearsing a year "
         "file before upgrading the package.",
     )
+    clock: datetime | None = Field(
+        default=None,
+        description="A fixed 'now' for the CLI and the flows (ISO 8601 with its offset, e.g. "
+        "2024-06-03T10:00+08:00), so tests and rehearsals run at a chosen instant; honoured only in "
+        "development and test, refused elsewhere. None: the system clock.",
+    )
     argon2_time_cost: int = Field(
         default=3, ge=1, description="argon2id passes when hashing a password (RFC 9106 second recommendation)."
     )
@@ -294,6 +301,13 @@ class Settings(BaseSettings):
             )
         if not self.audit_signing_key:
             raise InsecureSecretError("refusing to start: SMEFLOW_AUDIT_SIGNING_KEY must not be empty")
+        if self.clock is not None:
+            if self.environment not in _DEV_ENVIRONMENTS:
+                raise ValueError(f"setting clock (SMEFLOW_CLOCK): a fixed clock is honoured only in development "
+                                 f"and test, not in environment {self.environment!r}; unset it")
+            if self.clock.tzinfo is None or self.clock.utcoffset() is None:
+                raise ValueError("setting clock (SMEFLOW_CLOCK): must carry its UTC offset, "
+                                 "e.g. 2024-06-03T10:00+08:00")
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir.as_posix()}/smeflow.db"
         return self

@@ -19,7 +19,7 @@ from services.db.session import make_engine, make_session_factory
 from services.engine.runtime import Engine
 from services.mail.outbox import Mailer
 from services.time.calendar import WorkingCalendar
-from services.time.clock import Clock, SystemClock
+from services.time.clock import Clock, ManualClock, SystemClock
 from services.uow import UnitOfWork
 
 
@@ -87,4 +87,7 @@ class Services:
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Services:
     """Wire the service from settings (default: the environment)."""
-    return Services(settings=settings or get_settings(), clock=clock or SystemClock())
+    settings = settings or get_settings()
+    if clock is None:  # SMEFLOW_CLOCK (development and test only) fixes "now" for the CLI and the flows
+        clock = ManualClock(settings.clock) if settings.clock is not None else SystemClock()
+    return Services(settings=settings, clock=clock)

@@ -99,9 +99,10 @@ def remind(services: Services, now: datetime) -> RemindReport:
 
 def _escalate(services: Services, session: Session, now: datetime, today: date) -> int:
     limit = services.settings.escalate_after_working_days
-    horizon = now - timedelta(days=limit)  # working days are never fewer than calendar days
+    # `limit` working days overdue needs `limit` calendar days after the last day in time (due_at is its end)
+    horizon = now - timedelta(days=limit - 1)
     steps = session.scalars(select(ArrearsTask).where(
-        ArrearsTask.status == "open", ArrearsTask.escalation_level < 1, ArrearsTask.due_at < horizon)).all()
+        ArrearsTask.status == "open", ArrearsTask.escalation_level < 1, ArrearsTask.due_at <= horizon)).all()
     names = department_names(session)
     managers = [u.email or "" for u in session.scalars(select(User).where(
         User.role == "manager", User.active.is_(True), User.email.is_not(None)))]

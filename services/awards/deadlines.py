@@ -92,11 +92,13 @@ def _overdue_working_days(services: Services, item: WorkItem, now: datetime) -> 
 
 def _escalate(services: Services, now: datetime, report: SweepReport) -> None:
     limit = services.settings.escalate_after_working_days
-    horizon = now - timedelta(days=limit)  # cheap pre-filter: working days are never fewer than calendar days
+    # Cheap pre-filter: `limit` working days overdue needs at least `limit` calendar days after the last
+    # day in time, whose end is due_at, so due_at is at least limit - 1 days ago (the count decides).
+    horizon = now - timedelta(days=limit - 1)
     with services.uow() as uow:
         candidates = uow.session.scalars(select(WorkItem.id).where(
             WorkItem.status == "open", WorkItem.overdue.is_(True), WorkItem.escalation_level == 1,
-            WorkItem.due_at < horizon)).all()
+            WorkItem.due_at <= horizon)).all()
     for item_id in candidates:
         with services.uow() as uow:
             session = uow.session

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-import time
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from services.arrears.demo import make_uscc
 from services.arrears.ledger_import import import_ledger
@@ -168,15 +168,23 @@ def big_ledger(rows: int) -> bytes:
 
 @pytest.mark.slow
 def test_a_100000_row_ledger_imports(campaign: Campaign) -> None:
-    """About 10-15 s on an idle 2-core machine (benchmarks/ledger_import.py); the bound allows a busy CI."""
+    """In bulk: the SQL statements the import sends stay a handful per batch of rows, whatever the row
+    count (its speed is measured in benchmarks/ledger_import.py, not asserted here)."""
     c = campaign
     content = big_ledger(100_000)
-    started = time.perf_counter()
-    report = run(c, content, "big.csv")
-    elapsed = time.perf_counter() - started
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(c.services.db, "before_cursor_execute", seen)
+    try:
+        report = run(c, content, "big.csv")
+    finally:
+        event.remove(c.services.db, "before_cursor_execute", seen)
     assert (report.created, report.error_count) == (100_000, 0)
     assert count(c, ArrearsCase) == 100_000 and count(c, ArrearsTask) == 100_000
     with c.services.uow() as uow:
         total = uow.session.scalar(select(func.sum(ArrearsCase.claimed_fen)))
     assert total == sum((1000 + i) * 100 + i % 100 for i in range(100_000))
-    assert elapsed < 120, f"import took {elapsed:.1f} s"
+    assert len(statements) <= 60, statements[:80]  # not one (or more) per row

@@ -108,7 +108,7 @@ def test_applicant_notices_arrive_by_smtp(services: Services) -> None:
         report = outbox.dispatch(services.uow, SmtpMailer(settings, timeout=5), services.clock.now())
         assert outbox.dispatch(services.uow, SmtpMailer(settings, timeout=5), services.clock.now()).sent == 0
     finally:
-        server.stop()
+        server.close()
     messages = server.inbox.messages()
     assert report.sent == len(messages) == 4
     subjects = [str(m["Subject"]) for m in messages]

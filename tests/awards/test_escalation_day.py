@@ -81,3 +81,25 @@ def test_escalation_on_the_third_working_day_overdue_not_a_day_early(june: Servi
     escalated = state(s, item.id)
     assert (escalated.escalation_level, escalated.escalated_at) == (2, s.clock.now())
     assert escalation_mails(s, item.id) == [f"escalate1:{item.id}", f"escalate2:{item.id}"]
+
+
+# row 5, the other side: not a day late either, when the working days follow the deadline at once
+def test_escalation_on_three_consecutive_working_days_is_not_a_day_late(june: Services) -> None:
+    """Opened Monday 2024-06-17: Tue 18 ... Fri 21, Mon 24 ... Fri 28, Mon Jul 1 is the 10th working
+    day, due 2024-07-02 00:00. Overdue: Tue Jul 2 (1), Wed 3 (2), Thu 4 (3): escalated on Thursday
+    2024-07-04, although it is only 2 days and 9 hours past the deadline then."""
+    s = june
+    with s.uow() as uow:
+        uow.session.scalars(select(Call)).one().closes_on = at("2024-07-31T00:00").date()
+        uow.commit()
+    clock(s).set(at("2024-06-17T09:00"))
+    app_id = apply_for(s, "南昌精工智能装备有限公司", "m2-little-giant-national", 300_000_00)
+    item = open_item(s, app_id)
+    assert item.due_at == at("2024-07-02T00:00").astimezone(UTC)
+    clock(s).set(at("2024-07-02T00:30"))
+    assert (app_id, "district_check_deadline") in sweep(s, s.clock.now()).fired
+    clock(s).set(at("2024-07-03T23:59"))  # Wednesday: 2 working days overdue
+    assert item.id not in sweep(s, s.clock.now()).escalated
+    clock(s).set(at("2024-07-04T09:00"))  # Thursday: 3 working days overdue
+    assert item.id in sweep(s, s.clock.now()).escalated
+    assert state(s, item.id).escalation_level == 2

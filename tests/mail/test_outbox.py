@@ -26,10 +26,9 @@ PAID = {"enterprise_name": "洪城科技有限公司", "application_id": 42, "aw
 
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
+    with SmtpServer() as server:
+        server.start()
+        yield server
 
 
 @pytest.fixture

@@ -321,10 +321,10 @@ def test_hostile_names_are_escaped_on_the_page(world: Services, login: Login) ->
 # -- the outbox ------------------------------------------------------------------------------------
 def failed_mail(world: Services, cases: Cases) -> int:
     """Every queued mail fails against an SMTP port where nothing listens; returns one failed id."""
-    server = SmtpServer()  # reserved a free port, never started
-    mailer = SmtpMailer(world.settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": server.port}),
-                        timeout=5)
-    report = outbox.dispatch(world.uow, mailer, world.clock.now(), max_attempts=1)
+    with SmtpServer() as server:  # holds its port and never listens: every connection is refused
+        mailer = SmtpMailer(world.settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": server.port}),
+                            timeout=5)
+        report = outbox.dispatch(world.uow, mailer, world.clock.now(), max_attempts=1)
     assert report.failed > 0
     with world.uow() as uow:
         return uow.session.scalars(select(OutboxMail.id).where(OutboxMail.status == "failed")).first() or 0
