@@ -55,13 +55,13 @@ def award_chart(result: SimulationResult) -> str:
     """Expected cost (at the observed ratio) by award type: the draft beside the comparison."""
     rows = result.awards
     return bars_svg("按奖励类型的预计支出", [a.name_zh for a in rows],
-                    [(f"草案 {result.draft_code}", DRAFT_COLOUR, [a.draft.cost_ratio_fen for a in rows]),
-                     (f"现行 {result.against_code}", AGAINST_COLOUR, [a.against.cost_ratio_fen for a in rows])])
+                    [("草案", DRAFT_COLOUR, [a.draft.cost_ratio_fen for a in rows]),
+                     ("比较版本", AGAINST_COLOUR, [a.against.cost_ratio_fen for a in rows])])
 
 
 def district_chart(result: SimulationResult) -> str:
     """Expected cost (at the observed ratio) by district: the draft beside the comparison."""
     rows = result.districts
     return bars_svg("按区县的预计支出", [d.name_zh for d in rows],
-                    [(f"草案 {result.draft_code}", DRAFT_COLOUR, [d.draft.cost_ratio_fen for d in rows]),
-                     (f"现行 {result.against_code}", AGAINST_COLOUR, [d.against.cost_ratio_fen for d in rows])])
+                    [("草案", DRAFT_COLOUR, [d.draft.cost_ratio_fen for d in rows]),
+                     ("比较版本", AGAINST_COLOUR, [d.against.cost_ratio_fen for d in rows])])

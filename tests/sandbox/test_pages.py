@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,34 +13,10 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from app.web import create_app
-from services.awards.demo import DEMO_PASSWORD
 from services.bootstrap import Services
 from services.db.models_sandbox import PolicySimulation
-from tests.sandbox.seed import seed
 
 DRAFT_FILE = Path(__file__).parent / "data" / "test-sandbox-draft.toml"
-
-
-@pytest.fixture
-def world(services: Services) -> Services:
-    seed(services)
-    return services
-
-
-@pytest.fixture
-def login(world: Services) -> Iterator:  # type: ignore[type-arg]
-    clients: list[TestClient] = []
-
-    def make(username: str) -> TestClient:
-        c = TestClient(create_app(world), follow_redirects=False)
-        clients.append(c)
-        assert c.post("/login", data={"username": username, "password": DEMO_PASSWORD}).status_code == 303
-        return c
-
-    yield make
-    for c in clients:
-        c.close()
 
 
 def csrf(html: str) -> str:
