@@ -17,8 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # why no eligible officer of the unit may take an open step (segregation of duties), and where it went
+    with op.batch_alter_table('work_item', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('blocked_reason', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('work_item', schema=None) as batch_op:
+        batch_op.drop_column('blocked_reason')

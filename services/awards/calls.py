@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config.policy import Edition
@@ -25,6 +25,22 @@ def create_fund(session: Session, *, code: str, name: str, year: int, budget_fen
     session.flush()
     audit.append(session, kind="fund.create", actor=actor, at=now,
                  payload={"fund": fund.id, "code": code, "budget_fen": budget_fen})
+    return fund
+
+
+def top_up_fund(session: Session, *, fund_id: int, add_fen: int, reason: str, actor: str, now: datetime) -> Fund:
+    """Raise a fund's budget (追加预算), e.g. so that deferred payouts can be paid; audited."""
+    if not isinstance(add_fen, int) or add_fen <= 0:
+        raise InvalidInput("add_fen", "追加金额必须是正整数（分）")
+    if not reason.strip():
+        raise InvalidInput("reason", "追加预算须写明依据（如预算调整文号）")
+    fund = session.get(Fund, fund_id)
+    if fund is None:
+        raise NotFound(f"资金 #{fund_id} 不存在")
+    session.execute(update(Fund).where(Fund.id == fund_id).values(budget_fen=Fund.budget_fen + add_fen))
+    session.refresh(fund)
+    audit.append(session, kind="fund.top_up", actor=actor, at=now,
+                 payload={"fund": fund.id, "add_fen": add_fen, "budget_fen": fund.budget_fen, "reason": reason.strip()})
     return fund
 
 

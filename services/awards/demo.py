@@ -226,13 +226,13 @@ class Demo:
                     case.path.append("公示期满，无异议")
 
     def run(self) -> list[DemoCase]:
-        """Every path: payout, return and resubmit, rejections, objection, payout refused."""
+        """Every path: payout, return and resubmit, rejections, objection, payout refused and deferred."""
         a = self.apply("a", "直接通过并拨付")
         b = self.apply("b", "退回补正后重新提交")
         c = self.apply("c", "区县初审不予通过")
         d = self.apply("d", "市局复审不予通过")
         e = self.apply("e", "公示期间收到异议")
-        f = self.apply("f", "资金不足，拨付被拒")
+        f = self.apply("f", "资金不足，暂缓拨付")
         self.act(a, "district-donghu", "approve")
         self.act(b, "district-xihu", "return", reason="缺少认定文件扫描件")
         self.act(b, "applicant-b", "resubmit")
@@ -252,6 +252,7 @@ class Demo:
         self.pass_public_notice()
         for case, ref in ((a, "PAY-2024-0001"), (b, "PAY-2024-0002"), (e, "PAY-2024-0003"), (f, "PAY-2024-0004")):
             self.act(case, "finance", "pay", reference=ref)
+        self.act(f, "finance", "defer", reason="专项资金余额不足，待追加预算后拨付")
         return list(self.cases.values())
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from services.awards import eligibility
 from services.awards.tasks import scope, visible_item
 from services.db.models import (
     Application,
@@ -48,6 +49,8 @@ class InboxRow:
     escalated: bool
     due_soon: bool
     assignee: str | None
+    blocked: str | None = None  # why this user may not decide it (segregation of duties): shown greyed
+    routed: str | None = None  # where the step went when no ordinary officer may take it
 
 
 @dataclass(frozen=True)
@@ -113,13 +116,17 @@ def inbox_rows(session: Session, user: User, *, now: datetime, want: InboxQuery 
              .join(AwardType, AwardType.code == Application.award_type_code)
              .where(WorkItem.status == "open"))
     query = _ordered(_filtered(scope(query, user), user, want, now), want.sort).limit(limit)
+    found = list(session.execute(query))
+    blocked = eligibility.blocked_for(session, user.username,
+                                      ((i.id, i.application_id, i.task_spec) for i, *_ in found))
     rows = []
-    for item, enterprise, award, requested in session.execute(query):
+    for item, enterprise, award, requested in found:
         overdue = _overdue(item, now)
         soon = (not overdue and soon_before is not None and item.due_at is not None and item.due_at <= soon_before)
         rows.append(InboxRow(item.id, item.application_id, item.task_spec, item.name, enterprise, award, requested,
                              item.created_at, item.due_at, item.due_provisional, overdue,
-                             item.escalation_level >= 2, soon, item.assignee))
+                             item.escalation_level >= 2, soon, item.assignee, blocked.get(item.id),
+                             item.blocked_reason))
     return rows
 
 
@@ -194,6 +201,8 @@ class TaskView:
     files: list[FileView]
     history: list[HistoryEntry]
     fund: FundView | None
+    blocked: str | None = None  # why this user may not decide it
+    routed: str | None = None  # the step went to the unit head, or no one of the unit may take it
 
     @property
     def is_open(self) -> bool:
@@ -260,11 +269,13 @@ def task_view(session: Session, services: Services, user: User, item_id: int, *,
         if task is not None:
             decisions, fields, action = task.decisions, task.fields, task.action
     fund = _fund(session, app) if action == "payout" or user.role == "finance" else None
+    earlier = eligibility.earlier_stage(session, user.username, item) if item.status == "open" else None
+    blocked = f"职责分离：您已办理本案“{earlier}”环节，不能再办理此环节" if earlier else None
     names = _names(session, {u for u in (item.assignee, item.completed_by) if u})
     return TaskView(item.id, item.name, item.task_spec, item.status, item.assignee,
                     _who(item.assignee, names) if item.assignee else None, item.due_at, item.due_provisional,
                     item.status == "open" and _overdue(item, now), item.escalation_level >= 2,
                     item.completed_by, _who(item.completed_by, names) if item.completed_by else None, item.completed_at,
                     item.outcome, decisions, fields, action, _case(session, app),
-                    files_of(session, app.id), history_of(session, app.id), fund)
+                    files_of(session, app.id), history_of(session, app.id), fund, blocked, item.blocked_reason)
 

@@ -39,7 +39,8 @@ def pay(session: Session, *, application: Application, fund_id: int, reference: 
         fund = session.get_one(Fund, fund_id)
         session.refresh(fund)
         left = fund.budget_fen - fund.paid_fen
-        raise InsufficientFunds(f"资金不足：{fund.name} 余额 {yuan(left)} 元，本次拨付 {yuan(amount)} 元，已拒绝")
+        raise InsufficientFunds(f"资金不足：{fund.name} 余额 {yuan(left)} 元，本次拨付 {yuan(amount)} 元，未拨付。"
+                                "可选择“暂缓拨付”等待追加预算，或“退回复审”并说明理由")
     payout = Payout(application_id=application.id, enterprise_id=application.enterprise_id,
                     award_type_code=application.award_type_code, fund_id=fund_id, amount_fen=amount,
                     reference=reference.strip(), paid_at=now, paid_by=actor)

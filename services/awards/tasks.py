@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from services.accounts.users import get_user
 from services.audit import chain as audit
-from services.awards import notices
+from services.awards import eligibility, notices
 from services.awards.payouts import pay
 from services.db.models import Application, Call, ProcessInstance, User, WorkItem
 from services.engine.runtime import HumanTask
@@ -23,12 +23,9 @@ from services.uow import UnitOfWork
 if TYPE_CHECKING:
     from services.bootstrap import Services
 
-NEEDS_REASON = {"return", "reject", "objection"}
-# Stages where the same person may act again on a case: recording a public objection is not a
-# decision on the merits, and the applicant corrects their own application.
-SOD_EXEMPT = {"public_notice", "correct_application"}
-
-
+NEEDS_REASON = {"return", "reject", "objection", "defer", "return_review"}
+# Decisions after which the amount is decided again (a deferral keeps it: the payout only waits).
+REDECIDE = {"return", "reject", "objection", "return_review"}
 def scope(query: Select[Any], user: User) -> Select[Any]:
     """Limit a work-item query to what `user` may see: their role, and their unit or enterprise."""
     query = query.where(WorkItem.role == user.role)
@@ -62,20 +59,30 @@ class Decision:
     payment_reference: str | None = None
 
 
-def _task_data(task: HumanTask, d: Decision, cap_fen: int) -> dict[str, Any]:
+def check_award_amount(amount_fen: int | None, *, cap_fen: int, requested_fen: int) -> int:
+    """The rule for the amount the bureau awards, in this one place: more than 0, never above the
+    award's cap (最高不超过, the notice) and never above what the enterprise asked for (the bureau
+    decides how much of the request to grant; it does not grant more than was applied for)."""
+    if amount_fen is None or amount_fen <= 0:
+        raise InvalidInput("amount", "复审通过须确定奖励金额（大于 0）")
+    if amount_fen > cap_fen:
+        raise InvalidInput("amount", f"奖励金额 {yuan(amount_fen)} 元超过上限 {yuan(cap_fen)} 元")
+    if amount_fen > requested_fen:
+        raise InvalidInput("amount", f"奖励金额 {yuan(amount_fen)} 元超过申请金额 {yuan(requested_fen)} 元："
+                                     "核定金额不得高于申请金额")
+    return amount_fen
+
+
+def _task_data(task: HumanTask, d: Decision, cap_fen: int, requested_fen: int) -> dict[str, Any]:
     if d.decision not in task.decisions:
         raise InvalidInput("decision", f"“{task.name}”只能选择：{', '.join(task.decisions)}")
     reason = (d.reason or "").strip() or None
     if d.decision in NEEDS_REASON and reason is None:
-        raise InvalidInput("reason", "退回、不予通过或异议必须填写理由")
+        raise InvalidInput("reason", "退回、不予通过、异议、暂缓拨付或退回复审必须填写理由")
     data: dict[str, Any] = {"decision": d.decision, "reason": reason}
     if "award_amount_fen" in task.fields and d.decision == "approve":
-        if d.amount_fen is None or d.amount_fen <= 0:
-            raise InvalidInput("amount", "复审通过须确定奖励金额（大于 0）")
-        if d.amount_fen > cap_fen:
-            raise InvalidInput("amount", f"奖励金额 {yuan(d.amount_fen)} 元超过上限 {yuan(cap_fen)} 元")
-        data["award_amount_fen"] = d.amount_fen
-    if "payment_reference" in task.fields:
+        data["award_amount_fen"] = check_award_amount(d.amount_fen, cap_fen=cap_fen, requested_fen=requested_fen)
+    if "payment_reference" in task.fields and d.decision == "pay":
         ref = (d.payment_reference or "").strip()
         if not ref:
             raise InvalidInput("payment_reference", "拨付须填写支付凭证号")
@@ -85,11 +92,7 @@ def _task_data(task: HumanTask, d: Decision, cap_fen: int) -> dict[str, Any]:
 
 def _check_segregation(session: Session, user: User, item: WorkItem) -> None:
     """Whoever decided a case at one stage may not decide it at another stage, nor pay it."""
-    if item.task_spec in SOD_EXEMPT:
-        return
-    earlier = session.scalars(select(WorkItem.name).where(
-        WorkItem.application_id == item.application_id, WorkItem.completed_by == user.username,
-        WorkItem.task_spec != item.task_spec, WorkItem.task_spec.not_in(SOD_EXEMPT))).first()
+    earlier = eligibility.earlier_stage(session, user.username, item)
     if earlier is not None:
         raise Forbidden(f"职责分离：您已办理本案“{earlier}”环节，不能再办理“{item.name}”")
 
@@ -112,8 +115,8 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
     if item.status != "open":
         raise Conflict(f"work item {item_id} was already {item.status} by {item.completed_by}; nothing was changed")
     application = session.get_one(Application, item.application_id)
-    check_holder(session, user, item)
     _check_segregation(session, user, item)
+    check_holder(session, user, item)
     inst = session.get_one(ProcessInstance, item.instance_id)
     task = next((t for t in services.runtime.open_tasks(inst) if t.task_id == item.task_id), None)
     if task is None:  # someone completed it since we read it: say who
@@ -126,12 +129,12 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
     case_cap = services.runtime.case_data(inst).get("cap_fen")  # less, after a lower award was paid (就高不重复)
     if isinstance(case_cap, int) and 0 < case_cap < cap:
         cap = case_cap
-    data = _task_data(task, decision, cap)
+    data = _task_data(task, decision, cap, application.requested_fen)
     if "award_amount_fen" in data:
         application.awarded_fen = data["award_amount_fen"]
-    elif decision.decision in NEEDS_REASON:
+    elif decision.decision in REDECIDE:
         application.awarded_fen = None  # the amount is decided again after a return or an objection
-    if task.action == "payout":
+    if task.action == "payout" and decision.decision == "pay":
         call = session.get_one(Call, application.call_id)
         pay(session, application=application, fund_id=call.fund_id, reference=data["payment_reference"],
             actor=user.username, now=now)
@@ -139,6 +142,7 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
                               now=now, outcome=decision.decision, reason=data.get("reason"))
     notices.after_decision(session, application=application, item=item, decision=decision.decision,
                            reason=data.get("reason"), now=now)
+    eligibility.route_blocked_steps(session, application=application, actor="system", now=now)
     return item
 
 

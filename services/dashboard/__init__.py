@@ -31,6 +31,7 @@ from services.dashboard.figures import (
     unit_counts,
 )
 from services.dashboard.filters import STATUSES, Filters, parse_filters
+from services.dashboard.stuck import StuckItem, stuck_items
 from services.db.models import User
 from services.db.models_mail import OutboxMail
 from services.mail import outbox
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DASHBOARD_ROLES", "RETRY_ROLES", "SORTS", "STATUSES", "CaseListRow", "Dashboard", "Filters", "FundFigures",
-    "OverdueItem", "RouteOption", "StageCount", "StageDuration", "UnitCount", "build", "case_list", "duration_zh",
+    "OverdueItem", "RouteOption", "StageCount", "StageDuration", "StuckItem", "UnitCount", "build", "case_list",
+    "duration_zh",
     "fund_figures", "node_counts", "overdue_items", "parse_filters", "percentile", "require_dashboard",
     "retry_mail", "route_measures", "route_options", "stage_counts", "stage_durations", "unit_counts",
 ]
@@ -67,6 +69,7 @@ class Dashboard:
     funds: list[FundFigures]
     outbox: dict[str, int]
     failed_mails: list[OutboxMail]
+    stuck: list[StuckItem]
 
     @property
     def total(self) -> int:
@@ -86,7 +89,8 @@ def build(session: Session, services: Services, *, user: User, filters: Filters,
         overdue=overdue_items(session, services, user=user, filters=filters, now=now),
         durations=stage_durations(session, user=user, filters=filters, order=list(services.settings.stage_limits)),
         funds=fund_figures(session, call_id=filters.call_id),
-        outbox=outbox.outbox_counts(session), failed_mails=outbox.failed_mails(session))
+        outbox=outbox.outbox_counts(session), failed_mails=outbox.failed_mails(session),
+        stuck=stuck_items(session, user=user, filters=filters))
 
 
 def route_measures(services: Services) -> dict[str, int]:

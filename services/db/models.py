@@ -211,6 +211,9 @@ class WorkItem(Base):
     completed_by: Mapped[str | None] = mapped_column(String(80))
     outcome: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(Text)
+    # set when no ordinary officer of the unit may take the step (segregation of duties): sent to the
+    # unit head, or nobody at all may take it (shown to the bureau and admins on the dashboard)
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Timer(Base):

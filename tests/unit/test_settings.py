@@ -40,6 +40,7 @@ def test_defaults_come_from_defaults_toml() -> None:
         "bureau_review": 15,
         "public_notice": 5,
         "finance_payout": 10,
+        "finance_deferral": 20,
         "correct_application": 10,
         "offer_confirmation": 15,
         "arrears_acceptance": 10,

@@ -46,6 +46,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "offer_reminder": {"enterprise_name": "洪城科技有限公司", "award_name": "专精特新中小企业奖励", "confirm_by": T},
     "task_escalated": {"application_id": 12, "enterprise_name": "洪城科技", "task_name": "区县初审",
                        "unit_name": "东湖区", "assignee": None, "due_at": T, "overdue_working_days": 5},
+    "task_blocked": {"application_id": 12, "enterprise_name": "洪城科技", "task_name": "现场核查",
+                     "unit_name": "西湖区", "head_name": "西湖区负责人",
+                     "reason": "西湖区其他经办人已办理本案前一环节（职责分离），已转单位负责人 西湖区负责人 办理"},
 }
 
 
@@ -66,6 +69,7 @@ def test_every_template_has_a_sample_and_renders_three_parts() -> None:
     ("application_paid", ["拨付金额：300,000.00 元", "支付凭证号：NCZF-2024-0001"]),
     ("officer_digest", ["已超期（1 件）", "已超期 3 个工作日", "无期限", "其他待办（0 件）\n（无）"]),
     ("task_escalated", ["已超期：5 个工作日", "承办人：尚未认领", "承办单位：东湖区"]),
+    ("task_blocked", ["西湖区负责人：", "已转单位负责人 西湖区负责人 办理。", "办理环节：现场核查"]),
 ])
 def test_text_part_says_what_happened(name: str, expected: list[str]) -> None:
     text = render(name, SAMPLES[name]).text
