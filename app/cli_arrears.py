@@ -55,22 +55,31 @@ def import_cmd(
 @arrears_app.command()
 def report(
     month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
-    out: Annotated[Path | None, typer.Option("--out", help="XLSX file (default arrears-YYYY-MM.xlsx)")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="XLSX file (default <data_dir>/reports/arrears-YYYY-MM.xlsx)")] = None,
 ) -> None:
     """The monthly ledger report as XLSX, and its totals."""
     from services.arrears.report import build_report, xlsx_bytes
 
     def body() -> None:
+        if out is not None and out.suffix.lower() != ".xlsx":
+            fail(f"--out：报表为 XLSX 格式，文件名须以 .xlsx 结尾（收到 {out.name}）")
+        if out is not None and not out.parent.is_dir():
+            fail(f"--out：目录 {out.parent} 不存在")
         services = services_from_env()
         with services.uow() as uow:
             result = build_report(uow.session, month=month, tz=services.settings.timezone)
-        target = out or Path(f"arrears-{result.month}.xlsx")
+        target = out
+        if target is None:
+            folder = Path(services.settings.data_dir) / "reports"
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"arrears-{result.month}.xlsx"
         target.write_bytes(xlsx_bytes(result))
         t = result.totals
-        typer.echo(f"{result.month} (as of {result.as_of}): {t['cases']} case(s), owed {_fen(t['owed_fen'])}, "
-                   f"repaid {_fen(t['repaid_fen'])}, outstanding {_fen(t['outstanding_fen'])}, "
-                   f"interest {_fen(t['interest_fen'])} yuan")
-        typer.echo(f"written {target}")
+        typer.echo(f"{result.month}（截至 {result.as_of}）：共 {t['cases']} 件，欠款 {_fen(t['owed_fen'])} 元，"
+                   f"已清偿 {_fen(t['repaid_fen'])} 元，未清偿 {_fen(t['outstanding_fen'])} 元，"
+                   f"逾期利息 {_fen(t['interest_fen'])} 元")
+        typer.echo(f"已写入 {target}")
 
     guarded(body)
 
@@ -84,7 +93,9 @@ def cases(
     limit: Annotated[int, typer.Option(help="rows to show")] = 50,
 ) -> None:
     """The campaign ledger: where every case is, newest first."""
+    from app.cli_views import table
     from services.arrears.ledger import STATUS_NAMES, LedgerFilters, ledger_page
+    from services.arrears.registry import department_names
     from services.db.models import User
 
     def body() -> None:
@@ -93,14 +104,14 @@ def cases(
             page = ledger_page(uow.session, User(role="manager", username="cli"), limit=limit,
                                filters=LedgerFilters(kind=kind, department=department, status=status,
                                                      overdue=overdue))
-        for r in page.rows:
-            late = " 超期" if r.step_overdue else ""
-            typer.echo(f"{r.id:>6}  {STATUS_NAMES.get(r.status, r.status):<6} {r.stage_name[:14]:<14} "
-                       f"{r.creditor_name[:16]:<16} → {r.debtor_name[:16]:<16} {r.department_code:<14} "
-                       f"owed {_fen(r.owed_fen):>16} outstanding {_fen(r.outstanding_fen):>16}{late}")
+            names = department_names(uow.session)
+        table(["编号", "状态", "环节", "债权企业", "债务人", "处理部门", "欠款(元)", "未清偿(元)", "逾期"],
+              [[str(r.id), STATUS_NAMES.get(r.status, r.status), r.stage_name[:14], r.creditor_name[:16],
+                r.debtor_name[:16], names.get(r.department_code, r.department_code)[:14], _fen(r.owed_fen),
+                _fen(r.outstanding_fen), "超期" if r.step_overdue else ""] for r in page.rows])
         t = page.totals
-        typer.echo(f"{page.total} case(s); owed {_fen(t['owed'])}, repaid {_fen(t['repaid'])}, "
-                   f"outstanding {_fen(t['outstanding'])} yuan")
+        typer.echo(f"共 {page.total} 件；欠款 {_fen(t['owed'])} 元，已清偿 {_fen(t['repaid'])} 元，"
+                   f"未清偿 {_fen(t['outstanding'])} 元")
 
     guarded(body)
 
@@ -147,16 +158,23 @@ def register(
 @arrears_app.command("tasks")
 def tasks_cmd(user: Annotated[str, typer.Option("--user", help="username")]) -> None:
     """A user's open arrears steps, oldest deadline first."""
+    from app.cli_views import table
     from services.accounts.users import get_user
     from services.arrears.actions import inbox
+    from services.time.due import deadline_text
 
     def body() -> None:
         services = services_from_env()
+        now = services.clock.now()
         with services.uow() as uow:
-            for step in inbox(uow.session, get_user(uow.session, user)):
-                due = f"{step.due_at:%Y-%m-%d %H:%M} UTC" if step.due_at else "-"
-                late = " 超期" if step.overdue else ""
-                typer.echo(f"{step.id:>6}  case {step.case_id:<6} {step.name:<10} due {due}{late}")
+            steps = inbox(uow.session, get_user(uow.session, user))
+        if not steps:
+            typer.echo(f"{user}：没有待办事项")
+            return
+        table(["事项编号", "案件编号", "环节", "办理期限"],
+              [[str(step.id), str(step.case_id), step.name,
+                deadline_text(step.due_at, now, services.settings.timezone, services.calendar)
+                if step.due_at else "-"] for step in steps])
 
     guarded(body)
 
@@ -340,6 +358,6 @@ def demo() -> None:
     def body() -> None:
         services: Any = services_from_env()
         cases_loaded = ArrearsDemo(services, echo=True, say=typer.echo).load()
-        typer.echo(f"arrears demo: {len(cases_loaded)} case(s)" if cases_loaded else "arrears demo already loaded")
+        typer.echo(f"清欠演示：{len(cases_loaded)} 件案件" if cases_loaded else "清欠演示数据已存在")
 
     guarded(body)

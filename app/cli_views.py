@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -12,12 +11,12 @@ from config.policy import Edition
 from services.awards import labels
 from services.bootstrap import Services
 from services.money import yuan
+from services.time import due
 
 
-def _local(services: Services, when: datetime | None) -> str:
-    if when is None:
-        return "-"
-    return when.astimezone(ZoneInfo(services.settings.timezone)).strftime("%Y-%m-%d %H:%M")
+def _deadline(services: Services, when: datetime | None, now: datetime) -> str:
+    """The one way a deadline reads (services.time.due): last day, then what is left or how late."""
+    return due.deadline_text(when, now, services.settings.timezone, services.calendar) if when else "-"
 
 
 def table(headers: list[str], rows: list[list[str]]) -> None:
@@ -39,31 +38,30 @@ def print_cases(services: Services) -> None:
         mail = outbox_counts(uow.session)
         failed = failed_mails(uow.session, limit=10)
     now = services.clock.now()
-    table(["#", "企业", "奖励", "状态", "环节", "申请(元)", "核定(元)", "已拨(元)", "时限", ""], [
+    table(["编号", "企业", "奖励", "状态", "环节", "申请(元)", "核定(元)", "已拨(元)", "办理期限", "督办"], [
         [str(r.application_id), r.enterprise, r.award, labels.status(r.status), r.stage_name, yuan(r.requested_fen),
          yuan(r.awarded_fen) if r.awarded_fen is not None else "-", yuan(r.paid_fen) if r.paid_fen else "-",
-         _local(services, r.due_at), _lateness(r, now)]
+         _deadline(services, r.due_at, now) if r.status == "running" else "-", _lateness(r, now)]
         for r in rows])
-    typer.echo(f"\n邮件发件箱 outbox: 待发送 {mail['pending'] + mail['sending']}，已发送 {mail['sent']}，"
-               f"发送失败 {mail['failed']}")
+    typer.echo(f"\n邮件发件箱：待发送 {mail['pending'] + mail['sending']}（其中重试中 {mail.get('retrying', 0)}），"
+               f"已发送 {mail['sent']}，发送失败 {mail['failed']}")
     for m in failed:
-        typer.echo(f"  失败 #{m.id} {m.subject} → {', '.join(m.recipients)}: {m.last_error} "
-                   f"(smeflow outbox retry {m.id} --user manager)")
+        typer.echo(f"  失败 #{m.id} {m.subject} → {', '.join(m.recipients)}：{m.last_error}"
+                   f"（重新发送：smeflow outbox retry {m.id} --user manager）")
 
 
 def _lateness(row: Any, now: datetime) -> str:
     if row.escalated:
         return "已督办"
-    if row.overdue or (row.due_at is not None and row.due_at < now):
-        return "已逾期"
     return ""
 
 
 def print_inbox(services: Services, username: str) -> None:
     from services.accounts.users import get_user
     from services.awards import tasks
-    from services.db.models import Application, Enterprise
+    from services.db.models import Application, AwardType, Enterprise
 
+    now = services.clock.now()
     with services.uow() as uow:
         user = get_user(uow.session, username)
         items = tasks.inbox(uow.session, user)
@@ -71,13 +69,14 @@ def print_inbox(services: Services, username: str) -> None:
         for item in items:
             app = uow.session.get_one(Application, item.application_id)
             ent = uow.session.get_one(Enterprise, app.enterprise_id)
-            due = _local(services, item.due_at) + ("（暂定）" if item.due_provisional else "")
-            rows.append([str(item.id), item.name, f"#{app.id} {ent.name}", app.award_type_code, due,
-                         "已逾期" if item.overdue else ""])
+            award = uow.session.get_one(AwardType, app.award_type_code)
+            when = _deadline(services, item.due_at, now) + ("（暂定）" if item.due_provisional else "")
+            rows.append([str(item.id), item.name, str(app.id), ent.name, award.name_zh, when,
+                         "已督办" if item.escalation_level >= 2 else ""])
     if not rows:
-        typer.echo(f"{username}: 没有待办事项 (no open work items)")
+        typer.echo(f"{username}：没有待办事项")
         return
-    table(["待办#", "环节", "申请", "奖励类型", "办理时限", ""], rows)
+    table(["待办编号", "环节", "申报编号", "企业", "奖励", "办理期限", "督办"], rows)
 
 
 def catalogue_json(editions: list[Edition]) -> list[dict[str, Any]]:
@@ -103,7 +102,7 @@ def print_demo(services: Services) -> None:
 
     demo = Demo(services)
     if demo.already_loaded():
-        typer.echo("演示数据已存在 (demo data already loaded); current cases:")
+        typer.echo("演示数据已存在，当前案件：")
     else:
         demo.load()
         for case in demo.run():
@@ -112,6 +111,6 @@ def print_demo(services: Services) -> None:
                 typer.echo(f"  → {step}")
         typer.echo("")
     print_cases(services)
-    typer.echo(f"\ndemo accounts (password {DEMO_PASSWORD!r}): bureau, finance, manager, auditor, admin, "
+    typer.echo(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：bureau, finance, manager, auditor, admin, "
                "district-donghu, head-donghu, district-xihu, district-honggutan, onsite-honggutan, "
                "applicant-a … applicant-f")

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
 from services.money import yuan
+from services.time.due import due_text
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -59,6 +60,12 @@ def local_date(value: datetime | date, tz: str = DEFAULT_TIMEZONE) -> str:
     raise TypeError(f"expected a date or datetime, got {type(value).__name__}")
 
 
+def due(value: datetime, tz: str = DEFAULT_TIMEZONE) -> str:
+    """A deadline the one way it reads everywhere (`2024年7月4日（周四）前`; services.time.due)."""
+    _local(value, tz)  # the same checks: aware datetimes only
+    return due_text(value, tz)
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     """The one Jinja2 environment of the notification mail (created on first use)."""
@@ -71,7 +78,7 @@ def environment() -> Environment:
         keep_trailing_newline=False,
         auto_reload=False,
     )
-    env.filters.update(yuan=yuan, local_dt=local_dt, local_date=local_date)
+    env.filters.update(yuan=yuan, local_dt=local_dt, local_date=local_date, due=due)
     return env
 
 

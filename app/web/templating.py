@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from services.awards import labels
 from services.money import yuan
+from services.time import due
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
@@ -23,18 +24,11 @@ _env.filters["decision_zh"] = labels.decision
 
 
 def deadline_text(request: Request, due_at: datetime | None) -> str:
-    """'剩余 3 个工作日', '今日到期' or '已逾期 2 天' for a deadline, as the user's calendar counts it."""
+    """'剩余 3 个工作日', '今日到期' or '已逾期 2 个工作日（4 天）', as the user's calendar counts it."""
     if due_at is None:
         return "—"
     services = request.app.state.services
-    tz = ZoneInfo(services.settings.timezone)
-    now = services.clock.now()
-    last_day = (due_at.astimezone(tz) - timedelta(seconds=1)).date()
-    today = now.astimezone(tz).date()
-    if due_at <= now:
-        return f"已逾期 {max(1, (today - last_day).days)} 天"
-    left = services.calendar.working_days_between(today, last_day)
-    return "今日到期" if left <= 0 else f"剩余 {left} 个工作日"
+    return due.left_text(due_at, services.clock.now(), services.settings.timezone, services.calendar)
 
 
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -47,6 +41,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         "csrf_token": principal.csrf if principal else "",
         "local_dt": lambda d: d.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d else "—",
         "deadline": lambda d: deadline_text(request, d),
+        "due": lambda d: due.due_text(d, services.settings.timezone),
     }
     html = _env.get_template(template).render({**base, **context})
     return HTMLResponse(html, status_code=status_code)

@@ -235,10 +235,13 @@ def failed_mails(session: Session, *, limit: int = 50) -> list[OutboxMail]:
 
 
 def outbox_counts(session: Session) -> dict[str, int]:
-    """Number of mails per status (every status present, zero included)."""
+    """Number of mails per status (every status present, zero included), and `retrying`: mail not sent
+    yet that has failed at least once (a problem too: no SMTP server, or it refuses)."""
     counts = dict.fromkeys(MAIL_STATUSES, 0)
     for status, n in session.execute(select(OutboxMail.status, func.count()).group_by(OutboxMail.status)):
         counts[status] = n
+    counts["retrying"] = session.scalar(select(func.count()).select_from(OutboxMail).where(
+        OutboxMail.status.in_(("pending", "sending")), OutboxMail.attempts > 0)) or 0
     return counts
 
 

@@ -43,14 +43,23 @@ def test_import_report_and_cases(cli: CliRunner, tmp_path: Path, monkeypatch: py
     partial = run(cli, "import", str(bad), "--partial")
     assert partial.exit_code == 0 and "created 0, already imported 1, rejected 1" in partial.output
     listing = run(cli, "cases", "--status", "registered")
-    assert "3 case(s)" in listing.output and "待受理" in listing.output
-    assert "owed 688,000.50" in listing.output  # 120,000.50 + 8,000 + 560,000
+    assert "共 3 件" in listing.output and "待受理" in listing.output
+    assert "欠款 688,000.50 元" in listing.output  # 120,000.50 + 8,000 + 560,000
+    assert listing.output.splitlines()[0].split() == [
+        "编号", "状态", "环节", "债权企业", "债务人", "处理部门", "欠款(元)", "未清偿(元)", "逾期"]
     monkeypatch.chdir(tmp_path)
-    month = run(cli, "report", "--month", "2099-12")
-    assert month.exit_code == 0 and "3 case(s)" in month.output
-    sheet = load_workbook(tmp_path / "arrears-2099-12.xlsx").worksheets[0]
+    month = run(cli, "report", "--month", "2099-12", "--out", str(tmp_path / "m.xlsx"))
+    assert month.exit_code == 0 and "共 3 件" in month.output
+    sheet = load_workbook(tmp_path / "m.xlsx").worksheets[0]
     assert sheet.max_row == 5  # header, three cases, totals
     assert run(cli, "report", "--month", "2099-13").exit_code == 1
+    csv = run(cli, "report", "--month", "2099-12", "--out", str(tmp_path / "m.csv"))
+    assert csv.exit_code == 1 and "须以 .xlsx 结尾" in csv.output and not (tmp_path / "m.csv").exists()
+    missing = run(cli, "report", "--month", "2099-12", "--out", str(tmp_path / "nope" / "m.xlsx"))
+    assert missing.exit_code == 1 and "不存在" in missing.output and "Traceback" not in missing.output
+    default = run(cli, "report", "--month", "2099-12")
+    assert default.exit_code == 0 and not (tmp_path / "arrears-2099-12.xlsx").exists()
+    assert "reports/arrears-2099-12.xlsx" in default.output
 
 
 def test_register_and_decide_from_the_command_line(cli: CliRunner) -> None:
@@ -59,7 +68,8 @@ def test_register_and_decide_from_the_command_line(cli: CliRunner) -> None:
                  "--delivered", "2024-03-01", "--amount", "5000")
     assert result.exit_code == 0 and "payment was due 2024-04-01 (2020 rules)" in result.output
     tasks = run(cli, "tasks", "--user", "bureau").output
-    step = tasks.split()[0]
+    assert tasks.splitlines()[0].split() == ["事项编号", "案件编号", "环节", "办理期限"]
+    step = tasks.splitlines()[2].split()[0]
     wrong = run(cli, "act", step, "--user", "bureau", "--decision", "approve")
     assert wrong.exit_code == 1 and "decision" in wrong.output
     done = run(cli, "act", step, "--user", "bureau", "--decision", "refuse", "--reason", "不属于受理范围")

@@ -14,7 +14,7 @@ from services.awards import calls, eligibility, inbox
 from services.awards.demo import ENTERPRISES, Demo
 from services.bootstrap import Services
 from services.dashboard import Filters, build
-from services.db.models import Enterprise, Fund, User, WorkItem
+from services.db.models import Enterprise, Fund, User
 from services.db.models_mail import OutboxMail
 from services.errors import Forbidden, InsufficientFunds, InvalidInput
 from tests.helpers import act, application, apply_for, open_item, pass_public_notice, snapshot
@@ -98,7 +98,7 @@ def test_the_award_is_never_above_the_request(world: Services) -> None:
     app_id = apply_for(world, A, LITTLE_GIANT, 30_000_00)
     act(world, app_id, "district-donghu", "approve")
     before = snapshot(world)
-    with pytest.raises(InvalidInput, match="超过申请金额 30,000.00 元") as caught:
+    with pytest.raises(InvalidInput, match=r"超过申请金额 30,000\.00 元") as caught:
         act(world, app_id, "bureau", "approve", amount_fen=90_000_00)
     assert caught.value.field == "amount"
     assert snapshot(world) == before

@@ -107,12 +107,12 @@ def test_arrears_demo_follows_the_award_demo(cli: CliRunner, services: Services)
     """`make demo` runs `smeflow demo` then `smeflow arrears demo`: four campaign cases, once."""
     Demo(services, echo=False).load()
     first = run(cli, "arrears", "demo")
-    assert first.exit_code == 0 and "arrears demo: 4 case(s)" in first.output
+    assert first.exit_code == 0 and "清欠演示：4 件案件" in first.output
     ledger = run(cli, "arrears", "cases")
     assert ledger.exit_code == 0
-    assert "已销号" in ledger.output and "不予受理" in ledger.output and "4 case(s)" in ledger.output
+    assert "已销号" in ledger.output and "不予受理" in ledger.output and "共 4 件" in ledger.output
     again = run(cli, "arrears", "demo")
-    assert again.exit_code == 0 and "already loaded" in again.output
-    assert "4 case(s)" in run(cli, "arrears", "cases").output
+    assert again.exit_code == 0 and "清欠演示数据已存在" in again.output
+    assert "共 4 件" in run(cli, "arrears", "cases").output
     verify = run(cli, "audit", "verify")
     assert verify.exit_code == 0 and "audit chain intact" in verify.output

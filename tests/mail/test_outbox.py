@@ -72,7 +72,7 @@ def test_mail_of_a_rolled_back_transaction_is_not_stored(services: Services, mai
                        context={**PAID, "paid_at": services.clock.now()}, now=services.clock.now())
         uow.session.flush()
         raise RuntimeError("the change failed")
-    assert counts(services) == {"pending": 0, "sending": 0, "sent": 0, "failed": 0}
+    assert counts(services) == {"pending": 0, "sending": 0, "sent": 0, "failed": 0, "retrying": 0}
     assert send(services, mailer) == outbox.DispatchReport()
     assert smtp.inbox.envelopes == []
 
@@ -138,6 +138,7 @@ def test_after_max_attempts_a_mail_fails_and_retry_failed_requeues_it(services: 
     (mail_id,) = queue(services)
     smtp.stop()
     assert send(services, mailer, max_attempts=2) == outbox.DispatchReport(retried=1)
+    assert counts(services)["retrying"] == 1  # not sent and failing: the dashboard counts it as a problem
     clock(services).advance(timedelta(minutes=1))
     assert send(services, mailer, max_attempts=2) == outbox.DispatchReport(failed=1)
     stored = row(services, mail_id)
@@ -148,7 +149,7 @@ def test_after_max_attempts_a_mail_fails_and_retry_failed_requeues_it(services: 
         assert [m.id for m in outbox.failed_mails(uow.session)] == [mail_id]
         outbox.retry_failed(uow.session, mail_id, services.clock.now())
         uow.commit()
-    assert counts(services) == {"pending": 1, "sending": 0, "sent": 0, "failed": 0}
+    assert counts(services) == {"pending": 1, "sending": 0, "sent": 0, "failed": 0, "retrying": 0}
     smtp.start()
     assert send(services, mailer, max_attempts=2) == outbox.DispatchReport(sent=1)
     assert smtp.inbox.message_ids() == [f"<outbox-{mail_id}@smeflow>"]

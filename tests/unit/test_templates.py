@@ -62,10 +62,10 @@ def test_every_template_has_a_sample_and_renders_three_parts() -> None:
 
 
 @pytest.mark.parametrize(("name", "expected"), [
-    ("application_returned", ["1. 营业执照复印件不清晰", "2. 缺少认定文件", "2024-06-03 09:30"]),
+    ("application_returned", ["1. 营业执照复印件不清晰", "2. 缺少认定文件", "请于 2024年6月3日（周一）09:30 前登录"]),
     ("application_approved", ["通过“区县初审”", "转入“市中小企业局复审”"]),
     ("application_rejected", ["认定文件不在有效期内"]),
-    ("public_notice", ["300,000.00 元", "2024-06-03 09:30"]),
+    ("public_notice", ["300,000.00 元", "公示截止时间：2024年6月3日（周一）09:30 前"]),
     ("application_paid", ["拨付金额：300,000.00 元", "支付凭证号：NCZF-2024-0001"]),
     ("officer_digest", ["已超期（1 件）", "已超期 3 个工作日", "无期限", "其他待办（0 件）\n（无）"]),
     ("task_escalated", ["已超期：5 个工作日", "承办人：尚未认领", "承办单位：东湖区"]),

@@ -180,6 +180,8 @@ def test_award_from_application_to_payout_in_a_browser(world: Services, live_url
     task = text(finance)
     assert "拨付资金" in task and "2024年市级中小企业发展专项资金" in task and "本案核定 250,000.00 元" in task
     assert "剩余额度不足" not in task
+    assert finance.locator("input[name=decision]").count() == 3  # 拨付, 暂缓拨付, 退回复审
+    finance.check("input[name=decision][value=pay]")
     finance.fill("input[name=payment_reference]", "PAY-2024-0601")
     steps.shot(finance, "finance-task")
     submit(finance, "form[action$='/complete']")

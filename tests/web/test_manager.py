@@ -160,7 +160,7 @@ def test_overdue_work_shows_how_late_and_escalation(cases: Cases, world: Service
     units = {u["unit"]: u["overdue"] for u in board(c)["units"]}
     assert units == {"donghu": 0, "xihu": 1, "honggutan": 0}
     page = c.get("/dashboard").text
-    assert "已逾期 19 天" in page and "（13 个工作日）" in page
+    assert "已逾期 13 个工作日（19 天）" in page and "2024年7月5日（周五）前" in page
     assert "已督办" in page
 
 

@@ -82,7 +82,7 @@ def test_overdue_escalated_and_provisional_deadlines_are_marked(world: Services,
     sweep(world, world.clock.now())
     sweep(world, world.clock.now())  # the deadline timer fired; a later sweep escalates (督办)
     html = c.get("/inbox").text
-    assert re.search(r"已逾期 \d+ 天", html) and "已督办" in html and 'class="overdue"' in html
+    assert re.search(r"已逾期 \d+ 个工作日（\d+ 天）", html) and "已督办" in html and 'class="overdue"' in html
     assert JINGGONG in c.get("/inbox", params={"only": "overdue"}).text
     with world.uow() as uow:  # a deadline counted through a year whose holidays are not published yet
         uow.session.get_one(WorkItem, item_id).due_provisional = True
