@@ -41,7 +41,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         "csrf_token": principal.csrf if principal else "",
         "local_dt": lambda d: d.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d else "—",
         "deadline": lambda d: deadline_text(request, d),
-        "due": lambda d: due.due_text(d, services.settings.timezone),
+        "due_day": lambda d: due.due_text(d, services.settings.timezone),
     }
     html = _env.get_template(template).render({**base, **context})
     return HTMLResponse(html, status_code=status_code)
