@@ -36,23 +36,21 @@ def login(world: Services) -> Iterator[Callable[[str], TestClient]]:
 
 @pytest.fixture
 def live_url(world: Services) -> Iterator[str]:
-    """The app served by uvicorn on a free port, in a thread (for the browser test)."""
-    import socket
+    """The app served by uvicorn in a thread (for the browser test); uvicorn binds port 0 itself and
+    the fixture reads the port it got (as tests/web/conftest.py does)."""
     import threading
     import time
 
     import uvicorn
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(world), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(world), host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a readiness wait, generous for a loaded machine
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.started, "uvicorn did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(5)
