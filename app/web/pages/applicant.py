@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.web.api.applicant_models import IdPath
 from app.web.deps import Principal, csrf_form, current_principal, get_services, get_uow
+from app.web.pages.offers import offer_context
 from app.web.templating import render
 from app.web.uploads import download_response, read_uploads
 from services.accounts.access import require_role
@@ -166,7 +167,8 @@ def my_applications(request: Request, status: str = "", principal: Principal = D
     rows = progress.applications(uow.session, user)
     if status in STATUSES:
         rows = [r for r in rows if r.status == status]
-    return render(request, "applicant/my.html", {"rows": rows, "status": status, "statuses": STATUSES})
+    return render(request, "applicant/my.html", {"rows": rows, "status": status, "statuses": STATUSES,
+                                                 **offer_context(request, uow.session, user)})
 
 
 @router.get("/my/applications/{application_id}")

@@ -16,6 +16,7 @@ from services.bootstrap import Services
 from services.errors import InvalidInput, SmeflowError
 from services.pool import catalogue
 from services.pool.batches import import_list, require_importer
+from services.pool.offers import after_import
 from services.pool.views import PoolFilter, batches, export_csv, export_xlsx, pool_rows, scope_unit, tier_counts
 from services.uow import UnitOfWork
 
@@ -120,7 +121,7 @@ async def pool_import(
             actor=principal.user.username,
             now=services.clock.now(),
             partial=bool(partial),
-            after=None,
+            after=after_import,
         )
         uow.commit()
     except SmeflowError as exc:
