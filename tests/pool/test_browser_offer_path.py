@@ -84,6 +84,7 @@ def test_offer_from_list_to_payout_in_a_browser(
 
     finance = sign_in(chromium_browser, live_url, "finance")
     decide_from_inbox(finance, app_id, "财政拨付")
+    finance.check("input[name=decision][value=pay]")
     finance.fill("input[name=payment_reference]", "PAY-OFFER-0001")
     submit(finance, "form[action$='/complete']")
     assert "案件现处于：已拨付" in text(finance)
