@@ -12,10 +12,11 @@ import typer
 
 from app.cli_arrears import arrears_app
 from app.cli_audit import audit_app
+from app.cli_budget import call_app, fund_app
 from app.cli_calendar import calendar_app
 from app.cli_common import fail, guarded, services_from_env
-from app.cli_policy_simulate import policy_app
 from app.cli_pool import offers_app, pool_app
+from app.cli_policy import policy_app
 
 app = typer.Typer(help="smeflow: Nanchang SME support policy workflows", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -27,6 +28,8 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(pool_app, name="pool")
 app.add_typer(offers_app, name="offers")
 app.add_typer(policy_app, name="policy")
+app.add_typer(fund_app, name="fund")
+app.add_typer(call_app, name="call")
 outbox_app = typer.Typer(help="Mail outbox", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 

@@ -109,8 +109,12 @@ def print_demo(services: Services) -> None:
             typer.echo(f"\n案例 #{case.application_id}（{case.title}）")
             for step in case.path:
                 typer.echo(f"  → {step}")
+        typer.echo("\n案例“资金不足，拨付被拒”有意展示资金不足：2024 年资金的已核定金额因此超出余额。")
+        at = demo.prepare_today()
+        typer.echo(f"演示时钟 demo clock: {at:%Y-%m-%d %H:%M}（2025 年度批次受理中；applicant-g 可在浏览器中申报，"
+                   "管理员可在 /admin/demo-clock 拨动演示时钟）")
         typer.echo("")
     print_cases(services)
     typer.echo(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：bureau, finance, manager, auditor, admin, "
                "district-donghu, head-donghu, district-xihu, district-honggutan, onsite-honggutan, "
-               "applicant-a … applicant-f")
+               "applicant-a … applicant-g")

@@ -9,6 +9,7 @@ A bad file raises :class:`PolicyError` naming the file and the field.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -29,12 +30,12 @@ __all__ = [
     "find_award",
     "load_editions",
     "load_review_units",
+    "parse_edition",
+    "parse_edition_text",
     "resolve_unit",
 ]
 
 POLICY_DIR = Path(__file__).parent / "policy"
-
-
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,10 @@ class Edition:
     matching_clause: str = ""
     in_force_clause: str = ""
     coverage_clause: str = ""
+    #: set when read from the database: the stored revision (1, 2, ...), its row id and the file's SHA-256
+    revision: int = 0
+    revision_id: int | None = None
+    sha256: str = ""
 
     def in_force_on(self, on: date) -> bool:
         """Return whether the edition is in force on ``on`` (both ends inclusive)."""
@@ -182,7 +187,23 @@ def _parse_award(r: Reader, edition: str, honours: set[str], levels: set[str]) -
 
 
 def _parse_edition(file: Path) -> Edition:
-    r = read_toml(file)
+    return parse_edition(read_toml(file))
+
+
+def parse_edition_text(text: str, name: str) -> Edition:
+    """Parse one edition from TOML text (``name`` labels errors); PolicyError on the first problem.
+
+    ``config.policy_check.check_edition_text`` lists every problem instead; call it first.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(Path(name), "", f"invalid TOML: {exc}") from exc
+    return parse_edition(Reader(Path(name), data))
+
+
+def parse_edition(r: Reader) -> Edition:
+    """Build an Edition from the root table of an edition file."""
     r.check_keys(_EDITION_KEYS)
     code = r.text("code")
 

@@ -144,6 +144,19 @@ class Settings(BaseSettings):
         le=365,
         description="Longest approved extension, in calendar days, for complaints accepted before 2025-06-01.",
     )
+    district_matching_percent: int = Field(
+        default_factory=lambda: _default("district_matching_percent"),
+        ge=0,
+        le=100,
+        description="Share (percent) of each payout drawn from the district's matching fund (配套) of the "
+        "budget year; the rest from the city's special fund.",
+    )
+    editions_recheck_seconds: float = Field(
+        default_factory=lambda: _default("editions_recheck_seconds"),
+        ge=0,
+        le=300,
+        description="Seconds between two checks whether another process loaded a policy edition.",
+    )
     reminder_lead_working_days: int = Field(
         default_factory=lambda: _default("reminder_lead_working_days"),
         ge=0,

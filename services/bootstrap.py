@@ -4,22 +4,23 @@ and every flow alike. Nothing connects to a database at import time."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.policy import Edition, ReviewUnit, load_editions, load_review_units
+from config.policy import Edition, ReviewUnit, load_review_units
 from config.settings import Settings, get_settings
 from services.accounts.users import make_hasher
 from services.awards.cases import CaseRuntime
 from services.db.session import make_engine, make_session_factory
 from services.engine.runtime import Engine
 from services.mail.outbox import Mailer
+from services.policy.cache import EditionCache
 from services.time.calendar import WorkingCalendar
-from services.time.clock import Clock, ManualClock, SystemClock
+from services.time.clock import Anchor, Clock, DemoClock, ManualClock, SystemClock
 from services.uow import UnitOfWork
 
 
@@ -44,8 +45,23 @@ class Services:
                                package_through=self.settings.calendar_package_through)
 
     @cached_property
+    def edition_cache(self) -> EditionCache:
+        return EditionCache(lambda: self.db, fallback_dir=self.settings.policy_dir,
+                            recheck_seconds=self.settings.editions_recheck_seconds)
+
+    @property
     def editions(self) -> list[Edition]:
-        return load_editions(self.settings.policy_dir)
+        """The latest revision of every policy edition stored in the database (see services.policy)."""
+        return self.edition_cache.current()
+
+    def edition_revision(self, revision_id: int | None, edition_code: str) -> Edition:
+        """The edition a case ran under: its stored revision, or (no revision recorded) the latest."""
+        if revision_id is not None:
+            return self.edition_cache.revision(revision_id)
+        edition = next((e for e in self.editions if e.code == edition_code), None)
+        if edition is None:
+            raise KeyError(f"policy edition {edition_code} is not loaded")
+        return edition
 
     @cached_property
     def units(self) -> list[ReviewUnit]:
@@ -85,9 +101,46 @@ class Services:
         return any(not self.calendar.is_known_year(y) for y in range(start.year, due.year + 1))
 
 
+DEMO_ENVIRONMENTS = frozenset({"development", "test"})
+
+
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Services:
-    """Wire the service from settings (default: the environment)."""
+    """Wire the service from settings (default: the environment). Without a clock given: SMEFLOW_CLOCK
+    (development and test only) fixes "now" for the CLI and the flows; else, in development and test, the
+    clock is the demo's stored clock when `smeflow demo` has set one (demo mode), else the real time; any
+    other environment always runs on the real time."""
     settings = settings or get_settings()
-    if clock is None:  # SMEFLOW_CLOCK (development and test only) fixes "now" for the CLI and the flows
-        clock = ManualClock(settings.clock) if settings.clock is not None else SystemClock()
-    return Services(settings=settings, clock=clock)
+    if clock is None and settings.clock is not None:
+        clock = ManualClock(settings.clock)
+    if clock is not None or settings.environment not in DEMO_ENVIRONMENTS:
+        return Services(settings=settings, clock=clock or SystemClock())
+    services = Services(settings=settings)
+    services.clock = DemoClock(lambda: read_demo_anchor(services.db))
+    return services
+
+
+def read_demo_anchor(db: DbEngine) -> Anchor | None:
+    """The stored demo clock (demo time, wall time when set), or None; read on a raw connection of its
+    own (no ORM session, no transaction events), None also before the database is migrated."""
+    conn = db.raw_connection()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT demo_at, set_at FROM demo_clock WHERE id = 1")
+        except Exception as exc:  # the table does not exist yet: not migrated, so no demo either
+            if "demo_clock" not in str(exc):
+                raise
+            return None
+        row = cur.fetchone()
+        cur.close()
+    finally:
+        conn.rollback()
+        conn.close()
+    if row is None:
+        return None
+    return _aware(row[0]), _aware(row[1])
+
+
+def _aware(value: datetime | str) -> datetime:
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value  # SQLite hands back text
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from services.awards import labels
 from services.money import yuan
 from services.time import due
+from services.time.clock import DemoClock
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
@@ -31,6 +32,14 @@ def deadline_text(request: Request, due_at: datetime | None) -> str:
     return due.left_text(due_at, services.clock.now(), services.settings.timezone, services.calendar)
 
 
+def demo_banner(services: Any) -> str | None:
+    """'演示环境 · 演示时钟 2025-06-16 10:00' in demo mode (the demo's stored clock), else None."""
+    clock = services.clock
+    if not isinstance(clock, DemoClock) or not clock.active:
+        return None
+    return f"演示环境 · 演示时钟 {clock.now().astimezone(ZoneInfo(services.settings.timezone)):%Y-%m-%d %H:%M}"
+
+
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     """Render a page; the layout gets the signed-in user and the CSRF token when there is one."""
     services = request.app.state.services
@@ -42,6 +51,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         "local_dt": lambda d: d.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d else "—",
         "deadline": lambda d: deadline_text(request, d),
         "due_day": lambda d: due.due_text(d, services.settings.timezone),
+        "demo_clock": demo_banner(services),
     }
     html = _env.get_template(template).render({**base, **context})
     return HTMLResponse(html, status_code=status_code)

@@ -77,7 +77,8 @@ def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: i
         raise InvalidInput("amount", f"申请金额 {yuan(requested_fen)} 元超过上限 {yuan(cap)} 元")
     route = current_route(session, services.engine, award.route)
     application = Application(call_id=call.id, enterprise_id=enterprise_id, award_type_code=award.code,
-                              honour_id=honour.id, review_unit_code=enterprise.review_unit_code,
+                              policy_revision_id=edition.revision_id, honour_id=honour.id,
+                              review_unit_code=enterprise.review_unit_code,
                               requested_fen=requested_fen, description=description, status="running",
                               stage="start", stage_name="申报", created_at=now, updated_at=now)
     session.add(application)

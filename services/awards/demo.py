@@ -15,18 +15,20 @@ from sqlalchemy import select
 from stdnum.cn import uscc as uscc_check
 
 from services.accounts import users
-from services.awards import applications, calls, enterprises, labels, tasks
+from services.awards import applications, calls, demo_clock, enterprises, funds, labels, tasks
 from services.awards.deadlines import sweep
 from services.awards.tasks import Decision
 from services.db.models import Application, Call, Honour, User, WorkItem
 from services.errors import SmeflowError
-from services.time.clock import ManualClock
+from services.time.clock import ManualClock, SystemClock
 
 if TYPE_CHECKING:
     from services.bootstrap import Services
 
 DEMO_PASSWORD = "smeflow-demo"  # documented in the README; demo accounts only
 START = datetime(2024, 6, 3, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+#: where the demo clock stands after `smeflow demo`: inside the 2022 edition's term, in the 2025 call
+DEMO_NOW = datetime(2025, 6, 16, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 OFFICERS = [
     ("district-donghu", "东湖区经办人", "district", "donghu"),
     ("head-donghu", "东湖区分管负责人", "district", "donghu"),
@@ -48,6 +50,9 @@ ENTERPRISES = [
     ("e", "南昌中小企业综合服务中心有限公司", "xihu", "service_platform", "city", date(2023, 9, 8), 100_000),
     ("f", "赣江双创产业园运营有限公司", "honggutan", "innovation_base", "national", date(2023, 12, 5), 300_000),
 ]
+
+# the newcomer's enterprise of the 2025 round: an honour, no application yet
+NEWCOMER = ("g", "南昌示例智造科技有限公司", "donghu", "srdi_sme", "province", date(2024, 11, 20))
 
 
 @dataclass
@@ -254,6 +259,40 @@ class Demo:
             self.act(case, "finance", "pay", reference=ref)
         self.act(f, "finance", "defer", reason="专项资金余额不足，待追加预算后拨付")
         return list(self.cases.values())
+
+
+    # -- today, on the demo clock ------------------------------------------------------------
+    def prepare_today(self) -> datetime:
+        """A 2025 round a newcomer can walk through in the browser: the 2025 budget lines, an open call
+        and one more enterprise (applicant-g) with an honour and no application yet; then the demo
+        clock is stored at DEMO_NOW (inside the 2022 edition's term), so every process runs on it."""
+        edition = self.s.editions[0]
+        self.clock.set(max(self.clock.now(), DEMO_NOW - timedelta(days=20)))
+        now, today = self.clock.now(), self._today()
+        with self.s.uow() as uow:
+            session = uow.session
+            bureau = users.get_user(session, "bureau")
+            for line, budget_yuan in (("city", 2_000_000), ("donghu", 300_000), ("xihu", 300_000),
+                                      ("honggutan", 300_000)):
+                funds.create(session, user=bureau, year=2025, line=line, budget_fen=budget_yuan * 100, name=None,
+                             now=now)
+            key, name, unit, htype, level, recognised = NEWCOMER
+            ent = enterprises.register(session, uscc=demo_uscc(len(ENTERPRISES) + 1), name=name,
+                                       review_unit_code=unit, email=f"{key}@example.com", actor="admin", now=now,
+                                       today=today)
+            enterprises.add_honour(session, enterprise_id=ent.id, honour_type=htype, level=level,
+                                   recognised_on=recognised, document_no=f"示例文号〔{recognised.year}〕7号",
+                                   issuer=None, editions=self.s.editions, actor="admin", now=now)
+            users.create_user(session, hasher=self.s.password_hasher, username=f"applicant-{key}",
+                              display_name=name, role="applicant", password=DEMO_PASSWORD, enterprise_id=ent.id,
+                              email=f"{key}@example.com")
+            calls.open_call(session, edition=edition, title="2025年度优质中小企业奖补（演示）",
+                            opens_on=date(2025, 6, 1), closes_on=date(2025, 7, 31),
+                            award_types=[a.code for a in edition.award_types], fund_code="2025-city",
+                            actor="bureau", now=now)
+            demo_clock.store(session, demo_at=DEMO_NOW, wall=SystemClock().now(), actor="smeflow demo")
+            uow.commit()
+        return DEMO_NOW
 
 
 def application_ids(services: Services) -> list[int]:

@@ -97,13 +97,15 @@ def _check_segregation(session: Session, user: User, item: WorkItem) -> None:
         raise Forbidden(f"职责分离：您已办理本案“{earlier}”环节，不能再办理“{item.name}”")
 
 
-def _cap(services: Services, award_type_code: str) -> int:
-    """The award's cap from the policy catalogue (the same data `smeflow init` stored)."""
-    for edition in services.editions:
-        for award in edition.award_types:
-            if award.code == award_type_code:
-                return award.cap_fen
-    raise NotFound(f"award type {award_type_code} is not in any loaded policy edition")
+def _cap(services: Services, session: Session, application: Application) -> int:
+    """The award's cap in the policy revision the case runs under (a later correction of the edition
+    applies to new cases only)."""
+    edition_code = session.get_one(Call, application.call_id).edition_code
+    try:
+        edition = services.edition_revision(application.policy_revision_id, edition_code)
+        return edition.award(application.award_type_code).cap_fen
+    except KeyError as exc:
+        raise NotFound(f"award type {application.award_type_code} is not in its policy edition") from exc
 
 
 def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str, decision: Decision,
@@ -125,7 +127,7 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
             raise Conflict(f"work item {item_id} was already {item.status} by {item.completed_by}; "
                            "nothing was changed")
         raise Conflict(f"work item {item_id} is no longer open in its case; nothing was changed")
-    cap = _cap(services, application.award_type_code)
+    cap = _cap(services, session, application)
     case_cap = services.runtime.case_data(inst).get("cap_fen")  # less, after a lower award was paid (就高不重复)
     if isinstance(case_cap, int) and 0 < case_cap < cap:
         cap = case_cap
@@ -137,7 +139,7 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
     if task.action == "payout" and decision.decision == "pay":
         call = session.get_one(Call, application.call_id)
         pay(session, application=application, fund_id=call.fund_id, reference=data["payment_reference"],
-            actor=user.username, now=now)
+            actor=user.username, now=now, district_percent=services.settings.district_matching_percent)
     services.runtime.complete(uow, item=item, application=application, data=data, actor=user.username,
                               now=now, outcome=decision.decision, reason=data.get("reason"))
     notices.after_decision(session, application=application, item=item, decision=decision.decision,

@@ -88,7 +88,8 @@ def build(session: Session, services: Services, *, user: User, filters: Filters,
         units=unit_counts(session, user=user, filters=filters, now=now),
         overdue=overdue_items(session, services, user=user, filters=filters, now=now),
         durations=stage_durations(session, user=user, filters=filters, order=list(services.settings.stage_limits)),
-        funds=fund_figures(session, call_id=filters.call_id),
+        funds=fund_figures(session, call_id=filters.call_id,
+                           district_percent=services.settings.district_matching_percent),
         outbox=outbox.outbox_counts(session), failed_mails=outbox.failed_mails(session),
         stuck=stuck_items(session, user=user, filters=filters))
 

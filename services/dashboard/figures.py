@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.awards.funds import split
 from services.dashboard.filters import STATUSES, Filters, narrow
 from services.db.models import (
     Application,
@@ -184,6 +185,7 @@ class FundFigures:
     budget_fen: int
     committed_fen: int  # amounts decided at bureau review, not paid yet (cases still running)
     paid_fen: int
+    line: str = "city"  # the city's special fund, or the review unit whose matching fund this is
 
     @property
     def remaining_fen(self) -> int:
@@ -196,18 +198,31 @@ class FundFigures:
         return self.remaining_fen - self.committed_fen
 
 
-def fund_figures(session: Session, *, call_id: int | None = None) -> list[FundFigures]:
-    """Budget, committed, paid per fund (only the call's fund when `call_id` is given)."""
-    committed = _pairs(session.execute(
-        select(Call.fund_id, func.coalesce(func.sum(Application.awarded_fen), 0))
+def fund_figures(session: Session, *, call_id: int | None = None, district_percent: int = 0) -> list[FundFigures]:
+    """Budget, committed, paid per budget line: the city's fund and every district's matching fund
+    (only the call's year when `call_id` is given). A decided, unpaid amount is committed to the lines
+    it will draw on, split as the payout will split it (setting district_matching_percent)."""
+    funds = list(session.scalars(select(Fund).order_by(Fund.year.desc(), (Fund.line != "city"), Fund.line, Fund.id)))
+    year_of = {f.id: f.year for f in funds}
+    committed: dict[tuple[int, str] | int, int] = {}
+    for fund_id, unit, amount, n in session.execute(
+        select(Call.fund_id, Application.review_unit_code, Application.awarded_fen, func.count(Application.id))
         .join(Application, Application.call_id == Call.id)
         .outerjoin(Payout, Payout.application_id == Application.id)
         .where(Application.status == "running", Application.awarded_fen.is_not(None), Payout.id.is_(None))
-        .group_by(Call.fund_id)))
-    query = select(Fund).order_by(Fund.year.desc(), Fund.id)
+        .group_by(Call.fund_id, Application.review_unit_code, Application.awarded_fen)):
+        city_part, district_part = split(int(amount or 0), district_percent)
+        committed[fund_id] = committed.get(fund_id, 0) + city_part * n
+        if district_part:
+            key = (year_of[fund_id], unit)
+            committed[key] = committed.get(key, 0) + district_part * n
     if call_id is not None:
-        query = query.where(Fund.id.in_(select(Call.fund_id).where(Call.id == call_id)))
-    return [FundFigures(f.id, f.code, f.name, f.year, f.budget_fen, int(committed.get(f.id) or 0), f.paid_fen)
-            for f in session.scalars(query)]
+        call = session.get(Call, call_id)
+        year = year_of.get(call.fund_id) if call else None
+        funds = [f for f in funds
+                 if (call is not None and f.id == call.fund_id) or (f.line != "city" and f.year == year)]
+    return [FundFigures(f.id, f.code, f.name, f.year, f.budget_fen,
+                        committed.get(f.id if f.line == "city" else (f.year, f.line), 0), f.paid_fen, f.line)
+            for f in funds]
 
 

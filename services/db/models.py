@@ -112,11 +112,13 @@ class Honour(Base):
 
 class Fund(Base):
     __tablename__ = "fund"
-    __table_args__ = (CheckConstraint("paid_fen <= budget_fen", name="within_budget"),)
+    __table_args__ = (CheckConstraint("paid_fen <= budget_fen", name="within_budget"),
+                      UniqueConstraint("year", "line"))
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     code: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(Text)
     year: Mapped[int] = mapped_column(Integer)
+    line: Mapped[str] = mapped_column(String(40), default="city")  # "city" (专项资金) or a review unit (配套)
     budget_fen: Mapped[int] = mapped_column(BigInteger, CheckConstraint("budget_fen >= 0", name="budget_nonneg"))
     paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
 
@@ -166,6 +168,7 @@ class Application(Base):
     call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     award_type_code: Mapped[str] = mapped_column(ForeignKey("award_type.code"))
+    policy_revision_id: Mapped[int | None] = mapped_column(ForeignKey("policy_revision.id"))  # its edition text
     honour_id: Mapped[int] = mapped_column(ForeignKey("honour.id"))
     review_unit_code: Mapped[str] = mapped_column(ForeignKey("review_unit.code"), index=True)
     requested_fen: Mapped[int] = mapped_column(BigInteger)
@@ -269,3 +272,4 @@ from services.db.models_files import *  # noqa: E402, F403  (registers the table
 from services.db.models_mail import OutboxMail  # noqa: E402,F401  (registers the table)
 from services.db.models_pool import *  # noqa: E402, F403  (registers the tables)
 from services.db.models_sandbox import PolicySimulation  # noqa: E402,F401  (registers the table)
+from services.db.models_round import *  # noqa: E402, F403

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.api import admin, applicant, arrears, audit, auth, manager, officer
+from app.web.api import admin, applicant, arrears, audit, auth, funds, manager, officer
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, applicant, officer, manager, audit, admin, arrears):
+for module in (auth, applicant, officer, manager, audit, admin, arrears, funds):
     router.include_router(module.router)

@@ -4,8 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.pages import admin, applicant, arrears, audit, auth, manager, offers, officer, pool, sandbox
+from app.web.pages import (
+    admin,
+    admin_policy,
+    applicant,
+    arrears,
+    audit,
+    auth,
+    demo_clock,
+    funds,
+    manager,
+    offers,
+    officer,
+    pool,
+    sandbox,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, applicant, officer, manager, audit, admin, arrears, pool, sandbox, offers):
+for module in (auth, applicant, officer, manager, audit, admin, admin_policy, demo_clock, arrears, pool, sandbox,
+               offers, funds):
     router.include_router(module.router)

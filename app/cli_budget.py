@@ -1,0 +1,182 @@
+"""`smeflow fund ...` (budget lines per year) and `smeflow call ...` (calls of the edition in force).
+
+Amounts are yuan ("250000", "12,345.50"), stored as exact fen. Bad input: one line naming the field
+and the rule, exit 1, nothing stored.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from app.cli_common import fail, guarded, services_from_env
+
+fund_app = typer.Typer(help="Budget lines per year: the city's special fund, the districts' matching funds",
+                       no_args_is_help=True)
+call_app = typer.Typer(help="Calls (申报批次) of the edition in force today", no_args_is_help=True)
+UserOpt = Annotated[str, typer.Option("--user", help="who acts (recorded in the audit)")]
+
+
+def _day(field: str, value: str) -> date:
+    from services.errors import InvalidInput
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(field, f"must be a date YYYY-MM-DD, got {value[:20]!r}") from exc
+
+
+@fund_app.command("create")
+def fund_create(year: Annotated[int, typer.Option("--year", help="budget year")],
+                budget: Annotated[str, typer.Option("--budget", help="budget in yuan")],
+                user: UserOpt,
+                line: Annotated[str, typer.Option("--line", help="`city` or a review unit code (配套)")] = "city",
+                name: Annotated[str | None, typer.Option("--name")] = None) -> None:
+    """Create the city's fund or a district's matching fund for a budget year."""
+    from services.accounts.users import get_user
+    from services.awards import funds
+    from services.money import parse_yuan, yuan
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            fund = funds.create(uow.session, user=get_user(uow.session, user), year=year, line=line,
+                                budget_fen=parse_yuan(budget, "budget"), name=name, now=services.clock.now())
+            uow.commit()
+        typer.echo(f"created {fund.code}: {fund.name}, budget {yuan(fund.budget_fen)} yuan")
+
+    guarded(body)
+
+
+@fund_app.command("adjust")
+def fund_adjust(code: Annotated[str, typer.Argument(help="fund code, e.g. 2025-city (see `smeflow fund list`)")],
+                reason: Annotated[str, typer.Option("--reason", help="why (required, audited)")],
+                user: UserOpt,
+                to: Annotated[str | None, typer.Option("--to", help="the new budget in yuan")] = None,
+                by: Annotated[str | None, typer.Option("--by", help="change in yuan, e.g. -50000")] = None) -> None:
+    """Set or change a budget line's budget, with a reason."""
+    from services.accounts.users import get_user
+    from services.awards import funds
+    from services.money import parse_yuan, yuan
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            before = funds.find(uow.session, code).budget_fen
+            fund = funds.adjust(uow.session, user=get_user(uow.session, user), code=code, reason=reason,
+                                now=services.clock.now(), to_fen=parse_yuan(to, "to") if to is not None else None,
+                                by_fen=parse_yuan(by, "by") if by is not None else None)
+            uow.commit()
+        typer.echo(f"adjusted {fund.code}: budget {yuan(before)} -> {yuan(fund.budget_fen)} yuan")
+
+    guarded(body)
+
+
+@fund_app.command("list")
+def fund_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON (fen)")] = False) -> None:
+    """Every budget line: budget, committed, paid, remaining and available."""
+    from services.dashboard import fund_figures
+    from services.money import yuan
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            lines = fund_figures(uow.session, district_percent=services.settings.district_matching_percent)
+        if as_json:
+            typer.echo(json.dumps([{"code": f.code, "name": f.name, "year": f.year, "line": f.line,
+                                    "budget_fen": f.budget_fen, "committed_fen": f.committed_fen,
+                                    "paid_fen": f.paid_fen, "available_fen": f.available_fen} for f in lines],
+                                  ensure_ascii=False, indent=2))
+            return
+        if not lines:
+            typer.echo("no budget line yet; `smeflow fund create --year Y --budget YUAN --user bureau`")
+        for f in lines:
+            typer.echo(f"{f.code}  {f.name}  budget {yuan(f.budget_fen)}  committed {yuan(f.committed_fen)}  "
+                       f"paid {yuan(f.paid_fen)}  available {yuan(f.available_fen)}")
+
+    guarded(body)
+
+
+@call_app.command("open")
+def call_open(title: Annotated[str, typer.Option("--title")],
+              closes: Annotated[str, typer.Option("--closes", help="last day, YYYY-MM-DD")],
+              user: UserOpt,
+              fund: Annotated[str | None, typer.Option("--fund", help="fund code (default: this year's city fund)")]
+              = None,
+              award: Annotated[list[str] | None, typer.Option("--award", help="award code (repeat; default all)")]
+              = None) -> None:
+    """Open a call today under the edition in force today."""
+    from config.policy import edition_for
+    from services.accounts.users import get_user
+    from services.awards import admin
+    from services.awards.claims import local_today
+
+    def body() -> None:
+        services = services_from_env()
+        today = local_today(services)
+        edition = edition_for(services.editions, today)
+        if edition is None:
+            fail(f"edition: no policy edition is in force on {today}; load one with `smeflow policy load FILE`")
+            return
+        codes = list(award or [a.code for a in edition.award_types])
+        with services.uow() as uow:
+            call = admin.open_call(uow.session, user=get_user(uow.session, user), editions=[edition],
+                                   edition_code=edition.code, title=title, opens_on=today,
+                                   closes_on=_day("closes", closes), award_types=codes,
+                                   fund_code=fund or f"{today.year}-city", now=services.clock.now())
+            uow.commit()
+        typer.echo(f"opened call {call.id} “{call.title}” under {edition.code}: {call.opens_on} to {call.closes_on}, "
+                   f"{len(call.award_types)} award types")
+
+    guarded(body)
+
+
+@call_app.command("close")
+def call_close(call_id: Annotated[int, typer.Argument(help="call id (see `smeflow call list`)")],
+               user: UserOpt) -> None:
+    """Close a call early: it accepts no application from now on."""
+    from services.accounts.users import get_user
+    from services.awards import admin
+    from services.awards.claims import local_today
+
+    def body() -> None:
+        services = services_from_env()
+        with services.uow() as uow:
+            call = admin.close_call(uow.session, user=get_user(uow.session, user), call_id=call_id,
+                                    now=services.clock.now(), today=local_today(services))
+            uow.commit()
+        typer.echo(f"closed call {call.id} “{call.title}”")
+
+    guarded(body)
+
+
+@call_app.command("list")
+def call_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Every call with its state today: open, pending, ended, closed early."""
+    from sqlalchemy import select
+
+    from services.awards.calls import is_open
+    from services.awards.claims import local_today
+    from services.db.models import Call
+
+    def body() -> None:
+        services = services_from_env()
+        today = local_today(services)
+        with services.uow() as uow:
+            rows = list(uow.session.scalars(select(Call).order_by(Call.id)))
+        out = [{"id": c.id, "title": c.title, "edition": c.edition_code, "opens_on": c.opens_on.isoformat(),
+                "closes_on": c.closes_on.isoformat(), "award_types": c.award_types,
+                "state": "closed" if c.closed_early else "open" if is_open(c, today)
+                else "ended" if c.closes_on < today else "pending"} for c in rows]
+        if as_json:
+            typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+            return
+        if not out:
+            typer.echo("no call yet")
+        for o in out:
+            typer.echo(f"{o['id']}  {o['state']}  {o['opens_on']} to {o['closes_on']}  {o['edition']}  {o['title']}")
+
+    guarded(body)

@@ -1,0 +1,86 @@
+"""`smeflow fund create|adjust|list` and `smeflow call open|close|list`, on today's real date: a call
+opens only under an edition in force today (a test edition, loaded with `smeflow policy load`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from app.cli import app
+from services.awards.demo import Demo
+from services.bootstrap import Services
+from tests.policy.editions import TEST_CODE, successor_text, write
+
+
+@pytest.fixture
+def cli(services_env: Services) -> CliRunner:
+    Demo(services_env, echo=False).load()  # accounts: admin, bureau, finance
+    return CliRunner()
+
+
+def run(cli: CliRunner, *args: str) -> Result:
+    result = cli.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def one_line_error(result: Result, needle: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and needle in lines[0], result.output
+
+
+def test_funds_from_the_command_line(cli: CliRunner) -> None:
+    made = run(cli, "fund", "create", "--year", "2025", "--budget", "1,000,000", "--user", "bureau")
+    assert made.exit_code == 0
+    assert "created 2025-city: 2025年市级中小企业发展专项资金, budget 1,000,000.00" in made.output
+    district = run(cli, "fund", "create", "--year", "2025", "--line", "donghu", "--budget", "200000.50",
+                   "--user", "bureau")
+    assert "created 2025-donghu: 2025年东湖区配套资金, budget 200,000.50 yuan" in district.output
+    cut = run(cli, "fund", "adjust", "2025-donghu", "--by", "-50000", "--reason", "区财政调减", "--user", "bureau")
+    assert cut.exit_code == 0 and "200,000.50 -> 150,000.50" in cut.output
+    listed = {f["code"]: f for f in json.loads(run(cli, "fund", "list", "--json").output)}
+    assert listed["2025-donghu"]["budget_fen"] == 15_000_050 and listed["2025-city"]["budget_fen"] == 100_000_000
+    assert listed["sme-2024"]["budget_fen"] == 60_000_000
+
+    one_line_error(run(cli, "fund", "adjust", "2025-donghu", "--to", "1", "--reason", " ", "--user", "bureau"),
+                   "reason")
+    one_line_error(run(cli, "fund", "adjust", "2025-donghu", "--to", "1e9", "--reason", "r", "--user", "bureau"),
+                   "金额格式无效")
+    one_line_error(run(cli, "fund", "create", "--year", "2025", "--budget", "1", "--user", "bureau"), "已建立")
+    one_line_error(run(cli, "fund", "create", "--year", "2025", "--line", "xihu", "--budget", "1",
+                       "--user", "finance"), "此操作需要角色")
+    one_line_error(run(cli, "fund", "adjust", "nope", "--to", "1", "--reason", "r", "--user", "bureau"), "没有资金")
+
+
+def test_calls_of_the_edition_in_force_today(cli: CliRunner, tmp_path: Path) -> None:
+    year = date.today().year  # the CLI runs on the real clock
+    refused = run(cli, "call", "open", "--title", "本年度第一批", "--closes", f"{year}-12-31", "--user", "admin")
+    one_line_error(refused, "no policy edition is in force on")  # the 2022 edition ended on 2025-09-01
+
+    edition = write(tmp_path, "t.toml", successor_text())
+    assert run(cli, "policy", "load", str(edition), "--user", "admin").exit_code == 0
+    assert run(cli, "fund", "create", "--year", str(year), "--budget", "500000", "--user", "bureau").exit_code == 0
+    opened = run(cli, "call", "open", "--title", "本年度第一批（测试数据）", "--closes", f"{year}-12-31",
+                 "--award", "test-2026-m2-srdi-sme-city", "--user", "admin")
+    assert opened.exit_code == 0, opened.output
+    assert f"under {TEST_CODE}: {date.today()} to {year}-12-31, 1 award types" in opened.output
+    calls = {c["title"]: c for c in json.loads(run(cli, "call", "list", "--json").output)}
+    new = calls["本年度第一批（测试数据）"]
+    assert (new["state"], new["edition"]) == ("open", TEST_CODE)
+    assert calls["2024年度优质中小企业奖补第一批"]["state"] == "ended"
+
+    one_line_error(run(cli, "call", "open", "--title", "x", "--closes", "31/12", "--user", "admin"), "closes")
+    one_line_error(run(cli, "call", "open", "--title", "x", "--closes", f"{year}-12-31", "--award", "nope",
+                       "--user", "admin"), "award_types")
+    one_line_error(run(cli, "call", "close", str(new["id"]), "--user", "bureau"), "此操作需要角色")
+    closed = run(cli, "call", "close", str(new["id"]), "--user", "admin")
+    assert closed.exit_code == 0 and "closed call" in closed.output
+    one_line_error(run(cli, "call", "close", str(new["id"]), "--user", "admin"), "已提前截止")
+    assert {c["title"]: c for c in json.loads(run(cli, "call", "list", "--json").output)}[
+        "本年度第一批（测试数据）"]["state"] == "closed"

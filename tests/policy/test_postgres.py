@@ -1,0 +1,44 @@
+"""Concurrent loads on PostgreSQL: two overlapping editions loaded at the same moment, one is stored."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from services.bootstrap import Services
+from services.db.models import PolicyRevision
+from services.errors import SmeflowError
+from services.policy import store
+from tests.conftest import requires_postgres
+from tests.policy.editions import successor_text
+
+pytestmark = requires_postgres()
+
+
+def test_two_overlapping_editions_loaded_at_once(services: Services) -> None:
+    texts = {"test-a": successor_text(code="test-a", award_prefix="test-a-"),
+             "test-b": successor_text(code="test-b", award_prefix="test-b-")}
+    barrier = threading.Barrier(2)
+    outcome: dict[str, str] = {}
+
+    def load(code: str) -> None:
+        with services.uow() as uow:
+            barrier.wait()
+            try:
+                store.load(uow.session, texts[code].encode(), f"{code}.toml", actor="admin", now=services.clock.now())
+                uow.commit()
+                outcome[code] = "stored"
+            except SmeflowError as exc:
+                outcome[code] = exc.message
+
+    threads = [threading.Thread(target=load, args=(code,)) for code in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcome.values())[1] == "stored", outcome
+    assert "overlaps edition test-" in sorted(outcome.values())[0], outcome
+    with services.uow() as uow:
+        assert len(uow.session.scalars(select(PolicyRevision).where(
+            PolicyRevision.edition_code.in_(["test-a", "test-b"]))).all()) == 1
