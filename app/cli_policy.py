@@ -13,6 +13,7 @@ import typer
 
 from app.cli_common import fail, guarded, services_from_env
 from app.cli_policy_simulate import policy_app  # one `smeflow policy` group: simulate, validate, load, list
+
 FileArg = Annotated[Path, typer.Argument(help="an edition file (TOML, the format of config/policy/2022-109.toml)")]
 
 
