@@ -111,6 +111,7 @@ def test_newcomer_walks_a_case_on_the_demo_clock(demo_url: str, browser: Browser
     finance = sign_in(browser, demo_url, "finance")
     open_step(finance, app_id, "财政拨付")
     assert "2025年市级中小企业发展专项资金" in text(finance)
+    finance.check("input[name=decision][value=pay]")
     finance.fill("input[name=payment_reference]", "PAY-DEMO-2025-0001")
     submit(finance, "form[action$='/complete']")
     assert "案件现处于：已拨付" in text(finance)
