@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from services.errors import InvalidInput
 
@@ -24,13 +24,4 @@ def parse_yuan(text: str, field: str = "amount") -> int:
     cleaned = text.replace(",", "").strip()
     if not _PLAIN.fullmatch(cleaned):
         raise InvalidInput(field, "金额格式无效（单位：元，最多两位小数，例如 250000 或 250,000.50）")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise InvalidInput(field, "金额格式无效（单位：元，最多两位小数）") from exc
-    if not value.is_finite():
-        raise InvalidInput(field, "金额格式无效（单位：元，最多两位小数）")
-    fen = value * 100
-    if fen != fen.to_integral_value():
-        raise InvalidInput(field, "金额最多两位小数")
-    return int(fen)
+    return int(Decimal(cleaned) * 100)  # the pattern admits at most two decimals: exact, and finite
