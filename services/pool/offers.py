@@ -171,6 +171,8 @@ def confirm_by(session: Session, application_id: int) -> datetime | None:
 def _mail_offer(session: Session, services: Services, offer: Offer, call: Call, award: AwardType,
                 now: datetime) -> None:
     emails, has_account = recipients(session, offer.enterprise_id)
+    if not emails:
+        return  # no address: the district's offer list (with a claim code) reaches the enterprise
     ent = session.get_one(Enterprise, offer.enterprise_id)
     outbox.enqueue(session, to=emails, template="offer_made", now=now, dedupe_key=f"offer_made:{offer.id}",
                    application_id=offer.application_id,
@@ -202,3 +204,17 @@ def sweep(services: Services, now: datetime, *, actor: str = "system") -> int:
             uow.commit()
         made += n
     return made
+
+
+@dataclass(frozen=True)
+class OfferSweep:
+    offers_made: int
+    offers_reminded: int
+
+
+def sweep_and_remind(services: Services, now: datetime) -> OfferSweep:
+    """What the worker's deadline sweep adds for offers: offers in calls that opened since the last run,
+    and the reminders that are due."""
+    from services.pool.offer_views import remind
+
+    return OfferSweep(sweep(services, now), remind(services, now))
