@@ -150,7 +150,13 @@ def register(
         with services.uow() as uow:
             case = register_case(uow, services, record=record, actor=user, now=services.clock.now())
             uow.commit()
-        typer.echo(f"case {case.id} registered; payment was due {case.due_on} ({case.rules} rules)")
+        from services.arrears.rules import load_rules
+        from services.arrears.statute import due_of_case
+
+        due = due_of_case(load_rules(), services.calendar, case)
+        mark = ("（暂定：该年节假日安排未公布，补假、调休未计）provisional"
+                if due is not None and due.provisional else "")
+        typer.echo(f"case {case.id} registered; payment was due {case.due_on}{mark} ({case.rules} rules)")
 
     guarded(body)
 
@@ -174,7 +180,7 @@ def tasks_cmd(user: Annotated[str, typer.Option("--user", help="username")]) -> 
         table(["事项编号", "案件编号", "环节", "办理期限"],
               [[str(step.id), str(step.case_id), step.name,
                 deadline_text(step.due_at, now, services.settings.timezone, services.calendar)
-                if step.due_at else "-"] for step in steps])
+                + ("（暂定）" if step.due_provisional else "") if step.due_at else "-"] for step in steps])
 
     guarded(body)
 

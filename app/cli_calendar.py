@@ -52,6 +52,16 @@ def show_cmd(year: Annotated[int, typer.Argument(help="the year, e.g. 2027")]) -
         source, detail = services.calendar.source_of(year)
         typer.echo(f"{year}: {source} — {detail}")
         if source == SOURCE_PROVISIONAL:
+            from services.time.due import day_text
+            from services.time.holidays import named_holidays
+
+            days = named_holidays(year)
+            if days:
+                typer.echo("法定节假日（《全国年节及纪念日放假办法》第二条，按规则推算，暂定 provisional）：")
+            for day, name in days:
+                weekend = "；逢周末，补假日期待国务院通知" if day.weekday() >= 5 else ""
+                typer.echo(f"  {day.isoformat()}  {day_text(day)}  {name}（暂定{weekend}）")
+            typer.echo("补假（第六条）和调休（第七条）须待国务院办公厅当年的节假日安排通知，未推算，也未列出。")
             typer.echo(f"deadlines through {year} are provisional; load its calendar with "
                        f"`smeflow calendar load {year}.toml` (installs into {services.settings.calendar_install_dir})")
 

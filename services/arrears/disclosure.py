@@ -80,8 +80,9 @@ def build_disclosure(session: Session, *, year: int) -> Disclosure:
     if not 2020 <= year <= 2100:
         raise InvalidInput("year", "年度须在 2020 到 2100 之间")
     rules = load_rules()
-    latest = rules.editions[-1]
     as_of = date(year, 12, 31)
+    publish_by = date(year + 1, *rules.disclosure_by)
+    edition = rules.in_force_on(publish_by)  # 2020 第十六条第一款 until 2025-05-31, then 2025 第十八条第一款
     owed = func.coalesce(ArrearsCase.confirmed_fen, ArrearsCase.found_fen, ArrearsCase.claimed_fen)
     repaid = (select(func.coalesce(func.sum(ArrearsRepayment.amount_fen), 0))
               .where(ArrearsRepayment.case_id == ArrearsCase.id, ArrearsRepayment.paid_on <= as_of)
@@ -104,8 +105,8 @@ def build_disclosure(session: Session, *, year: int) -> Disclosure:
     rows = [DisclosureRow(d.name, d.uscc, KIND_NAMES.get(d.kind, d.kind), d.department_code,
                           names.get(d.department_code, d.department_code), *per_debtor[d.id])
             for d in debtors.values()]
-    return Disclosure(year=year, as_of=as_of, publish_by=date(year + 1, *rules.disclosure_by),
-                      article=latest.cite(rules.disclosure_article), rows=rows)
+    return Disclosure(year=year, as_of=as_of, publish_by=publish_by,
+                      article=edition.cite(edition.disclosure_article), rows=rows)
 
 
 def disclosure_xlsx(report: Disclosure) -> bytes:

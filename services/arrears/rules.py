@@ -55,6 +55,7 @@ class Edition:
     size_at_signing_article: str
     confirmation_days: int  # 确权 of a financed receivable, from the SME's request
     confirmation_article: str
+    disclosure_article: str  # the yearly publication of overdue payments by 3月31日
 
     def cite(self, article: str) -> str:
         return f"{self.order}《{self.title}》{article}"
@@ -117,7 +118,6 @@ class ArrearsRules:
     reminders_cron: str
     monthly_report_cron: str
     max_instalments: int
-    disclosure_article: str
     disclosure_by: tuple[int, int]  # (month, day) of the next year
     disclosure_remind_days_before: tuple[int, ...]
     disclosure_cron: str
@@ -126,6 +126,14 @@ class ArrearsRules:
 
     def edition(self, code: str) -> Edition:
         return next(e for e in self.editions if e.code == code)
+
+    def in_force_on(self, day: date) -> Edition:
+        """The edition in force on `day` (the oldest before any)."""
+        found = self.editions[0]
+        for edition in self.editions:
+            if day >= edition.in_force_from:
+                found = edition
+        return found
 
     def handling_for(self, accepted_on: date) -> HandlingLimits:
         """The handling period of a complaint accepted on `accepted_on` (the oldest edition before any)."""
@@ -210,7 +218,8 @@ def _edition(code: str, s: _Section) -> Edition:
         special_law_article=s.optional_str("special_law_article"),
         organisation_article=s.optional_str("organisation_article"),
         size_at_signing_article=s.str_("size_at_signing_article"),
-        confirmation_days=s.int_("confirmation_days", minimum=1), confirmation_article=s.str_("confirmation_article"))
+        confirmation_days=s.int_("confirmation_days", minimum=1), confirmation_article=s.str_("confirmation_article"),
+        disclosure_article=s.str_("disclosure_article"))
 
 
 def _lpr(file: Path) -> Lpr:
@@ -290,7 +299,7 @@ def parse_rules(file: Path = ARREARS_FILE, lpr_file: Path = LPR_FILE) -> Arrears
         sweep_interval_seconds=campaign.int_("sweep_interval_seconds", minimum=1),
         reminders_cron=campaign.str_("reminders_cron"), monthly_report_cron=campaign.str_("monthly_report_cron"),
         max_instalments=campaign.int_("max_instalments", minimum=1), departments=tuple(departments),
-        disclosure_article=disclosure.str_("article"), disclosure_by=by,
+        disclosure_by=by,
         disclosure_remind_days_before=tuple(sorted(set(remind))), disclosure_cron=disclosure.str_("cron"),
         lpr=_lpr(lpr_file))
 

@@ -25,7 +25,7 @@ from lunardate import LunarDate
 import config
 
 __all__ = ["HOLIDAYS_FILE", "Holiday", "HolidayRules", "HolidayRulesError", "load_holiday_rules",
-           "statutory_holidays"]
+           "named_holidays", "statutory_holidays"]
 
 HOLIDAYS_FILE = Path(config.__file__).parent / "holidays.toml"
 _LUNAR_YEARS = range(1900, 2100)
@@ -129,18 +129,26 @@ def _anchor(rule: Holiday, year: int) -> date | None:
     return next((d for d, name in terms if name == rule.term), None)
 
 
-@lru_cache(maxsize=256)
-def _computed(rules: HolidayRules, year: int) -> frozenset[date]:
+def named_holidays(year: int, rules: HolidayRules | None = None) -> tuple[tuple[date, str], ...]:
+    """The days off the 办法 fixes in ``year`` with their festival, in date order (no 补假, no 调休)."""
+    rules = rules or _packaged()
     if year < rules.applies_from_year:
-        return frozenset()
-    days: set[date] = set()
+        return ()
+    days: dict[date, str] = {}
     for rule in rules.holidays:
         anchor = _anchor(rule, year)
         if anchor is None:
             continue
         first = anchor + timedelta(days=rule.offset)
-        days.update(d for d in (first + timedelta(days=i) for i in range(rule.days)) if d.year == year)
-    return frozenset(days)
+        for d in (first + timedelta(days=i) for i in range(rule.days)):
+            if d.year == year:
+                days.setdefault(d, rule.name)
+    return tuple(sorted(days.items()))
+
+
+@lru_cache(maxsize=256)
+def _computed(rules: HolidayRules, year: int) -> frozenset[date]:
+    return frozenset(d for d, _ in named_holidays(year, rules))
 
 
 @lru_cache(maxsize=1)

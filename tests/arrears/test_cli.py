@@ -90,3 +90,23 @@ def test_debtor_registry(cli: CliRunner, tmp_path: Path) -> None:
     listing = run(cli, "debtors", "list").output
     assert "南昌市某局" in listing and "西湖区人民政府" in listing
     assert HEADER  # the ledger header is documented in one place (tests/arrears/test_import.py)
+
+
+def test_a_payment_due_in_a_year_without_the_notice_is_marked_provisional(
+        cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    from config.settings import get_settings
+
+    monkeypatch.setenv("SMEFLOW_CALENDAR_PACKAGE_THROUGH", "2026")  # 2027: no State Council notice known
+    get_settings.cache_clear()
+    # 2025 第九条第一款: delivered Thu 2026-12-10, 30 days = Sat 2027-01-09; Sat and Sun are rest days (no
+    # swap is known for 2027), so Mon 2027-01-11, provisional until the 2027 notice is loaded.
+    result = run(cli, "register", "--creditor", CREDITOR, "--creditor-name", "南昌测试科技有限公司",
+                 "--debtor", DEBTORS["gov"][0], "--contract", "HT-2027", "--signed", "2026-11-20",
+                 "--delivered", "2026-12-10", "--amount", "1000")
+    assert result.exit_code == 0, result.output
+    assert "payment was due 2027-01-11（暂定：该年节假日安排未公布，补假、调休未计）provisional" in result.output
+    # Within 2026 (known to the package): no mark. Delivered Mon 2026-11-02: 30 days = Wed 2026-12-02.
+    known = run(cli, "register", "--creditor", CREDITOR, "--creditor-name", "南昌测试科技有限公司",
+                "--debtor", DEBTORS["gov"][0], "--contract", "HT-2026", "--signed", "2026-10-20",
+                "--delivered", "2026-11-02", "--amount", "1000")
+    assert "payment was due 2026-12-02 (2025 rules)" in known.output

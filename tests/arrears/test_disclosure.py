@@ -1,5 +1,5 @@
-"""The annual disclosure (2025 第十八条: 机关、事业单位 publish the past year's overdue unpaid payments by
-3月31日) and its reminder, with figures worked by hand."""
+"""The annual disclosure (机关、事业单位 publish the past year's overdue unpaid payments by 3月31日: 2020
+第十六条第一款, 2025 第十八条第一款) and its reminder, with figures worked by hand."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def test_the_disclosure_of_2024_lists_the_public_debtors_overdue_at_the_year_end
     assert [(r.debtor_name, r.kind, r.contracts, r.outstanding_fen) for r in report.rows] == [
         ("债务人-gov", "机关", 1, 7_000_000), ("债务人-school", "事业单位", 1, 5_000_000)]
     assert (report.contracts, report.total_fen, report.publish_by) == (2, 12_000_000, date(2025, 3, 31))
-    assert "第十八条" in report.article
+    # due 2025-03-31, before the 2025 text took effect (2025-06-01): 2020 第十六条第一款 governs
+    assert report.article == "国务院令第728号《保障中小企业款项支付条例》第十六条第一款"
     sheet = load_workbook(io.BytesIO(disclosure_xlsx(report))).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
@@ -72,7 +73,7 @@ def test_the_reminder_goes_before_march_31_on_working_days_once_per_reminder_dat
     assert remind_disclosure(s, s.clock.now()).mails == 0  # once
     [mail] = mails()
     assert {"handler@example.test", "head@example.test", "manager@example.test"} <= set(mail.recipients)
-    assert "2024年度" in mail.subject and "70,000.00" in mail.text_body and "第十八条" in mail.text_body
+    assert "2024年度" in mail.subject and "70,000.00" in mail.text_body and "第十六条第一款" in mail.text_body
     ledger.at(datetime(2025, 3, 21, 9))  # Friday, 10 days before: the second reminder
     assert remind_disclosure(s, s.clock.now()).mails == 1
     ledger.at(datetime(2025, 4, 1, 9))  # past the date: nothing
@@ -89,3 +90,11 @@ def test_cli_prints_the_figures_and_refuses_a_bad_year(ledger: Campaign, monkeyp
     assert "2 contract(s), 120,000.00 yuan" in ok.output and out.is_file()
     bad = CliRunner().invoke(app, ["arrears", "disclosure", "--year", "1999"])
     assert bad.exit_code != 0 and "year" in bad.output and "Traceback" not in bad.output
+
+
+def test_the_disclosure_of_2025_is_due_under_the_2025_text(ledger: Campaign) -> None:
+    # due 2026-03-31, the 2025 text in force (since 2025-06-01): 第十八条第一款
+    with ledger.services.uow() as uow:
+        report = build_disclosure(uow.session, year=2025)
+    assert report.publish_by == date(2026, 3, 31)
+    assert report.article == "国务院令第802号《保障中小企业款项支付条例（2025年修订）》第十八条第一款"

@@ -47,6 +47,19 @@ def test_a_delayed_inspection_starts_the_term_at_the_end_of_the_agreed_period() 
     assert on_time.due_on == D("2025-08-19") and "第十条" in on_time.basis and "拖延" not in on_time.basis
 
 
+def test_under_the_2020_text_the_same_rules_cite_its_ninth_article() -> None:
+    # 2020 第九条第二款 (its second sentence): delivered Fri 2024-03-08, inspection agreed to end Fri 2024-03-22,
+    # accepted only on Mon 2024-05-06. 30 days from 03-22: Mar 23-31 (9) + Apr 1-21 (21) = Sun 2024-04-21,
+    # a rest day (not one of 2024's swapped working Sundays, which was 04-07), so Mon 2024-04-22.
+    late = due("government", "2024-03-01", "2024-03-08", inspection_due_on=D("2024-03-22"), accepted_on=D("2024-05-06"))
+    assert (late.start_on, late.due_on) == (D("2024-03-22"), D("2024-04-22"))
+    assert "国务院令第728号" in late.basis and "第九条第二款" in late.basis
+    # 2020 第九条第一款: accepted in time on Wed 2024-03-20: 30 days = Fri 2024-04-19.
+    on_time = due("government", "2024-03-01", "2024-03-08", inspection_due_on=D("2024-03-22"),
+                  accepted_on=D("2024-03-20"))
+    assert on_time.due_on == D("2024-04-19") and "第九条第一款" in on_time.basis
+
+
 def test_the_delayed_inspection_is_what_the_interest_counts_from() -> None:
     # From acceptance (09-01) the term would end on 10-01, in the National Day break, so Thu 10-09:
     # paid on 10-09, nothing would be owed. From the end of the inspection period it ended 08-25:
@@ -117,10 +130,12 @@ def test_an_organisation_using_fiscal_funds_pays_like_a_public_body() -> None:
     assert (org.due_on, org.days) == (D("2025-08-11"), 30) and "第三十六条" in org.basis
     capped = due("organisation", "2025-07-01", "2025-07-10", agreed_days=90)
     assert (capped.due_on, capped.days) == (D("2025-09-08"), 60)
-    # Under the 2020 text no article is cited here: the agreed term is needed (45 days: Mon 2024-04-15).
-    with pytest.raises(InvalidInput) as exc:
-        due("organisation", "2024-01-10", "2024-03-01")
-    assert exc.value.field == "agreed_days"
+    # The 2020 text has the same rule in 第二十八条第一款 (参照本条例对机关、事业单位的有关规定执行):
+    # 30 days from Fri 2024-03-01 = Sun 2024-03-31 -> Mon 2024-04-01 (2020 第八条第一款); an agreed
+    # 45 days stays under the 60-day cap: Mon 2024-04-15.
+    old = due("organisation", "2024-01-10", "2024-03-01")
+    assert (old.due_on, old.days) == (D("2024-04-01"), 30)
+    assert "第八条第一款" in old.basis and "第二十八条第一款" in old.basis
     assert due("organisation", "2024-01-10", "2024-03-01", agreed_days=45).due_on == D("2024-04-15")
 
 

@@ -224,6 +224,14 @@ def test_cli_load_and_show(cli: CliRunner, winter: Services, tmp_path: Path) -> 
     incoming = tmp_path / "incoming"
     result = cli.invoke(app, ["calendar", "show", "2027"])
     assert result.exit_code == 0 and "2027: provisional" in result.output
+    # The 2027 festivals by the 办法's rules (lunar 正月初一 is Sat 2027-02-06, so 春节 runs Fri 02-05 (除夕)
+    # to Mon 02-08), each marked 暂定; those on a weekend wait for the notice's 补假; no swap is listed.
+    assert "2027-01-01  2027年1月1日（周五）  元旦（暂定）" in result.output
+    assert "2027-02-05  2027年2月5日（周五）  春节（暂定）" in result.output
+    assert "2027-02-07  2027年2月7日（周日）  春节（暂定；逢周末，补假日期待国务院通知）" in result.output
+    assert "2027-10-03  2027年10月3日（周日）  国庆节（暂定；逢周末，补假日期待国务院通知）" in result.output
+    assert "补假（第六条）和调休（第七条）须待国务院办公厅当年的节假日安排通知" in result.output
+    assert "上班" not in result.output  # no invented working weekend
     weekday = write(incoming, CALENDAR_2027.replace("2027-01-31, ", "2027-02-01, "))
     bad = cli.invoke(app, ["calendar", "load", str(weekday)])
     lines = [line for line in bad.output.splitlines() if line.strip()]
