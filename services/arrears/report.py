@@ -115,7 +115,8 @@ def build_report(session: Session, *, month: str, tz: str) -> MonthlyReport:
         repaid = sum(a for _, a in repayments)
         outstanding = max(0, int(owed) - repaid)
         interest = late_interest(rules, principal_fen=int(owed), due_on=c.due_on, signed_on=c.signed_on,
-                                 agreed_rate_ppm=c.agreed_rate_ppm, repayments=repayments, as_of=last).fen \
+                                 agreed_rate_ppm=c.agreed_rate_ppm, repayments=repayments,
+                                 as_of=min(last, c.closed_at.astimezone(zone).date()) if c.closed_at else last).fen \
             if int(owed) > 0 else 0
         registered_on = c.registered_at.astimezone(zone).date()
         report.new_cases += c.registered_at >= start

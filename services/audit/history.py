@@ -87,7 +87,7 @@ class CaseHistory:
     definition_hash: str | None
     process_id: str | None
     steps: tuple[Step, ...]
-    taken: tuple[str, ...]  # nodes on the path, in order of first visit
+    taken: tuple[str, ...]  # nodes on the path, in the order of the recorded events, repeats kept
     current: tuple[str, ...]  # nodes the case waits on now
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -212,16 +212,24 @@ def _what(kind: str, payload: dict[str, Any], items: dict[int, WorkItem],
 
 
 def _taken(steps: list[Step], items: dict[int, WorkItem], app: Application, nodes: DiagramNodes) -> tuple[str, ...]:
-    order: dict[str, None] = {}
-    for step in steps:
-        order.update(dict.fromkeys(step.nodes))
-    # tasks ended by the route itself (e.g. the public notice closed when its period ran out)
+    """The nodes the case passed, in the order the recorded events passed them, repeats kept (a task
+    done twice after a return for correction appears twice)."""
+    # tasks ended by the route itself (the public notice closed when its period ran out): they
+    # belong on the path just before the timer event that closed them
+    closed_at: dict[datetime, list[str]] = {}
     for item in sorted(items.values(), key=lambda w: w.id):
-        if item.status == "closed":
-            order.setdefault(item.task_spec, None)
-    if app.status != "running" and app.stage in nodes.labels:
-        order.setdefault(app.stage, None)
-    return tuple(order)
+        if item.status == "closed" and item.completed_at is not None:
+            closed_at.setdefault(item.completed_at, []).append(item.task_spec)
+    path: list[str] = []
+    for step in steps:
+        if step.kind == "timer.fire":
+            path.extend(closed_at.pop(step.at, []))
+        path.extend(step.nodes)
+    for specs in closed_at.values():  # closed at no recorded timer (should not happen): still shown
+        path.extend(specs)
+    if app.status != "running" and app.stage in nodes.labels and (not path or path[-1] != app.stage):
+        path.append(app.stage)
+    return tuple(path)
 
 
 def as_dict(history: CaseHistory, chain: audit.ChainReport | None = None) -> dict[str, Any]:

@@ -10,10 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.web import create_app
+from services.arrears.demo import make_uscc
 from services.bootstrap import Services
 from tests.arrears.conftest import DEBTORS, PASSWORD, Campaign, build_campaign
 from tests.arrears.test_import import GOOD, csv_of
 
+CREDITOR_PAGE = make_uscc("91", 88)
 HOSTILE = "<script>alert(1)</script>恶意企业"
 LINKS = re.compile(r'href="/arrears/cases/\d+">')  # the ledger's rows (inbox links carry a #step anchor)
 
@@ -149,3 +151,47 @@ def test_api(world: Campaign) -> None:
         assert created.json()["due_on"] == "2024-04-01" and created.json()["claimed_fen"] == 1250
         figures = client.get("/api/v1/arrears/dashboard", headers=bureau).json()
         assert figures["cases"] >= 3 and figures["by_status"]["running"] == 1
+
+
+def test_menu_links_the_campaign_for_the_roles_that_use_it(world: Campaign,
+                                                           login: Callable[[str], TestClient]) -> None:
+    for username in ("bureau", "handler"):
+        assert '<a href="/arrears">清欠</a>' in login(username).get("/arrears").text, username
+
+
+def test_bureau_registers_one_complaint_on_a_page(world: Campaign, login: Callable[[str], TestClient]) -> None:
+    bureau = login("bureau")
+    form = bureau.get("/arrears/register")
+    assert form.status_code == 200 and "登记欠款投诉" in form.text and '<a href="/arrears/register">' in form.text
+    fields = {"csrf_token": csrf_of(form.text), "creditor_uscc": CREDITOR_PAGE, "creditor_name": "南昌页面登记有限公司",
+              "debtor_uscc": DEBTORS["gov"][0], "contract_no": "HT-PAGE-1", "signed_on": "2024-01-10",
+              "delivered_on": "2024-03-01", "amount": "12,345.67"}
+    bad = bureau.post("/arrears/register", data={**fields, "delivered_on": "2024-01-01"})
+    assert bad.status_code == 422
+    assert "交付日期：交付日期不能早于合同签订日期" in bad.text
+    assert 'value="南昌页面登记有限公司"' in bad.text and 'value="HT-PAGE-1"' in bad.text  # input kept
+    assert len(LINKS.findall(bureau.get("/arrears").text)) == 3  # nothing stored
+    done = bureau.post("/arrears/register", data=fields)
+    assert done.status_code == 303, done.text
+    case = bureau.get(done.headers["location"])
+    assert "投诉已登记，等待受理审查" in case.text and "南昌页面登记有限公司" in case.text and "12,345.67" in case.text
+    assert len(LINKS.findall(bureau.get("/arrears").text)) == 4
+    assert login("handler").get("/arrears/register").status_code == 403
+
+
+def test_a_closed_case_counts_its_interest_to_the_closing_day(world: Campaign,
+                                                              login: Callable[[str], TestClient]) -> None:
+    world.to_repayment(1)
+    world.act(1, "record_repayment", "handler", "repaid", amount="100000", paid_on=str(world.today()),
+              reference="B-1")
+    world.act(1, "verify_clearance", "bureau", "close")
+    closed_on = world.today()
+    bureau = login("bureau")
+    interest = re.compile(r"逾期利息（([^）]*)）([\d,.]+) 元")
+    first = interest.search(bureau.get("/arrears/cases/1").text)
+    assert first and first.group(1) == f"测算至结案日 {closed_on.isoformat()}"
+    world.travel(days=40)
+    later = interest.search(bureau.get("/arrears/cases/1").text)
+    assert later and later.groups() == first.groups()
+    open_case = interest.search(bureau.get("/arrears/cases/2").text)
+    assert open_case and open_case.group(1) == "测算至今日"

@@ -135,3 +135,23 @@ def test_only_readers_reach_replay_and_evidence(services: Services, demo: dict[s
     bad = auditor.get(f"/audit/cases/{case}/replay?step=99")
     assert bad.status_code in (400, 422) and "step" in bad.text and "Traceback" not in bad.text
     assert auditor.get(f"/api/v1/audit/cases/{case}/replay?step=0").status_code in (400, 422)
+
+
+def _path_line(page: str) -> str:
+    match = re.search(r'<p id="case-path">已经过：(.*?)[；<]', page)
+    assert match, page
+    return match.group(1)
+
+
+def test_timeline_path_follows_the_recorded_events_in_order(demo: dict[str, DemoCase], login: Login) -> None:
+    """已经过 lists each node when its event passed it, repeats kept: the public notice before the
+    timer that ended it, a district check done twice after a return twice."""
+    auditor = login("auditor")
+    paid = auditor.get(f"/audit/cases/{demo['a'].application_id}")
+    assert _path_line(paid.text) == "提交申请 → 区县初审 → 市中小企业局复审 → 公示 → 公示期满 → 财政拨付 → 已拨付"
+    returned = auditor.get(f"/audit/cases/{demo['b'].application_id}")
+    assert _path_line(returned.text) == ("提交申请 → 区县初审 → 补正材料 → 区县初审 → 市中小企业局复审 → 公示 → "
+                                         "公示期满 → 财政拨付 → 已拨付")
+    objection = auditor.get(f"/audit/cases/{demo['e'].application_id}")
+    assert _path_line(objection.text) == ("提交申请 → 区县初审 → 市中小企业局复审 → 公示 → 市中小企业局复审 → 公示 → "
+                                          "公示期满 → 财政拨付 → 已拨付")

@@ -9,6 +9,7 @@ from app.web.pages import (
     admin_policy,
     applicant,
     arrears,
+    arrears_register,
     audit,
     auth,
     demo_clock,
@@ -21,6 +22,6 @@ from app.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, applicant, officer, manager, audit, admin, admin_policy, demo_clock, arrears, pool, sandbox,
-               offers, funds):
+for module in (auth, applicant, officer, manager, audit, admin, admin_policy, demo_clock, arrears, arrears_register,
+               pool, sandbox, offers, funds):
     router.include_router(module.router)

@@ -61,8 +61,11 @@ def _case_page(request: Request, uow: UnitOfWork, services: Services, principal:
     view = case_view(uow.session, principal.user, case_id)
     today = services.clock.now().astimezone(ZoneInfo(services.settings.timezone)).date()
     c = view.case
+    # a closed case (销号, refused, withdrawn, ...) no longer accrues: its interest is counted to the closing day
+    closed_on = c.closed_at.astimezone(ZoneInfo(services.settings.timezone)).date() if c.closed_at else None
+    as_of = min(today, closed_on) if closed_on else today
     interest = late_interest(load_rules(), principal_fen=view.owed_fen, due_on=c.due_on, signed_on=c.signed_on,
-                             agreed_rate_ppm=c.agreed_rate_ppm, as_of=today,
+                             agreed_rate_ppm=c.agreed_rate_ppm, as_of=as_of,
                              repayments=[(r.paid_on, r.amount_fen) for r in view.repayments]) \
         if view.owed_fen else None
     decidable = [s for s in view.open_steps if actions.may_decide(uow.session, principal.user, s)]
@@ -71,7 +74,8 @@ def _case_page(request: Request, uow: UnitOfWork, services: Services, principal:
     runtime = ArrearsRuntime(services)
     step_decisions = {s.id: runtime.decisions(uow.session, c, s) for s in decidable}
     return render(request, "arrears/case.html", {
-        "v": view, "c": c, "interest": interest, "due": due, "measures": measures, "rules": load_rules(),
+        "v": view, "c": c, "interest": interest, "interest_closed_on": closed_on,
+        "due": due, "measures": measures, "rules": load_rules(),
         "arrangement": services.settings.arrears_acceptance_arrangement,
         "measure_names": MEASURE_NAMES, "kinds": KIND_NAMES, "statuses": STATUS_NAMES,
         "decidable": decidable, "step_decisions": step_decisions, "fields": actions.FORM_FIELDS,
@@ -87,7 +91,8 @@ def case_page(request: Request, case_id: int = Path(ge=1, le=MAX_ID), done: str 
               principal: Principal = Depends(current_principal), uow: UnitOfWork = Depends(get_uow),
               services: Services = Depends(get_services)) -> Response:
     """A case: facts, amounts and interest, the steps so far, the plan and repayments, the route history."""
-    notice = f"已办理：{actions.DECISION_NAMES.get(done, done)}" if done else None
+    notice = ("投诉已登记，等待受理审查" if done == "registered"
+              else f"已办理：{actions.DECISION_NAMES.get(done, done)}" if done else None)
     return _case_page(request, uow, services, principal, case_id, notice=notice)
 
 
