@@ -3,58 +3,30 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 
-import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.web import create_app
 from services.awards import applications, enterprises, files
 from services.awards.deadlines import sweep
 from services.awards.demo import demo_uscc
 from services.bootstrap import Services
-from services.db.models import AuditEvent, Call, Fund, Honour, WorkItem
-from tests.conftest import requires_postgres
+from services.db.models import Call, Fund, Honour, WorkItem
 from tests.helpers import act, application, apply_for, clock, open_item, pass_public_notice, snapshot, today
 from tests.web.conftest import csrf_of
+from tests.web.officer import GANJIANG, HONGCHENG, JINGGONG, at_bureau, decide, donghu_case
 
 Login = Callable[[str], TestClient]
 Token = Callable[[str], dict[str, str]]
-JINGGONG = "南昌精工智能装备有限公司"  # 东湖区, national little giant (cap 300,000 yuan)
-GANJIANG = "江西赣江新材料科技有限公司"  # 西湖区, provincial SRDI SME (cap 60,000 yuan)
-HONGCHENG = "南昌洪城食品有限公司"  # 东湖区, city SRDI SME (cap 50,000 yuan)
 SCRIPT = "<script>alert('x')</script>"
 IMG = '<img src=x onerror="alert(1)">'
 
 
-def _donghu_case(world: Services) -> tuple[int, int]:
-    app_id = apply_for(world, JINGGONG, "m2-little-giant-national", 300_000_00)
-    return app_id, open_item(world, app_id).id
-
-
-def _at_bureau(world: Services) -> tuple[int, int]:
-    app_id, _ = _donghu_case(world)
-    act(world, app_id, "district-donghu", "approve")
-    return app_id, open_item(world, app_id).id
-
-
-def _decide(c: TestClient, item_id: int, **form: str) -> httpx.Response:
-    page = c.get(f"/tasks/{item_id}")
-    assert page.status_code == 200, page.text
-    return c.post(f"/tasks/{item_id}/complete", data={"csrf_token": csrf_of(page.text), **form})
-
-
-def _item(world: Services, item_id: int) -> WorkItem:
-    with world.uow() as uow:
-        return uow.session.get_one(WorkItem, item_id)
-
-
 # -- the inbox ----------------------------------------------------------------------------------
 def test_inbox_lists_the_units_items_oldest_deadline_first(world: Services, login: Login) -> None:
-    first, first_item = _donghu_case(world)
+    first, first_item = donghu_case(world)
     clock(world).advance(timedelta(days=1))
     second = apply_for(world, HONGCHENG, "m2-srdi-sme-city", 50_000_00)
     apply_for(world, GANJIANG, "m2-srdi-sme-province", 60_000_00)  # 西湖区: not in 东湖区's inbox
@@ -75,7 +47,7 @@ def test_inbox_lists_the_units_items_oldest_deadline_first(world: Services, logi
 
 
 def test_overdue_escalated_and_provisional_deadlines_are_marked(world: Services, login: Login) -> None:
-    app_id, item_id = _donghu_case(world)
+    app_id, item_id = donghu_case(world)
     c = login("district-donghu")
     assert "badge overdue" not in c.get("/inbox").text
     clock(world).advance(timedelta(days=30))
@@ -102,12 +74,12 @@ def test_only_officers_have_an_inbox(world: Services, login: Login, token: Token
 
 # -- deciding over HTTP ---------------------------------------------------------------------------
 def test_district_approves_and_the_case_moves_to_the_bureau(world: Services, login: Login) -> None:
-    app_id, item_id = _donghu_case(world)
+    app_id, item_id = donghu_case(world)
     c = login("district-donghu")
     page = c.get(f"/tasks/{item_id}")
     assert "通过" in page.text and "退回补正" in page.text and "不予通过" in page.text
     assert "300,000.00" in page.text and 'name="amount_yuan"' not in page.text  # no amount at district check
-    r = _decide(c, item_id, decision="approve")
+    r = decide(c, item_id, decision="approve")
     assert r.status_code == 303 and r.headers["location"] == f"/inbox?done={item_id}"
     done = c.get(r.headers["location"]).text
     assert "案件现处于：市中小企业局复审" in done and f'href="/tasks/{item_id}"' not in done
@@ -117,14 +89,14 @@ def test_district_approves_and_the_case_moves_to_the_bureau(world: Services, log
 
 
 def test_return_needs_a_reason_and_keeps_what_was_typed(world: Services, login: Login) -> None:
-    app_id, item_id = _donghu_case(world)
+    app_id, item_id = donghu_case(world)
     c = login("district-donghu")
     before = snapshot(world)
-    r = _decide(c, item_id, decision="return", reason="   ")
+    r = decide(c, item_id, decision="return", reason="   ")
     assert r.status_code == 422 and "必须填写理由" in r.text
     assert 'value="return"' in r.text and "checked" in r.text
     assert snapshot(world) == before
-    r = _decide(c, item_id, decision="return", reason="缺少认定文件扫描件")
+    r = decide(c, item_id, decision="return", reason="缺少认定文件扫描件")
     assert r.status_code == 303
     assert application(world, app_id).stage == "correct_application"
     with world.uow() as uow:
@@ -133,8 +105,8 @@ def test_return_needs_a_reason_and_keeps_what_was_typed(world: Services, login: 
 
 
 def test_district_rejects_with_a_reason(world: Services, login: Login) -> None:
-    app_id, item_id = _donghu_case(world)
-    r = _decide(login("district-donghu"), item_id, decision="reject", reason="企业列入严重失信主体名单")
+    app_id, item_id = donghu_case(world)
+    r = decide(login("district-donghu"), item_id, decision="reject", reason="企业列入严重失信主体名单")
     assert r.status_code == 303
     assert application(world, app_id).status == "rejected"
     page = login("district-donghu").get(f"/tasks/{item_id}").text  # the finished item still shows its outcome
@@ -143,10 +115,10 @@ def test_district_rejects_with_a_reason(world: Services, login: Login) -> None:
 
 def test_bureau_amount_is_checked_against_the_cap(world: Services, login: Login, token: Token,
                                                   client: TestClient) -> None:
-    app_id, item_id = _at_bureau(world)
+    app_id, item_id = at_bureau(world)
     c, headers = login("bureau"), token("bureau")
     before = snapshot(world)
-    over = _decide(c, item_id, decision="approve", amount_yuan="300,000.01", reason="")
+    over = decide(c, item_id, decision="approve", amount_yuan="300,000.01", reason="")
     assert over.status_code == 422 and "超过上限 300,000.00 元" in over.text
     assert 'value="300,000.01"' in over.text
     api = client.post(f"/api/v1/tasks/{item_id}/complete", headers=headers,
@@ -159,28 +131,28 @@ def test_bureau_amount_is_checked_against_the_cap(world: Services, login: Login,
                        json={"decision": "approve", "amount_yuan": "1", "amount_fen": 100})
     assert both.status_code == 422 and both.json()["field"] == "amount"
     assert snapshot(world) == before
-    ok = _decide(c, item_id, decision="approve", amount_yuan="250,000.50")
+    ok = decide(c, item_id, decision="approve", amount_yuan="250,000.50")
     assert ok.status_code == 303
     assert application(world, app_id).awarded_fen == 25_000_050
     assert application(world, app_id).stage == "public_notice"
 
 
 def test_objection_at_public_notice_sends_the_case_back_to_review(world: Services, login: Login) -> None:
-    app_id, _ = _at_bureau(world)
+    app_id, _ = at_bureau(world)
     act(world, app_id, "bureau", "approve", amount_fen=200_000_00)
     notice = open_item(world, app_id)
     c = login("bureau")
     page = c.get(f"/tasks/{notice.id}").text
     assert "公示" in page and "异议" in page and 'name="amount_yuan"' not in page
-    assert _decide(c, notice.id, decision="objection", reason="").status_code == 422
-    r = _decide(c, notice.id, decision="objection", reason="实名书面异议：服务企业数量存疑")
+    assert decide(c, notice.id, decision="objection", reason="").status_code == 422
+    r = decide(c, notice.id, decision="objection", reason="实名书面异议：服务企业数量存疑")
     assert r.status_code == 303
     assert application(world, app_id).stage == "bureau_review"
     assert application(world, app_id).awarded_fen is None  # decided again
 
 
 def test_finance_sees_the_fund_and_pays(world: Services, login: Login) -> None:
-    app_id, _ = _at_bureau(world)
+    app_id, _ = at_bureau(world)
     act(world, app_id, "bureau", "approve", amount_fen=250_000_00)
     pass_public_notice(world)
     item = open_item(world, app_id)
@@ -189,9 +161,9 @@ def test_finance_sees_the_fund_and_pays(world: Services, login: Login) -> None:
     page = c.get(f"/tasks/{item.id}").text
     assert "剩余额度" in page and "600,000.00 元" in page and "上限 300,000.00 元" in page
     assert "本案核定 250,000.00 元" in page and 'name="payment_reference"' in page
-    missing = _decide(c, item.id, decision="pay", payment_reference=" ")
+    missing = decide(c, item.id, decision="pay", payment_reference=" ")
     assert missing.status_code == 422 and "支付凭证号" in missing.text
-    r = _decide(c, item.id, decision="pay", payment_reference="PAY-2024-0001")
+    r = decide(c, item.id, decision="pay", payment_reference="PAY-2024-0001")
     assert r.status_code == 303
     assert application(world, app_id).status == "paid"
     with world.uow() as uow:
@@ -199,7 +171,7 @@ def test_finance_sees_the_fund_and_pays(world: Services, login: Login) -> None:
 
 
 def test_the_api_runs_the_whole_route(world: Services, client: TestClient, token: Token) -> None:
-    app_id, item_id = _donghu_case(world)
+    app_id, item_id = donghu_case(world)
     district = token("district-donghu")
     listed = client.get("/api/v1/tasks", headers=district).json()
     assert [t["id"] for t in listed] == [item_id] and listed[0]["enterprise"] == JINGGONG
@@ -237,7 +209,7 @@ def test_openapi_documents_the_officer_models(client: TestClient) -> None:
 
 # -- scope ---------------------------------------------------------------------------------------
 def test_another_units_item_is_not_found(world: Services, login: Login, token: Token, client: TestClient) -> None:
-    _app_id, item_id = _donghu_case(world)
+    _app_id, item_id = donghu_case(world)
     xihu = login("district-xihu")
     assert JINGGONG not in xihu.get("/inbox").text
     assert xihu.get(f"/tasks/{item_id}").status_code == 404
@@ -256,75 +228,9 @@ def test_another_units_item_is_not_found(world: Services, login: Login, token: T
     assert snapshot(world) == before
 
 
-# -- concurrency and claims ------------------------------------------------------------------------
-def test_second_officer_gets_a_conflict_and_loses_nothing(world: Services, login: Login, token: Token,
-                                                          client: TestClient) -> None:
-    _app_id, item_id = _donghu_case(world)
-    first, second = login("district-donghu"), login("head-donghu")
-    first_page, second_page = first.get(f"/tasks/{item_id}"), second.get(f"/tasks/{item_id}")
-    assert first.post(f"/tasks/{item_id}/complete", data={
-        "csrf_token": csrf_of(first_page.text), "decision": "approve"}).status_code == 303
-    late = second.post(f"/tasks/{item_id}/complete", data={
-        "csrf_token": csrf_of(second_page.text), "decision": "return", "reason": "请补充2023年度审计报告"})
-    assert late.status_code == 409
-    assert "已由 东湖区经办人（district-donghu）" in late.text and "办结" in late.text
-    assert "请补充2023年度审计报告" in late.text  # what the second officer typed is still on the page
-    again = client.post(f"/api/v1/tasks/{item_id}/complete", headers=token("head-donghu"),
-                        json={"decision": "reject", "reason": "x"})
-    assert again.status_code == 409 and "district-donghu" in again.json()["detail"]
-    shown = client.get(f"/api/v1/tasks/{item_id}", headers=token("head-donghu")).json()
-    assert shown["status"] == "completed" and shown["completed_by"] == "district-donghu"
-    assert _item(world, item_id).outcome == "approve"
-
-
-def test_claim_and_release_rules(world: Services, login: Login, token: Token, client: TestClient) -> None:
-    app_id, item_id = _donghu_case(world)
-    mine, theirs = token("district-donghu"), token("head-donghu")
-    r = client.post(f"/api/v1/tasks/{item_id}/claim", headers=mine)
-    assert r.status_code == 200 and r.json()["assignee"] == "district-donghu"
-    assert client.post(f"/api/v1/tasks/{item_id}/claim", headers=mine).status_code == 200  # already mine
-    before = snapshot(world)
-    taken = client.post(f"/api/v1/tasks/{item_id}/claim", headers=theirs)
-    assert taken.status_code == 409 and "district-donghu" in taken.json()["detail"]
-    held = client.post(f"/api/v1/tasks/{item_id}/complete", headers=theirs, json={"decision": "approve"})
-    assert held.status_code == 409 and "district-donghu" in held.json()["detail"]
-    assert client.post(f"/api/v1/tasks/{item_id}/release", headers=theirs).status_code == 403
-    assert snapshot(world) == before
-    head = login("head-donghu")
-    assert "district-donghu" in head.get("/inbox").text
-    assert JINGGONG not in head.get("/inbox", params={"only": "unclaimed"}).text
-    page = head.get(f"/tasks/{item_id}").text
-    assert "已由 东湖区经办人（district-donghu） 认领" in page
-    blocked = head.post(f"/tasks/{item_id}/complete", data={"csrf_token": csrf_of(page), "decision": "approve"})
-    assert blocked.status_code == 409 and "只有认领人可以办理" in blocked.text
-    assert client.post(f"/api/v1/tasks/{item_id}/release", headers=mine).json()["assignee"] is None
-    assert client.post(f"/api/v1/tasks/{item_id}/release", headers=mine).status_code == 409  # nothing to release
-    # the page: claim from the inbox, back to the inbox; then complete as the holder
-    inbox = head.get("/inbox", params={"only": "unclaimed"})
-    r = head.post(f"/tasks/{item_id}/claim", data={"csrf_token": csrf_of(inbox.text), "next": "/inbox?only=mine"})
-    assert r.status_code == 303 and r.headers["location"] == "/inbox?only=mine"
-    assert JINGGONG in head.get("/inbox", params={"only": "mine"}).text
-    assert _decide(head, item_id, decision="approve").status_code == 303
-    assert application(world, app_id).stage == "bureau_review"
-    with world.uow() as uow:
-        kinds = uow.session.scalars(select(AuditEvent.kind).where(AuditEvent.application_id == app_id)
-                                    .order_by(AuditEvent.seq)).all()
-    assert kinds.count("task.claim") == 2 and kinds.count("task.release") == 1
-
-
-def test_claim_respects_segregation_of_duties(world: Services, token: Token, client: TestClient) -> None:
-    app_id = apply_for(world, "赣江双创产业园运营有限公司", "m9-innovation-base-national", 300_000_00)
-    act(world, app_id, "district-honggutan", "approve")  # measure 9: an on-site check follows, same unit
-    onsite = open_item(world, app_id)
-    assert onsite.task_spec == "onsite_check"
-    refused = client.post(f"/api/v1/tasks/{onsite.id}/claim", headers=token("district-honggutan"))
-    assert refused.status_code == 403 and "职责分离" in refused.json()["detail"]
-    assert client.post(f"/api/v1/tasks/{onsite.id}/claim", headers=token("onsite-honggutan")).status_code == 200
-
-
 # -- CSRF and hostile input -----------------------------------------------------------------------
 def test_decision_form_needs_the_csrf_token(world: Services, login: Login) -> None:
-    app_id, item_id = _donghu_case(world)
+    app_id, item_id = donghu_case(world)
     c = login("district-donghu")
     c.get(f"/tasks/{item_id}")
     before = snapshot(world)
@@ -336,7 +242,7 @@ def test_decision_form_needs_the_csrf_token(world: Services, login: Login) -> No
 
 
 def test_cookie_api_writes_need_the_csrf_header(world: Services, login: Login) -> None:
-    _app_id, item_id = _donghu_case(world)
+    _app_id, item_id = donghu_case(world)
     c = login("district-donghu")
     assert c.post(f"/api/v1/tasks/{item_id}/claim").status_code == 403
     token_value = csrf_of(c.get("/inbox").text)
@@ -369,7 +275,7 @@ def test_html_in_names_descriptions_and_reasons_is_escaped(world: Services, logi
     c = login("district-donghu")
     inbox = c.get("/inbox").text
     assert SCRIPT not in inbox and "&lt;script&gt;" in inbox
-    r = _decide(c, item_id, decision="return", reason=f"理由{SCRIPT}{IMG}")
+    r = decide(c, item_id, decision="return", reason=f"理由{SCRIPT}{IMG}")
     assert r.status_code == 303
     page = c.get(f"/tasks/{item_id}").text
     for raw in (SCRIPT, IMG):
@@ -377,53 +283,15 @@ def test_html_in_names_descriptions_and_reasons_is_escaped(world: Services, logi
     assert "&lt;img src=x onerror=" in page and "&lt;script&gt;" in page
     [doc_link] = re.findall(r'href="(/documents/\d+)"', page)  # the file, linked for download
     assert c.get(doc_link).content.startswith(b"%PDF")
-    failed = _decide(login("head-donghu"), item_id, decision="reject", reason=SCRIPT)
+    failed = decide(login("head-donghu"), item_id, decision="reject", reason=SCRIPT)
     assert failed.status_code == 409 and SCRIPT not in failed.text
-
-
-# -- races only PostgreSQL can show ---------------------------------------------------------------
-def _race_posts(world: Services, posts: list[tuple[str, dict[str, str], dict[str, object] | None]]) -> list[int]:
-    """POST each (url, headers, json) from its own client and thread, released at the same instant."""
-    barrier = threading.Barrier(len(posts))
-    codes = [0] * len(posts)
-
-    def run(i: int) -> None:
-        url, headers, body = posts[i]
-        with TestClient(create_app(world)) as c:
-            barrier.wait()
-            codes[i] = c.post(url, headers=headers, json=body).status_code
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(posts))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return codes
-
-
-@requires_postgres()
-def test_racing_claims_and_completions_leave_one_winner(world: Services, token: Token) -> None:
-    _app_id, item_id = _donghu_case(world)
-    a, b = token("district-donghu"), token("head-donghu")
-    url = f"/api/v1/tasks/{item_id}/claim"
-    assert sorted(_race_posts(world, [(url, a, None), (url, b, None)])) == [200, 409]
-    holder = _item(world, item_id).assignee
-    assert holder in {"district-donghu", "head-donghu"}
-    holder_h, other_h = (a, b) if holder == "district-donghu" else (b, a)
-    complete = f"/api/v1/tasks/{item_id}/complete"
-    codes = _race_posts(world, [(complete, holder_h, {"decision": "approve"}),
-                                (complete, other_h, {"decision": "reject", "reason": "x"})])
-    assert codes == [200, 409]
-    done = _item(world, item_id)
-    assert (done.status, done.outcome, done.completed_by) == ("completed", "approve", holder)
-
 
 
 def test_inbox_search_with_a_non_ascii_digit_is_plain_text(world: Services, login: Login,
                                                            token: Callable[[str], dict[str, str]],
                                                            client: TestClient) -> None:
     # "³" and "١٢" are digits to str.isdigit() but not to int(): found by schemathesis as a 500
-    first, _ = _donghu_case(world)
+    first, _ = donghu_case(world)
     headers = token("district-donghu")
     assert [t["application_id"] for t in client.get("/api/v1/tasks", headers=headers).json()] == [first]
     for q in ("³", "١٢", "#²"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.api import admin, applicant, arrears, audit, auth, funds, manager, officer
+from app.web.api import admin, applicant, arrears, audit, auth, funds, manager, officer, rounds
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, applicant, officer, manager, audit, admin, arrears, funds):
+for module in (auth, applicant, officer, manager, audit, admin, arrears, funds, rounds):
     router.include_router(module.router)
