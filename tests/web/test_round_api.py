@@ -18,7 +18,8 @@ from tests.pool.lists import code, csv_file, wrong_check
 Token = Callable[[str], dict[str, str]]
 NEW = code("360111", 41)  # 青山湖区, a made-up enterprise with no account
 LIST = [
-    [demo_uscc(1), "南昌精工智能装备有限公司", "专精特新“小巨人”企业", "国家级", "工信测字〔2024〕41号", "2024-01-10", ""],
+    [demo_uscc(1), "南昌精工智能装备有限公司", "专精特新“小巨人”企业", "国家级", "工信测字〔2024〕41号",
+     "2024-01-10", ""],
     [NEW, "南昌测试青山湖接口科技有限公司", "“专精特新”中小企业", "江西省", "赣工信测字〔2023〕41号", "2023-09-01", ""],
 ]
 
