@@ -43,6 +43,8 @@ def init() -> None:
         services = services_from_env()
         for line in initialise(services):
             typer.echo(f"installed route {line}")
+        services.settings.session_secret()  # both secrets are generated on first start when not set
+        services.settings.audit_key()
         typer.echo(f"database ready: {services.settings.database_url}")
 
     guarded(body)
@@ -201,10 +203,15 @@ def deploy(pool: Annotated[str, typer.Option("--pool", help="Prefect work pool (
 def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="port")] = 8000,
           workers: Annotated[int, typer.Option(help="worker processes")] = 1) -> None:
-    """Run the web service (uvicorn): pages and the JSON API under /api/v1."""
+    """Run the web service (uvicorn): pages and the JSON API under /api/v1. X-Forwarded-For/-Proto are
+    trusted only from the proxies named by SMEFLOW_FORWARDED_ALLOW_IPS (none by default)."""
     import uvicorn
 
-    uvicorn.run("app.web.asgi:app", host=host, port=port, workers=workers, log_level="info")
+    from config.settings import get_settings
+
+    proxies = guarded(lambda: get_settings().forwarded_allow_ips.strip())
+    uvicorn.run("app.web.asgi:app", host=host, port=port, workers=workers, log_level="info",
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
 @bpmn_app.command("validate")

@@ -26,7 +26,7 @@ def audit_verify() -> None:
         with services.uow() as uow:
             walk = history_index.record_full_walk(uow.session, services.clock.now())  # the pages rest on it
             report = audit.ChainReport(walk.ok, walk.checked, walk.broken_at, walk.reason)
-            statements = anchors.verify(uow.session, key=services.settings.audit_signing_key, now=services.clock.now(),
+            statements = anchors.verify(uow.session, key=services.settings.audit_key(), now=services.clock.now(),
                                          timezone=services.settings.timezone)
             archives = check_archives(uow, data_dir=services.settings.data_dir)
             uow.commit()
@@ -118,7 +118,7 @@ def audit_check_bundle(
     from services.audit.bundles import check_bundle
 
     def body() -> None:
-        key = None if unsigned else get_settings().audit_signing_key
+        key = None if unsigned else get_settings().audit_key()
         report = check_bundle(file, signing_key=key)
         print_bundle_report(report)
         if not report.ok:
@@ -135,7 +135,7 @@ def audit_anchor() -> None:
     def body() -> None:
         services = services_from_env()
         with services.uow() as uow:
-            st, created = anchors.record(uow.session, key=services.settings.audit_signing_key,
+            st, created = anchors.record(uow.session, key=services.settings.audit_key(),
                                          now=services.clock.now(), timezone=services.settings.timezone)
             uow.commit()
         typer.echo(("recorded" if created else "already recorded") + f" statement of {st.day}: "

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from config.secrets import InsecureSecretError
 from services.errors import SmeflowError
 
 T = TypeVar("T")
@@ -31,6 +32,8 @@ def guarded(fn: Callable[[], T]) -> T:
         return fn()
     except SmeflowError as exc:
         fail(exc.message)
+    except InsecureSecretError as exc:  # a refused secret: the message names the variable, never the value
+        fail(str(exc))
     except (OperationalError, ProgrammingError) as exc:
         if os.environ.get("SMEFLOW_DEBUG"):
             raise

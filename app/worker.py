@@ -140,6 +140,7 @@ def _serve(settings: Settings, api_url: str) -> None:
 def run_worker(settings: Settings) -> None:
     """Serve the flows on their schedules until Ctrl-C or SIGTERM; start a local Prefect server if needed."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    settings.audit_key()  # the daily statement needs it: generated now, or a refused key stops the start
     server: subprocess.Popen[bytes] | None = None
     previous = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)  # the runner installs its own later
     try:

@@ -10,6 +10,7 @@ Override any field from the environment, e.g. ``SMEFLOW_DATABASE_URL``,
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from datetime import datetime
 from functools import lru_cache
@@ -17,12 +18,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.secrets import TEST_AUDIT_SIGNING_KEY, TEST_SECRET_KEY, InsecureSecretError, check_secret, install_secret
 
 __all__ = [
     "DEFAULTS_FILE",
     "DEV_AUDIT_SIGNING_KEY",
+    "DEV_ENVIRONMENTS",
     "DEV_SECRET_KEY",
     "InsecureSecretError",
     "Settings",
@@ -32,19 +36,13 @@ __all__ = [
 
 DEFAULTS_FILE = Path(__file__).parent / "defaults.toml"
 
-#: The development secret key; refused outside the environments below.
-DEV_SECRET_KEY = "dev-insecure-secret"
-#: The development audit signing key (signs chain-head statements and evidence bundles); refused likewise.
-DEV_AUDIT_SIGNING_KEY = "dev-insecure-audit-signing-key"
-_DEV_ENVIRONMENTS = frozenset({"development", "test"})
-
-
-class InsecureSecretError(RuntimeError):
-    """The secret key is missing or the development default outside development/test.
-
-    Not a ValueError on purpose: pydantic lets it through unwrapped, so the
-    message is not followed by a dump of the (secret-bearing) input.
-    """
+#: The test environment's public session key (used when none is given there); refused elsewhere.
+DEV_SECRET_KEY = TEST_SECRET_KEY
+#: The test environment's public audit signing key; refused likewise.
+DEV_AUDIT_SIGNING_KEY = TEST_AUDIT_SIGNING_KEY
+#: Where the demo, its accounts and a fixed clock are allowed.
+DEV_ENVIRONMENTS = frozenset({"development", "test"})
+_DEV_ENVIRONMENTS = DEV_ENVIRONMENTS
 
 
 Environment = Literal["development", "test", "staging", "production"]
@@ -76,6 +74,8 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
+    _installed: dict[str, str] = PrivateAttr(default_factory=dict)
+
     environment: Environment = Field(
         default_factory=lambda: _default("environment"),
         description="Deployment environment; the development secret key is refused outside development/test.",
@@ -89,15 +89,16 @@ class Settings(BaseSettings):
         description="SQLAlchemy database URL; empty means sqlite:///<data_dir>/smeflow.db.",
     )
     secret_key: str = Field(
-        default=DEV_SECRET_KEY,
+        default="",
         repr=False,
-        description="Secret for signing sessions and tokens; must be set outside development/test.",
+        description="Secret signing the session cookies; empty: generated once under <data_dir>/secrets. "
+        "Public or shorter than 32 bytes is refused outside test.",
     )
     audit_signing_key: str = Field(
-        default=DEV_AUDIT_SIGNING_KEY,
+        default="",
         repr=False,
-        description="HMAC-SHA256 key signing the daily audit chain statements and evidence bundles; "
-        "must be set outside development/test.",
+        description="HMAC-SHA256 key signing the daily audit chain statements and evidence bundles; empty: "
+        "generated once under <data_dir>/secrets. Public or shorter than 32 bytes is refused outside test.",
     )
     retention_days: int = Field(
         default_factory=lambda: _default("retention_days"),
@@ -269,6 +270,25 @@ class Settings(BaseSettings):
         default=65536, ge=8, description="argon2id memory in KiB when hashing a password (64 MiB)."
     )
 
+    session_hours: int = Field(default_factory=lambda: _default("session_hours"), ge=1, le=24 * 30,
+                               description="Hours a sign-in lasts (server-side session record).")
+    api_token_days: int = Field(default_factory=lambda: _default("api_token_days"), ge=1, le=3660,
+                                description="Longest lifetime of an API token, in days (and its default).")
+    login_max_failures_per_account: int = Field(
+        default_factory=lambda: _default("login_max_failures_per_account"), ge=1,
+        description="Failed sign-ins for one username within the window that lock it for the lockout time.")
+    login_max_failures_per_address: int = Field(
+        default_factory=lambda: _default("login_max_failures_per_address"), ge=1,
+        description="Failed sign-ins from one client address within the window that lock the address.")
+    login_failure_window_minutes: int = Field(default_factory=lambda: _default("login_failure_window_minutes"),
+                                              ge=1, description="Window in which failed sign-ins are counted.")
+    login_lockout_minutes: int = Field(default_factory=lambda: _default("login_lockout_minutes"), ge=1,
+                                       description="How long a locked username or address is refused.")
+    forwarded_allow_ips: str = Field(
+        default_factory=lambda: _default("forwarded_allow_ips"), max_length=2000,
+        description="Comma-separated proxy addresses (or networks) whose X-Forwarded-For/-Proto `smeflow serve` "
+        "trusts; empty trusts none.")
+
     @field_validator("stage_limits", mode="before")
     @classmethod
     def _merge_stage_limits(cls, value: Any) -> Any:
@@ -289,6 +309,18 @@ class Settings(BaseSettings):
             raise ValueError(f"stage limits must be positive working days, got {bad}")
         return value
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network (or *)") from exc
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -300,20 +332,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _finish(self) -> Settings:
-        if self.secret_key == DEV_SECRET_KEY and self.environment not in _DEV_ENVIRONMENTS:
-            raise InsecureSecretError(
-                f"refusing to start: SMEFLOW_SECRET_KEY is the insecure development default "
-                f"in environment {self.environment!r}; set SMEFLOW_SECRET_KEY to a secret value"
-            )
-        if not self.secret_key:
-            raise InsecureSecretError("refusing to start: SMEFLOW_SECRET_KEY must not be empty")
-        if self.audit_signing_key == DEV_AUDIT_SIGNING_KEY and self.environment not in _DEV_ENVIRONMENTS:
-            raise InsecureSecretError(
-                f"refusing to start: SMEFLOW_AUDIT_SIGNING_KEY is the insecure development default "
-                f"in environment {self.environment!r}; set SMEFLOW_AUDIT_SIGNING_KEY to a secret value"
-            )
-        if not self.audit_signing_key:
-            raise InsecureSecretError("refusing to start: SMEFLOW_AUDIT_SIGNING_KEY must not be empty")
+        self._secrets()
         if self.clock is not None:
             if self.environment not in _DEV_ENVIRONMENTS:
                 raise ValueError(f"setting clock (SMEFLOW_CLOCK): a fixed clock is honoured only in development "
@@ -324,6 +343,34 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir.as_posix()}/smeflow.db"
         return self
+
+    def _secrets(self) -> None:
+        """Fixed public secrets in test when none is given; elsewhere refuse weak given ones (an empty one
+        is generated on first use, see session_secret and audit_key)."""
+        test = self.environment == "test"
+        if test:
+            self.secret_key = self.secret_key or TEST_SECRET_KEY
+            self.audit_signing_key = self.audit_signing_key or TEST_AUDIT_SIGNING_KEY
+        for variable, value in (("SMEFLOW_SECRET_KEY", self.secret_key),
+                                ("SMEFLOW_AUDIT_SIGNING_KEY", self.audit_signing_key)):
+            if value or test:
+                check_secret(variable, value, self.environment)
+        if not test and self.secret_key and self.secret_key == self.audit_signing_key:
+            raise InsecureSecretError("refusing to start: SMEFLOW_SECRET_KEY and SMEFLOW_AUDIT_SIGNING_KEY "
+                                      "must differ")
+
+    def session_secret(self) -> str:
+        """The key signing session cookies: the setting, else the install's generated one."""
+        return self.secret_key or self._generated("session_key")
+
+    def audit_key(self) -> str:
+        """The audit signing key: the setting, else the install's generated one."""
+        return self.audit_signing_key or self._generated("audit_signing_key")
+
+    def _generated(self, name: str) -> str:
+        if name not in self._installed:
+            self._installed[name] = install_secret(self.data_dir, name)
+        return self._installed[name]
 
     @property
     def calendar_install_dir(self) -> Path:

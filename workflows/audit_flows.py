@@ -34,7 +34,7 @@ def record_statement(services: Services, now: datetime) -> dict[str, str | int |
     from services.audit import anchors, history_index
 
     with services.uow() as uow:
-        st, created = anchors.record(uow.session, key=services.settings.audit_signing_key, now=now,
+        st, created = anchors.record(uow.session, key=services.settings.audit_key(), now=now,
                                      timezone=services.settings.timezone)
         uow.commit()
     with services.uow() as uow:  # and a full walk of the chain, which the auditor's pages rest on

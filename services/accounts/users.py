@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from functools import lru_cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import VerifyMismatchError
 from sqlalchemy import select
@@ -50,6 +53,26 @@ def get_user(session: Session, username: str) -> User:
     if user is None or not user.active:
         raise NotFound(f"no active user named {username!r}")
     return user
+
+
+def authenticate(session: Session, *, hasher: PasswordHasher, username: str, password: str) -> User | None:
+    """The active user with this name and password, or None.
+
+    An unknown or inactive username costs the same argon2 verification as a wrong password (against a
+    dummy hash of the configured cost), so the answer's timing does not tell which usernames exist.
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        with contextlib.suppress(VerifyMismatchError):
+            hasher.verify(_dummy_hash(hasher.time_cost, hasher.memory_cost, hasher.parallelism), password)
+        return None
+    return user if check_password(user, password) else None
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(time_cost: int, memory_cost: int, parallelism: int) -> str:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism).hash(
+        "no such user: the dummy password of a timing-safe refusal")
 
 
 def check_password(user: User, password: str) -> bool:

@@ -17,6 +17,7 @@ from stdnum.cn import uscc as uscc_check
 
 from services.arrears import actions, intake, registry
 from services.arrears.sweep import sweep
+from services.awards.demo import refuse_outside_development
 from services.db.models import Enterprise
 from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsTask
 from services.time.clock import ManualClock
@@ -47,6 +48,7 @@ class ArrearsDemo:
     """Loads the campaign's demo data and drives a few cases, printing each step when `echo`."""
 
     def __init__(self, services: Services, *, echo: bool = False, say: Callable[[str], None] = print) -> None:
+        refuse_outside_development(services.settings.environment)
         if not isinstance(services.clock, ManualClock):
             services.clock = ManualClock(datetime(2025, 7, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
         self.s = services

@@ -136,7 +136,7 @@ def bundle_bytes(uow: UnitOfWork, services: Services, *, application_id: int, ac
     archived = uow.session.scalars(select(CaseArchive).where(CaseArchive.application_id == application_id)).first()
     if archived is None:
         body = bundle_body(uow, services, application_id=application_id, actor=actor, now=now)
-        return seal(body, key=services.settings.audit_signing_key)
+        return seal(body, key=services.settings.audit_key())
     path = Path(services.settings.data_dir) / archived.path
     try:
         raw = path.read_bytes()

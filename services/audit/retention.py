@@ -97,7 +97,7 @@ def _archive_one(services: Services, application_id: int, *, actor: str, now: da
         instance_id = app.instance_id
         assert instance_id is not None
         raw = seal(bundle_body(uow, services, application_id=application_id, actor=actor, now=now),
-                   key=services.settings.audit_signing_key)
+                   key=services.settings.audit_key())
         sha = hashlib.sha256(raw).hexdigest()
         relative = f"{ARCHIVE_DIR}/case-{application_id}-{sha[:12]}.json"
         path = _write(data_dir / ARCHIVE_DIR, Path(relative).name, raw)

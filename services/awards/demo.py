@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from stdnum.cn import uscc as uscc_check
 
+from config.settings import DEV_ENVIRONMENTS
 from services.accounts import users
 from services.awards import applications, calls, demo_clock, enterprises, funds, labels, tasks
 from services.awards.deadlines import sweep
 from services.awards.tasks import Decision
 from services.db.models import Application, Call, Honour, User, WorkItem
-from services.errors import SmeflowError
+from services.errors import Forbidden, SmeflowError
 from services.time.clock import ManualClock, SystemClock
 
 if TYPE_CHECKING:
@@ -55,6 +56,13 @@ ENTERPRISES = [
 NEWCOMER = ("g", "南昌示例智造科技有限公司", "donghu", "srdi_sme", "province", date(2024, 11, 20))
 
 
+def refuse_outside_development(environment: str) -> None:
+    """The demo (its public password, its scripted cases) exists only in development and test."""
+    if environment not in DEV_ENVIRONMENTS:
+        raise Forbidden(f"演示数据只能在开发或测试环境中加载（SMEFLOW_ENVIRONMENT 为 {environment}，"
+                        "应为 development 或 test）")
+
+
 @dataclass
 class DemoCase:
     key: str
@@ -73,6 +81,7 @@ class Demo:
     """Loads demo data and drives the cases, printing each step."""
 
     def __init__(self, services: Services, echo: bool = True) -> None:
+        refuse_outside_development(services.settings.environment)
         clock = services.clock if isinstance(services.clock, ManualClock) else ManualClock(START)
         services.clock = clock
         self.s = services

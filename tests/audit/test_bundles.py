@@ -57,7 +57,7 @@ def _offline(bundle: Path, workdir: Path, database_url: str) -> subprocess.Compl
     URL that leads nowhere (no server, no file); nothing of the test's database or data directory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMEFLOW_", "PG"))}
     env.update(SMEFLOW_DATABASE_URL=database_url, SMEFLOW_DATA_DIR=str(workdir / "nowhere"),
-               SMEFLOW_AUDIT_SIGNING_KEY=DEV_AUDIT_SIGNING_KEY)
+               SMEFLOW_AUDIT_SIGNING_KEY=DEV_AUDIT_SIGNING_KEY, SMEFLOW_ENVIRONMENT="test")
     cmd = [str(Path(sys.executable).parent / "smeflow"), "audit", "check-bundle", str(bundle)]
     return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
 

@@ -53,7 +53,7 @@ def test_defaults_come_from_defaults_toml() -> None:
     }
     assert s.honours_highest_only is True
     assert s.timezone == "Asia/Shanghai"
-    assert s.secret_key == DEV_SECRET_KEY and s.environment == "development"
+    assert s.environment == "development" and s.secret_key == ""  # generated on first use (session_secret)
     assert s.database_url == "sqlite:///var/smeflow.db"
     assert s.policy_dir is None and s.calendar_dir is None
 
@@ -63,7 +63,7 @@ def test_every_field_is_described() -> None:
 
 
 def test_secrets_not_in_repr() -> None:
-    s = Settings(secret_key="s3cret-value", smtp_password="hunter2")
+    s = Settings(secret_key="s3cret-value-" * 3, smtp_password="hunter2")
     assert "s3cret-value" not in repr(s) and "hunter2" not in repr(s)
 
 
@@ -99,14 +99,17 @@ def test_database_url_follows_data_dir(tmp_path: Path) -> None:
     assert Settings(data_dir=tmp_path).database_url == f"sqlite:///{tmp_path.as_posix()}/smeflow.db"
 
 
-def test_default_secret_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_public_secret_refused_outside_test(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SMEFLOW_ENVIRONMENT", "production")
-    with pytest.raises(InsecureSecretError, match="SMEFLOW_SECRET_KEY"):
+    monkeypatch.setenv("SMEFLOW_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SMEFLOW_SECRET_KEY", DEV_SECRET_KEY)
+    with pytest.raises(InsecureSecretError, match="SMEFLOW_SECRET_KEY is a public value"):
         Settings()
-    monkeypatch.setenv("SMEFLOW_SECRET_KEY", "a-real-secret")
-    with pytest.raises(InsecureSecretError, match="SMEFLOW_AUDIT_SIGNING_KEY"):
+    monkeypatch.setenv("SMEFLOW_SECRET_KEY", "r" * 40)
+    monkeypatch.setenv("SMEFLOW_AUDIT_SIGNING_KEY", "too-short")
+    with pytest.raises(InsecureSecretError, match="SMEFLOW_AUDIT_SIGNING_KEY is shorter than 32 bytes"):
         Settings()
-    monkeypatch.setenv("SMEFLOW_AUDIT_SIGNING_KEY", "another-real-secret")
+    monkeypatch.setenv("SMEFLOW_AUDIT_SIGNING_KEY", "a" * 40)
     assert Settings().environment == "production"
     assert Settings(environment="test", secret_key=DEV_SECRET_KEY).environment == "test"
 

@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from app.web import create_app
 from config.settings import Settings
 from services.awards.demo import DEMO_PASSWORD
 from services.bootstrap import Services, build
+from services.db.models import User
 from services.time.clock import DemoClock, SystemClock
 from tests.democlock import demo_on_its_clock, newcomer_to_public_notice, stage
 from tests.web.conftest import csrf_of
@@ -81,8 +83,15 @@ def test_no_clock_control_outside_demo_mode(services: Services) -> None:
     production = build(Settings(database_url=services.settings.database_url, environment="production",
                                 secret_key="s" * 32, audit_signing_key="k" * 32))
     assert isinstance(production.clock, SystemClock)  # ... is ignored outside development and test
-    with TestClient(create_app(production), follow_redirects=False) as c:
-        assert c.post("/login", data={"username": "admin", "password": DEMO_PASSWORD}).status_code == 303
+    with production.uow() as uow:  # the demo accounts' public password is refused in production
+        admin = uow.session.scalar(select(User).where(User.username == "admin"))
+        assert admin is not None
+        admin.password_hash = production.password_hasher.hash("a-real-admin-password-for-prod")
+        uow.commit()
+    with TestClient(create_app(production), base_url="https://testserver", follow_redirects=False) as c:
+        assert c.post("/login", data={"username": "admin", "password": DEMO_PASSWORD}).status_code == 401
+        r = c.post("/login", data={"username": "admin", "password": "a-real-admin-password-for-prod"})
+        assert r.status_code == 303
         assert c.get("/admin/demo-clock").status_code == 404
         assert "演示环境" not in c.get("/admin").text
     production.db.dispose()

@@ -100,7 +100,7 @@ def verify(full: bool = False, user: User = Depends(current_user), uow: UnitOfWo
     after a statement shows there)."""
     history.require_reader(user)
     chain = history_index.current_chain(uow, services, full=full)
-    st = anchors.verify(uow.session, key=services.settings.audit_signing_key, now=services.clock.now(),
+    st = anchors.verify(uow.session, key=services.settings.audit_key(), now=services.clock.now(),
                         timezone=services.settings.timezone)
     return ChainOut(ok=chain.ok, checked=chain.checked, broken_at=chain.broken_at, reason=chain.reason,
                     full_walk_at=chain.full_at, checked_since_full_walk=chain.since_full,

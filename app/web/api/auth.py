@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from app.web.deps import current_user, get_services, get_uow
+from app.web.signin import sign_in
 from services.accounts import tokens
-from services.accounts.users import check_password, get_user
 from services.bootstrap import Services
 from services.db.models import User
-from services.errors import InvalidInput
 from services.uow import UnitOfWork
 
 router = APIRouter(tags=["auth"])
@@ -36,15 +35,10 @@ class Me(BaseModel):
 
 
 @router.post("/tokens", response_model=TokenResponse)
-def create_token(body: TokenRequest, uow: UnitOfWork = Depends(get_uow),
+def create_token(request: Request, body: TokenRequest, uow: UnitOfWork = Depends(get_uow),
                  services: Services = Depends(get_services)) -> TokenResponse:
     """Issue a bearer token for the user (shown once)."""
-    try:
-        user = get_user(uow.session, body.username)
-    except Exception as exc:  # same answer for unknown user and wrong password
-        raise InvalidInput("password", "用户名或密码错误") from exc
-    if not check_password(user, body.password):
-        raise InvalidInput("password", "用户名或密码错误")
+    user = sign_in(request, uow, services, username=body.username, password=body.password)
     token = tokens.issue(uow.session, user=user, name=body.name, now=services.clock.now())
     uow.commit()
     return TokenResponse(token=token)

@@ -50,7 +50,7 @@ def cases(request: Request, status: str = "", q: str = "", sort: str = "id", ful
     rows = history_index.case_list(uow.session, user=user, status=status if status in STATUSES else None, q=q,
                              sort=sort if sort in SORTS else "id")
     chain = history_index.current_chain(uow, services, full=full)
-    statements = anchors.verify(uow.session, key=services.settings.audit_signing_key, now=services.clock.now(),
+    statements = anchors.verify(uow.session, key=services.settings.audit_key(), now=services.clock.now(),
                                 timezone=services.settings.timezone)
     return render(request, "audit/cases.html", {"rows": rows, "chain": chain, "statements": statements,
                                                 "status": status, "q": q, "sort": sort, "statuses": STATUSES,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.web.deps import Principal, csrf_form, current_principal, get_uow
+from app.web.deps import Principal, csrf_form, current_principal, get_services, get_uow
 from app.web.security import COOKIE, MAX_AGE, SessionCodec
+from app.web.signin import cookie_secure, sign_in
 from app.web.templating import render
-from services.accounts.users import check_password, get_user
-from services.errors import NotFound
+from services.bootstrap import Services
+from services.errors import InvalidInput
 from services.uow import UnitOfWork
 
 router = APIRouter()
@@ -28,21 +29,18 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 @router.post("/login")
 def login(request: Request, username: str = Form(...), password: str = Form(...), next: str = Form(""),
-          uow: UnitOfWork = Depends(get_uow)) -> Response:
+          uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> Response:
     """Check the password (argon2) and set the signed session cookie."""
     try:
-        user = get_user(uow.session, username)
-        ok = check_password(user, password)
-    except NotFound:
-        ok = False
-    if not ok:
-        return render(request, "login.html", {"next": _safe_next(next) or "", "error": "用户名或密码错误"},
+        user = sign_in(request, uow, services, username=username, password=password)
+    except InvalidInput as exc:
+        return render(request, "login.html", {"next": _safe_next(next) or "", "error": exc.rule},
                       status_code=401)
     codec: SessionCodec = request.app.state.sessions
     cookie, _csrf = codec.new(user.id)
     response = RedirectResponse(_safe_next(next) or START.get(user.role, "/"), status_code=303)
     response.set_cookie(COOKIE, cookie, max_age=MAX_AGE, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https")
+                        secure=cookie_secure(request, services))
     return response
 
 
