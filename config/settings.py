@@ -230,6 +230,21 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest recognition list the pool import accepts, in bytes.",
     )
+    arrears_import_max_bytes: int = Field(
+        default_factory=lambda: _default("arrears_import_max_bytes"), gt=0,
+        description="Largest arrears ledger (CSV or XLSX) the ledger import page accepts, in bytes.")
+    request_max_body_bytes: int = Field(
+        default_factory=lambda: _default("request_max_body_bytes"), gt=0,
+        description="Largest body of a request that carries no files (JSON or form), in bytes.")
+    request_body_timeout_seconds: float = Field(
+        default_factory=lambda: _default("request_body_timeout_seconds"), gt=0,
+        description="Seconds a client has to send a body, on top of what its size needs at the rate below.")
+    request_body_min_bytes_per_second: int = Field(
+        default_factory=lambda: _default("request_body_min_bytes_per_second"), gt=0,
+        description="Slowest upload rate allowed for a body, in bytes per second.")
+    hsts_max_age_seconds: int = Field(
+        default_factory=lambda: _default("hsts_max_age_seconds"), ge=0,
+        description="max-age of Strict-Transport-Security on answers served over HTTPS (0: no header).")
     offer_reminder_lead_working_days: int = Field(
         default_factory=lambda: _default("offer_reminder_lead_working_days"),
         ge=0,

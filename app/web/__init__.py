@@ -15,7 +15,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def create_app(services: Services | None = None) -> FastAPI:
     """Build the ASGI app around a wired service (default: from the environment)."""
-    from app.web import errors
+    from app.web import errors, headers, limits
     from app.web.api import router as api_router
     from app.web.pages import router as pages_router
     from app.web.security import SessionCodec
@@ -28,6 +28,8 @@ def create_app(services: Services | None = None) -> FastAPI:
     services.settings.audit_key()  # generated on first start, or a refused key stops the start here
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
+    app.add_middleware(limits.RequestBodyLimits)  # inside: sees the body before the routes do
+    app.add_middleware(headers.SecurityHeaders)  # outside: its headers are on every answer, refusals too
     app.include_router(api_router)
     app.include_router(pages_router)
     return app

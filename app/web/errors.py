@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
 
 from app.web.deps import CsrfFailed, NotAuthenticated
+from app.web.limits import BodyRefused, refusal
 from app.web.templating import render
 from services.errors import Conflict, EngineFailure, Forbidden, InvalidInput, NotFound, SmeflowError
 
@@ -49,3 +53,27 @@ def install(app: FastAPI) -> None:
         if _wants_json(request):
             return JSONResponse({"detail": message}, status_code=403)
         return render(request, "error.html", {"status": 403, "message": message}, status_code=403)
+
+    @app.exception_handler(BodyRefused)
+    async def body_refused(request: Request, exc: BodyRefused) -> Response:
+        return refusal(request.scope, exc)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        """FastAPI's JSON answer under /api/ (unknown path, wrong method); the error page elsewhere."""
+        if _wants_json(request):
+            return await http_exception_handler(request, exc)
+        message = {404: "页面不存在", 405: "不支持该请求方法"}.get(exc.status_code, str(exc.detail))
+        return render(request, "error.html", {"status": exc.status_code, "message": message},
+                      status_code=exc.status_code, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        """Bad input the routes' declarations refuse: FastAPI's 422 with each field and rule under /api/;
+        on pages the error page naming the first field and rule."""
+        if _wants_json(request):
+            return await request_validation_exception_handler(request, exc)
+        first = exc.errors()[0] if exc.errors() else {}
+        field = ".".join(str(part) for part in first.get("loc", ())[1:]) or "请求"
+        message = f"{field}：{first.get('msg', '输入无效')}"
+        return render(request, "error.html", {"status": 422, "message": message}, status_code=422)

@@ -40,7 +40,8 @@ def demo_banner(services: Any) -> str | None:
     return f"演示环境 · 演示时钟 {clock.now().astimezone(ZoneInfo(services.settings.timezone)):%Y-%m-%d %H:%M}"
 
 
-def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
     """Render a page; the layout gets the signed-in user and the CSRF token when there is one."""
     services = request.app.state.services
     tz = ZoneInfo(services.settings.timezone)
@@ -54,4 +55,4 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         "demo_clock": demo_banner(services),
     }
     html = _env.get_template(template).render({**base, **context})
-    return HTMLResponse(html, status_code=status_code)
+    return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -32,6 +32,16 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+#: How every stored diagram is served: as data for bpmn-js or a download, never a document that may run
+#: script (an uploaded diagram could carry an html:script element; see services.engine.validate_xml).
+DIAGRAM_HEADERS = {"Content-Security-Policy": "sandbox; default-src 'none'", "X-Content-Type-Options": "nosniff"}
+
+
+def diagram_response(xml: str | bytes, headers: dict[str, str] | None = None) -> Response:
+    """A stored BPMN diagram as application/xml, sandboxed (DIAGRAM_HEADERS) whatever else is set."""
+    return Response(xml, media_type="application/xml", headers={**(headers or {}), **DIAGRAM_HEADERS})
+
+
 def download_response(doc: Document, data: bytes) -> Response:
     """The file as an attachment with its stored (content-checked) type; browsers must not sniff or run it."""
     return Response(content=data, media_type=doc.content_type, headers={

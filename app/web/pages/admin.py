@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.web.deps import Principal, csrf_form, current_user, get_services, get_uow
 from app.web.errors import status_of
 from app.web.templating import render
+from app.web.uploads import diagram_response
 from services.awards import admin, calls, enterprises
 from services.awards import diagrams as admin_diagrams
 from services.bootstrap import Services
@@ -227,7 +228,7 @@ def diagrams_page(request: Request, user: User = Depends(current_user), uow: Uni
 def diagram_file(digest: str, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow)) -> Response:
     """Download a stored diagram version."""
     row = admin_diagrams.definition(uow.session, user=user, digest=digest)
-    return Response(row.bpmn_xml, media_type="application/xml", headers={
+    return diagram_response(row.bpmn_xml, {
         "Content-Disposition": f'attachment; filename="{row.process_id}-{row.hash[:12]}.bpmn"'})
 
 

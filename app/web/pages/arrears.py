@@ -35,7 +35,6 @@ router = APIRouter()
 MAX_ID = 2**63 - 1
 PAGE = 100
 CITY_VIEW = ("bureau", "manager", "admin", "auditor")
-MAX_UPLOAD = 50 * 1024 * 1024
 
 
 @router.get("/arrears")
@@ -96,16 +95,21 @@ def case_page(request: Request, case_id: int = Path(ge=1, le=MAX_ID), done: str 
     return _case_page(request, uow, services, principal, case_id, notice=notice)
 
 
+async def _step_fields(request: Request) -> dict[str, str]:
+    """The decision form's own fields (they differ per step); only awaits the parsed form."""
+    form = await request.form()
+    names = {f for fields in actions.FORM_FIELDS.values() for f, _label, _d in fields}
+    return {k: str(form.get(k) or "") for k in names if form.get(k)}
+
+
 @router.post("/arrears/steps/{step_id}")
-async def decide(request: Request, step_id: int = Path(ge=1, le=MAX_ID),
+def decide(request: Request, step_id: int = Path(ge=1, le=MAX_ID),
                  decision: Annotated[str, Form(max_length=40)] = "",
                  reason: Annotated[str, Form(max_length=4000)] = "",
                  principal: Principal = Depends(csrf_form), uow: UnitOfWork = Depends(get_uow),
-                 services: Services = Depends(get_services)) -> Response:
+                 services: Services = Depends(get_services),
+                 fields: dict[str, str] = Depends(_step_fields)) -> Response:
     """Decide a step; on error the case page comes back with the message and the values typed."""
-    form = await request.form()
-    names = {f for fields in actions.FORM_FIELDS.values() for f, _label, _d in fields}
-    fields = {k: str(form.get(k) or "") for k in names if form.get(k)}
     step = actions.visible_task(uow.session, principal.user, step_id)
     case_id = step.case_id
     try:
@@ -148,16 +152,17 @@ def import_form(request: Request, principal: Principal = Depends(current_princip
 
 
 @router.post("/arrears/import")
-async def import_upload(request: Request, file: Annotated[UploadFile, File()],
+def import_upload(request: Request, file: Annotated[UploadFile, File()],
                         partial: Annotated[str, Form(max_length=5)] = "",
                         principal: Principal = Depends(csrf_form), uow: UnitOfWork = Depends(get_uow),
                         services: Services = Depends(get_services)) -> Response:
     """Import an uploaded ledger (CSV or XLSX): all or nothing, or the valid rows with `partial`."""
     require_role(principal.user, "bureau")
-    content = await file.read(MAX_UPLOAD + 1)
+    limit = services.settings.arrears_import_max_bytes
+    content = file.file.read(limit + 1)
     try:
-        if len(content) > MAX_UPLOAD:
-            raise InvalidInput("file", "文件过大（最大 50 MB）")
+        if len(content) > limit:
+            raise InvalidInput("file", f"文件过大（最大 {limit // (1024 * 1024)} MiB，设置 arrears_import_max_bytes）")
         report = import_ledger(uow, services, content=content, filename=file.filename or "ledger.csv",
                                actor=principal.user.username, now=services.clock.now(), partial=bool(partial))
         uow.commit()

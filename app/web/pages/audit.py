@@ -18,6 +18,7 @@ from fastapi.responses import Response
 
 from app.web.deps import current_user, get_services, get_uow
 from app.web.templating import render
+from app.web.uploads import diagram_response
 from services.audit import anchors, bundles, history, history_index, replay
 from services.audit.replay_views import difference_dict, step_dict
 from services.bootstrap import Services
@@ -69,9 +70,9 @@ def export(application_id: AppId, user: User = Depends(current_user), uow: UnitO
 
 @router.get("/audit/cases/{application_id:int}/diagram.xml")
 def diagram(application_id: AppId, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow)) -> Response:
-    """The BPMN of the diagram version this case ran on."""
+    """The BPMN of the diagram version this case ran on, sandboxed like every stored diagram."""
     xml = history.definition_xml(uow.session, user=user, application_id=application_id)
-    return Response(xml, media_type="application/xml", headers={"X-Content-Type-Options": "nosniff"})
+    return diagram_response(xml)
 
 
 @router.get("/audit/cases/{application_id:int}")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.web.deps import Principal, csrf_form, current_principal, get_services, get_uow
 from app.web.templating import render
+from app.web.uploads import diagram_response
 from services import dashboard
 from services.bootstrap import Services
 from services.dashboard import Filters, exports, parse_filters
@@ -136,6 +137,4 @@ def diagram_xml(digest: str, principal: Principal = Depends(current_principal),
     row = uow.session.get(ProcessDefinition, digest) if HASH.fullmatch(digest) else None
     if row is None:
         raise NotFound(f"diagram {digest[:64]} not found")
-    return Response(row.bpmn_xml, media_type="application/xml", headers={
-        "Content-Security-Policy": "sandbox; default-src 'none'", "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, max-age=86400, immutable"})
+    return diagram_response(row.bpmn_xml, {"Cache-Control": "private, max-age=86400, immutable"})

@@ -99,7 +99,7 @@ def pool_export(
 
 
 @router.post("/pool/import")
-async def pool_import(
+def pool_import(
     request: Request,
     file: Annotated[UploadFile, File()],
     partial: Annotated[str, Form(max_length=5)] = "",
@@ -110,7 +110,7 @@ async def pool_import(
     """Import a recognition list (bureau, admin): all or nothing, or the valid rows with `partial`."""
     require_importer(principal.user.role)
     limit = services.settings.pool_import_max_bytes
-    content = await file.read(limit + 1)
+    content = file.file.read(limit + 1)
     report = None
     try:
         report = import_list(

@@ -42,7 +42,7 @@ def simulate_form(request: Request, principal: Principal = Depends(current_princ
 
 
 @router.post("/policy/simulate")
-async def simulate_post(
+def simulate_post(
     request: Request,
     draft: Annotated[str, Form(max_length=40)] = "",
     against: Annotated[str, Form(max_length=40)] = "",
@@ -61,7 +61,7 @@ async def simulate_post(
     try:
         upload = None
         if draft_file is not None and draft_file.filename:
-            data = await draft_file.read(drafts.MAX_DRAFT_BYTES + 1)
+            data = draft_file.file.read(drafts.MAX_DRAFT_BYTES + 1)
             upload = (draft_file.filename, data)
         elif not draft:
             raise InvalidInput("draft", "请选择一个政策版本，或上传草案文件")
