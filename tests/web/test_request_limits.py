@@ -4,17 +4,22 @@ that "answered before the body was sent" is what a client sees, not what a test 
 
 from __future__ import annotations
 
+import inspect
 import json
 import socket
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.web import create_app
 from services.bootstrap import Services
 from tests.helpers import apply_for
+from tests.web.routes import all_routes
+from tests.web.test_manager import CHROMIUM, CHROMIUM_ARGS
 
 Login = Callable[[str], TestClient]
 Token = Callable[[str], dict[str, str]]
@@ -101,7 +106,7 @@ def test_uploads_have_their_documented_limit_and_pages_answer_with_the_error_pag
     assert r.status_code == 413 and "text/html" in r.headers["content-type"] and "请求体过大" in r.text
     small = b"%PDF-1.4\n" + b"0" * 90_000  # two files under the limit: within 2 x 100 KB, reaches the route
     r = applicant.post(f"/my/applications/{app_id}/documents", data={"csrf_token": "x"},
-                       files=[("files", ("a.pdf", small, "application/pdf")), ("files", ("b.pdf", small, "application/pdf"))])
+                       files=[("files", (name, small, "application/pdf")) for name in ("a.pdf", "b.pdf")])
     assert r.status_code == 403 and "CSRF" in r.text  # the route itself answered
 
 
@@ -113,7 +118,8 @@ def test_every_answer_carries_the_security_headers(world: Services, login: Login
     assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy and "unsafe-eval" not in policy
     assert page.headers["x-frame-options"] == "DENY" and page.headers["referrer-policy"] == "same-origin"
     assert "strict-transport-security" not in page.headers  # plain HTTP: no HSTS
-    assert api.status_code == 401 and api.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert api.status_code == 401
+    assert api.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
     with TestClient(create_app(world), base_url="https://smeflow.example", follow_redirects=False) as secure:
         assert secure.get("/login").headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
 
@@ -130,3 +136,57 @@ def test_every_stored_diagram_is_served_sandboxed(world: Services, login: Login)
     assert download.status_code == 200 and download.headers["content-security-policy"] == "sandbox; default-src 'none'"
     by_hash = admin.get(f"/diagrams/{digest}.bpmn")
     assert by_hash.headers["content-security-policy"] == "sandbox; default-src 'none'"
+
+
+def test_no_route_runs_on_the_event_loop(world: Services) -> None:
+    """Every route is a plain function, run in the thread pool: a slow one (an import) cannot freeze the
+    server (the import itself: tests/arrears/test_import_concurrency.py)."""
+    routes = [r for r in all_routes(create_app(world)) if r.endpoint.__module__.startswith("app.")]
+    assert len(routes) > 100  # FastAPI's own /openapi.json and /api/docs are async and serve cached text
+    assert [r.path for r in routes if inspect.iscoroutinefunction(r.endpoint)] == []
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_pages_and_the_diagram_viewer_work_under_the_policy(world: Services, live_url: str) -> None:
+    """In chromium: the dashboard draws its diagram and the auditor's case page its path with no
+    policy violation; the confirmation before closing a call early still asks (and a 'no' keeps the
+    call open); the error page's back link goes back."""
+    from playwright.sync_api import sync_playwright
+
+    app_id = apply_for(world, "南昌洪城食品有限公司", "m2-srdi-sme-city", 50_000_00)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            violations: list[str] = []
+            context = browser.new_context()
+            context.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+            page = context.new_page()
+
+            def sign_in(username: str, target: str) -> None:
+                page.goto(f"{live_url}/login?next={target}")
+                page.fill("input[name=username]", username)
+                page.fill("input[name=password]", "smeflow-demo")
+                page.click("button[type=submit]")
+                page.wait_for_url(f"**{target}")
+
+            sign_in("manager", "/dashboard")
+            page.wait_for_selector("#route-diagram[data-diagram-ready=true]", timeout=15_000)
+            assert page.locator("#route-diagram .djs-overlay .count").count() >= 1
+            page.goto(f"{live_url}/audit/cases/{app_id}")
+            page.wait_for_selector("[data-diagram-ready=true]", timeout=15_000)
+            page.goto(f"{live_url}/audit")
+            page.goto(f"{live_url}/no-such-page")
+            assert "页面不存在" in page.content()
+            page.click("a[data-back]")
+            page.wait_for_url("**/audit")
+            page.context.clear_cookies()
+            sign_in("admin", "/admin/calls")
+            asked: list[str] = []
+            page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+            page.locator("form[data-confirm] button").first.click()
+            page.wait_for_timeout(300)
+            assert asked == ["提前截止后不再受理申报，确定吗？"] and page.url.endswith("/admin/calls")
+            assert "已提前截止" not in page.content()
+            assert violations == []
+        finally:
+            browser.close()

@@ -1,0 +1,65 @@
+"""Issue 12, item 11: a ledger import does not freeze the server. While a 60,000-row upload is being
+parsed and stored, another user's page is served (over real HTTP, against uvicorn)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from app.web import create_app
+from services.bootstrap import Services
+from tests.arrears.conftest import PASSWORD, build_campaign
+from tests.arrears.test_import import big_ledger
+
+
+@pytest.fixture
+def server(services: Services) -> Iterator[str]:
+    build_campaign(services)
+    srv = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert srv.started
+    yield f"http://127.0.0.1:{srv.servers[0].sockets[0].getsockname()[1]}"
+    srv.should_exit = True
+    thread.join(5)
+
+
+def _login(url: str, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=120)
+    assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 303
+    return client
+
+
+def test_another_request_is_served_during_an_import(server: str) -> None:
+    bureau, manager = _login(server, "bureau"), _login(server, "manager")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', bureau.get("/arrears/import").text)
+    assert token
+    content = big_ledger(60_000)
+    finished: dict[str, float] = {}
+
+    def upload() -> None:
+        r = bureau.post("/arrears/import", data={"csrf_token": token.group(1)},
+                        files={"file": ("big.csv", content, "text/csv")})
+        finished["import"] = time.monotonic()
+        finished["status"] = r.status_code
+        finished["imported"] = float("已导入 60000 件" in r.text or "已导入 60,000 件" in r.text)
+
+    worker = threading.Thread(target=upload)
+    worker.start()
+    time.sleep(0.5)  # the upload (6 MB over loopback) has arrived; the import is running
+    page = manager.get("/account")
+    served = time.monotonic()
+    worker.join(180)
+    assert page.status_code == 200 and finished["status"] == 200 and finished["imported"] == 1.0
+    assert served < finished["import"] - 0.3, "the page waited for the import to finish"
+    bureau.close()
+    manager.close()
