@@ -41,9 +41,9 @@ UPLOADS: tuple[tuple[re.Pattern[str], Callable[[Settings], int]], ...] = (
     (re.compile(r"/api/v1/applications/\d+/documents|/calls/[^/]+/apply|/my/applications/\d+/(documents|resubmit)"),
      lambda s: s.upload_max_files * s.upload_max_bytes),
     (re.compile(r"(/api/v1)?/admin/diagrams"), lambda s: MAX_DIAGRAM_BYTES),
-    (re.compile(r"/admin/policy"), lambda s: POLICY_FILE_BYTES),
+    (re.compile(r"/admin/policy|/api/v1/policy/editions(/check)?"), lambda s: POLICY_FILE_BYTES),
     (re.compile(r"/policy/simulate"), lambda s: MAX_DRAFT_BYTES),
-    (re.compile(r"/pool/import"), lambda s: s.pool_import_max_bytes),
+    (re.compile(r"/pool/import|/api/v1/pool/imports"), lambda s: s.pool_import_max_bytes),
     (re.compile(r"/arrears/import"), lambda s: s.arrears_import_max_bytes),
 )
 #: The routes that sign a user in: the only bodies accepted without a session or token.

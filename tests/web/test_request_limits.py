@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.web import create_app
+from app.web.limits import body_limit
 from services.bootstrap import Services
 from tests.helpers import apply_for
 from tests.web.routes import all_routes
@@ -190,3 +192,13 @@ def test_pages_and_the_diagram_viewer_work_under_the_policy(world: Services, liv
             assert violations == []
         finally:
             browser.close()
+
+
+def test_every_route_that_takes_files_has_its_documented_limit(world: Services) -> None:
+    """A route taking files not listed in app.web.limits.UPLOADS would refuse every real file (64 KiB)."""
+    takes_files = {r.path for r in all_routes(create_app(world))
+                   if "POST" in r.methods and "UploadFile" in str(inspect.signature(r.endpoint))}
+    assert len(takes_files) >= 12
+    unlisted = [path for path in takes_files
+                if body_limit(world.settings, re.sub(r"\{[^}]+\}", "1", path)) == world.settings.request_max_body_bytes]
+    assert unlisted == []

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from app.web.deps import current_user, get_services, get_uow
 from config.policy_check import MAX_FILE_BYTES, Issue
@@ -205,13 +204,13 @@ def _import_out(report: ImportReport) -> ImportOut:
 
 @router.post("/pool/imports", response_model=ImportOut, status_code=201,
              responses={422: {"model": ImportOut, "description": "refused rows (all or nothing unless partial)"}})
-async def import_recognition_list(file: Annotated[UploadFile, File()],
+def import_recognition_list(file: Annotated[UploadFile, File()],
                                   partial: Annotated[bool, Form()] = False,
                                   user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
                                   services: Services = Depends(get_services)) -> ImportOut | JSONResponse:
     """Import an official recognition list (bureau, admin) as one batch; offers follow for open calls."""
     require_importer(user.role)
-    content = await file.read(services.settings.pool_import_max_bytes + 1)
+    content = file.file.read(services.settings.pool_import_max_bytes + 1)
 
     def work() -> ImportReport:
         report = import_list(uow, services, content=content, filename=file.filename or "list.csv",
@@ -222,7 +221,7 @@ async def import_recognition_list(file: Annotated[UploadFile, File()],
             uow.session.rollback()
         return report
 
-    report = await run_in_threadpool(work)
+    report = work()  # a plain route: FastAPI already runs it in its thread pool
     if report.batch_id is not None:
         return _import_out(report)
     # refused rows (nothing written), or nothing new (the same file again, every honour already known)

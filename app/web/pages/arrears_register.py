@@ -47,13 +47,18 @@ def register_form(request: Request, principal: Principal = Depends(current_princ
     return _form(request, uow, {}, None)
 
 
+async def _fields(request: Request) -> dict[str, str]:
+    """The form's fields, cut at MAX_FIELD (only awaits the parsed form: the route runs in a thread)."""
+    raw = await request.form()
+    return {k: str(raw.get(k) or "")[:MAX_FIELD] for k in FIELDS}
+
+
 @router.post("/arrears/register")
-async def register_post(request: Request, principal: Principal = Depends(csrf_form),
-                        uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> Response:
+def register_post(request: Request, principal: Principal = Depends(csrf_form),
+                  uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services),
+                  form: dict[str, str] = Depends(_fields)) -> Response:
     """Register the complaint; on success the new case's page."""
     require_role(principal.user, "bureau")
-    raw = await request.form()
-    form = {k: str(raw.get(k) or "")[:MAX_FIELD] for k in FIELDS}
     record = {k: v.strip() or None for k, v in form.items()}
     try:
         case = intake.register(uow, services, record=record, actor=principal.user.username, now=services.clock.now())
