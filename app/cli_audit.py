@@ -47,7 +47,7 @@ def audit_verify() -> None:
             typer.echo(f"OK: {archives.checked} archive bundles match their records")
         problems.extend(archives.problems)
         for line in problems[1:]:
-            typer.echo(f"错误 error: {line}", err=True)
+            typer.echo(f"错误：{line}", err=True)
         if problems:
             fail(problems[0])
 

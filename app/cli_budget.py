@@ -26,7 +26,7 @@ def _day(field: str, value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise InvalidInput(field, f"must be a date YYYY-MM-DD, got {value[:20]!r}") from exc
+        raise InvalidInput(field, f"日期格式应为 YYYY-MM-DD，收到 {value[:20]!r}") from exc
 
 
 @fund_app.command("create")

@@ -22,7 +22,7 @@ def services_from_env() -> Any:
 
 
 def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"错误 error: {message}", err=True)
+    typer.echo(f"错误：{message}", err=True)
     raise typer.Exit(code)
 
 

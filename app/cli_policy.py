@@ -29,7 +29,7 @@ def _read(file: Path) -> bytes:
 
 def _issues(file: Path, issues: list[object]) -> None:
     for issue in issues:
-        typer.echo(f"错误 error: {file.name}: {issue}", err=True)
+        typer.echo(f"错误：{file.name}: {issue}", err=True)
     raise typer.Exit(1)
 
 

@@ -111,8 +111,8 @@ def print_demo(services: Services) -> None:
                 typer.echo(f"  → {step}")
         typer.echo("\n案例“资金不足，拨付被拒”有意展示资金不足：2024 年资金的已核定金额因此超出余额。")
         at = demo.prepare_today()
-        typer.echo(f"演示时钟 demo clock: {at:%Y-%m-%d %H:%M}（2025 年度批次受理中；applicant-g 可在浏览器中申报，"
-                   "管理员可在 /admin/demo-clock 拨动演示时钟）")
+        typer.echo(f"演示时钟：{at:%Y-%m-%d %H:%M}（2025 年度批次受理中；企业账号 applicant-g 可在浏览器中申报，"
+                   "管理员可在“系统管理 → 演示时钟”页面拨动演示时钟）")
         typer.echo("")
     print_cases(services)
     typer.echo(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：bureau, finance, manager, auditor, admin, "

@@ -11,6 +11,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from services.accounts.users import ROLE_NAMES
+from services.audit.kinds import kind_label
 from services.awards import labels
 from services.money import yuan
 from services.time import due
@@ -22,6 +24,8 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesc
 _env.filters["yuan"] = yuan
 _env.filters["status_zh"] = labels.status
 _env.filters["decision_zh"] = labels.decision
+_env.filters["kind_zh"] = kind_label
+_env.filters["role_zh"] = lambda role: ROLE_NAMES.get(role, "其他角色") if role else "—"
 
 
 def deadline_text(request: Request, due_at: datetime | None) -> str:

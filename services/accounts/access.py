@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, false, select
 from sqlalchemy.orm import Session
 
+from services.accounts.users import ROLE_NAMES
 from services.db.models import Application, User
 from services.errors import Forbidden, NotFound
 
@@ -31,11 +32,11 @@ def visible_application(session: Session, user: User, application_id: int) -> Ap
     app = session.scalars(scope_applications(select(Application).where(Application.id == application_id),
                                              user)).first()
     if app is None:
-        raise NotFound(f"application {application_id} not found")
+        raise NotFound(f"案件 #{application_id} 不存在")
     return app
 
 
 def require_role(user: User, *roles: str) -> None:
     """Forbidden unless the user has one of `roles` (auditors are read-only everywhere)."""
     if user.role not in roles:
-        raise Forbidden(f"此操作需要角色：{'、'.join(roles)}")
+        raise Forbidden(f"此操作只有{'、'.join(ROLE_NAMES.get(r, r) for r in roles)}可以进行")

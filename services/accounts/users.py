@@ -14,6 +14,9 @@ from services.db.models import Enterprise, ReviewUnit, User
 from services.errors import Conflict, InvalidInput, NotFound
 
 ROLES = ("applicant", "district", "bureau", "finance", "manager", "auditor", "admin")
+#: what each role is called where a person reads it
+ROLE_NAMES = {"applicant": "申报单位", "district": "区县经办人", "bureau": "市中小企业局", "finance": "市财政局",
+              "manager": "管理人员", "auditor": "审计员", "admin": "系统管理员"}
 
 
 def make_hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
@@ -28,7 +31,7 @@ def create_user(session: Session, *, hasher: PasswordHasher, username: str, disp
     """Create a user; a district officer needs a review unit, an applicant an enterprise
     (unless `allow_unbound`: then the applicant registers their enterprise after signing in)."""
     if role not in ROLES:
-        raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
+        raise InvalidInput("role", f"须为 {'、'.join(ROLE_NAMES.get(r, r) for r in ROLES)} 之一")
     if role == "district" and (not review_unit_code or session.get(ReviewUnit, review_unit_code) is None):
         raise InvalidInput("review_unit", "区县经办人必须绑定一个有效的审核单位")
     if role == "applicant" and (
@@ -38,7 +41,7 @@ def create_user(session: Session, *, hasher: PasswordHasher, username: str, disp
     if len(password) < 8:
         raise InvalidInput("password", "密码至少 8 位")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"username {username!r} is taken")
+        raise Conflict(f"用户名 {username!r} 已被使用")
     user = User(username=username, display_name=display_name, role=role, email=email,
                 password_hash=hasher.hash(password), review_unit_code=review_unit_code,
                 enterprise_id=enterprise_id, active=True, unit_head=unit_head)
@@ -51,7 +54,7 @@ def get_user(session: Session, username: str) -> User:
     """An active user by name, or NotFound."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
-        raise NotFound(f"no active user named {username!r}")
+        raise NotFound(f"没有用户名为 {username!r} 的在用账号")
     return user
 
 

@@ -74,7 +74,7 @@ def visible_task(session: Session, user: User, task_id: int) -> ArrearsTask:
     desk = officer_departments(session, user)
     task = session.scalars(scope_tasks(select(ArrearsTask).where(ArrearsTask.id == task_id), user, desk)).first()
     if task is None:
-        raise NotFound(f"arrears step {task_id} not found")
+        raise NotFound(f"清欠办理环节 #{task_id} 不存在")
     return task
 
 

@@ -109,14 +109,15 @@ class ArrearsDemo:
         """Decide the case's open step `spec` two hours from now."""
         self.clock.advance(timedelta(hours=2))
         with self.s.uow() as uow:
-            task_id = uow.session.scalar(select(ArrearsTask.id).where(
-                ArrearsTask.case_id == case_id, ArrearsTask.task_spec == spec, ArrearsTask.status == "open"))
-            if task_id is None:
+            row = uow.session.execute(select(ArrearsTask.id, ArrearsTask.name).where(
+                ArrearsTask.case_id == case_id, ArrearsTask.task_spec == spec, ArrearsTask.status == "open")).first()
+            if row is None:
                 raise LookupError(f"case {case_id} has no open step {spec}")
+            task_id, step_name = row
             actions.act(uow, self.s, task_id=task_id, username=username, now=self.clock.now(),
                         step=actions.Step(decision, reason, fields))
             uow.commit()
-        self._log(f"  案件 {case_id} · {spec} · {username}: {decision}")
+        self._log(f"  案件 {case_id} · {step_name} · {username}：{actions.DECISION_NAMES.get(decision, decision)}")
 
     def _today(self) -> date:
         return self.clock.now().astimezone(ZoneInfo(self.s.settings.timezone)).date()

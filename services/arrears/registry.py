@@ -146,7 +146,7 @@ def add_officer(session: Session, *, username: str, department: str, head: bool,
     """Let `username` act for a handling department (auditors cannot: they are read-only)."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"no user named {username!r}")
+        raise NotFound(f"没有用户名为 {username!r} 的用户")
     if user.role in ("auditor", "applicant"):
         raise InvalidInput("user", "审计员和申报人不能担任处理部门经办人")
     code = _department(session, department)
@@ -212,7 +212,7 @@ def visible_case(session: Session, user: User, case_id: int) -> ArrearsCase:
     desk = officer_departments(session, user)
     case = session.scalars(scope_cases(select(ArrearsCase).where(ArrearsCase.id == case_id), user, desk)).first()
     if case is None:
-        raise NotFound(f"arrears case {case_id} not found")
+        raise NotFound(f"清欠案件 #{case_id} 不存在")
     return case
 
 

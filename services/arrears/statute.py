@@ -136,7 +136,7 @@ def payment_due(rules: ArrearsRules, calendar: WorkingCalendar, *, kind: str, si
         raise InvalidInput("debtor_kind",
                            f"合同订立时债务人为中小企业，本条例不适用（{article}：企业规模类型依合同订立时确定）")
     if kind not in KIND_NAMES:
-        raise InvalidInput("debtor_kind", f"债务人类型须为 {', '.join(KIND_NAMES)} 之一")
+        raise InvalidInput("debtor_kind", f"债务人类型须为 {'、'.join(KIND_NAMES.values())} 之一")
     _check_terms(signed_on, delivered_on, t)
     start, start_basis = _term_start(edition, delivered_on, t)
     roll = rules.roll_past_rest_days

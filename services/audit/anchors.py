@@ -112,28 +112,28 @@ def check_statement(st: Statement, *, key: str | None) -> str | None:
     """What is wrong with a statement on its own (signature, text against columns); None when fine."""
     if key is not None and not signing.verify(key, st.statement.encode(), st.signature):
         mine = signing.key_id(key)
-        other = "" if st.key_id == mine else f"; it names key id {st.key_id}, the configured key is {mine}"
-        return f"its signature does not verify (altered, or signed with another key{other})"
+        other = "" if st.key_id == mine else f"；声明所用密钥编号为 {st.key_id}，本系统配置的密钥编号为 {mine}"
+        return f"签名无效（声明被改动，或用其他密钥签名{other}）"
     try:
         body = orjson.loads(st.statement)
     except orjson.JSONDecodeError:
-        return "its text is not the signed JSON statement (altered)"
+        return "声明正文不是签名时的 JSON 声明（已被改动）"
     if not isinstance(body, dict) or (body.get("seq"), body.get("head"), body.get("day")) != (
             st.seq, st.head_hash, st.day.isoformat()):
-        return "its stored seq, hash or day differ from the signed text (altered)"
+        return "存储的事件号、哈希或日期与签名正文不符（已被改动）"
     return None
 
 
 def _against_chain(st: Statement, held: dict[int, str], previous: Statement | None) -> str | None:
     chain_hash = audit.GENESIS if st.seq == 0 else held.get(st.seq)
     if chain_hash is None:
-        return (f"the chain has no event {st.seq} any more: events were removed after the statement "
-                f"of {st.recorded_at:%Y-%m-%d %H:%M} UTC")
+        return (f"审计链中已没有第 {st.seq} 号事件：声明（记录于 {st.recorded_at:%Y-%m-%d %H:%M} UTC）"
+                "之后有事件被删除")
     if chain_hash != st.head_hash:
-        return (f"the chain's event {st.seq} now has hash {chain_hash[:16]}…, the statement says "
-                f"{st.head_hash[:16]}…: the chain was rewritten after the statement")
+        return (f"审计链第 {st.seq} 号事件的哈希现为 {chain_hash[:16]}…，声明记载为 "
+                f"{st.head_hash[:16]}…：声明之后审计链被改写")
     if previous is not None and st.seq < previous.seq:
-        return f"it states fewer events ({st.seq}) than the statement of {previous.day} ({previous.seq})"
+        return f"声明的事件数（{st.seq}）少于 {previous.day} 的声明（{previous.seq}）"
     return None
 
 
@@ -148,10 +148,9 @@ def _missing(session: Session, latest: Statement | None, *, now: datetime, timez
     day, today = first.at.astimezone(zone).date(), now.astimezone(zone).date()
     if (today - day).days < 2:
         return None
-    since = f"the statement of {latest.day} (event {latest.seq})" if latest is not None else "none at all"
-    return (f"events from {day} on (event {first.seq} and after) are covered by no signed statement; the latest "
-            f"is {since}: later statements are missing (deleted, or the daily flow smeflow-audit-anchor did not "
-            "run; `smeflow audit anchor` records one now)")
+    since = f"最近一份是 {latest.day} 的声明（第 {latest.seq} 号事件）" if latest is not None else "此前从未记录过声明"
+    return (f"自 {day} 起的事件（第 {first.seq} 号及以后）没有任何签名声明覆盖；{since}。"
+            "其后的声明缺失（被删除，或每日定时任务未运行；运行 smeflow audit anchor 可立即记录一份）")
 
 
 def verify(session: Session, *, key: str, now: datetime | None = None, timezone: str = "Asia/Shanghai"
@@ -169,7 +168,7 @@ def verify(session: Session, *, key: str, now: datetime | None = None, timezone:
     for st in found:
         wrong = check_statement(st, key=key) or _against_chain(st, held, previous)
         if wrong is not None:
-            problems.append(AnchorProblem(st.day, st.seq, f"statement of {st.day} (event {st.seq}): {wrong}"))
+            problems.append(AnchorProblem(st.day, st.seq, f"{st.day} 的声明（第 {st.seq} 号事件）：{wrong}"))
         previous = st
     latest = found[-1] if found else None
     warnings: list[str] = []

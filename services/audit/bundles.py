@@ -90,7 +90,7 @@ def bundle_body(uow: UnitOfWork, services: Services, *, application_id: int, act
     """The content of a live case's bundle (before sealing)."""
     record = load_case(uow.session, application_id)
     if not record.events:
-        raise NotFound(f"case {application_id} has no audit events to export")
+        raise NotFound(f"案件 #{application_id} 没有可导出的审计事件")
     return {"exported_at": now.isoformat(), "exported_by": actor, "case": record_to_json(record),
             "environment": {"timezone": services.settings.timezone,
                             "stage_limits": dict(services.settings.stage_limits),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from services.accounts import access
 from services.audit import chain as audit
+from services.audit.kinds import kind_label
 from services.db.models import (
     Application,
     AuditEvent,
@@ -32,12 +33,11 @@ from services.db.models import (
     WorkItem,
 )
 from services.engine.diagram_labels import DiagramNodes, diagram_nodes
+from services.engine.names import process_name
 from services.errors import NotFound
 
 READERS = ("auditor", "manager", "admin")
 EXPORT_FORMAT = "smeflow.case-history/1"
-KIND_LABELS = {"case.start": "提交申报", "task.complete": "办理", "timer.fire": "计时器触发",
-               "payout": "拨付入账", "task.escalate": "督办升级", "calendar.reload": "节假日安排更新，期限重算"}
 SYSTEM_NAMES = {"system": "系统（计时器与督办）"}
 
 
@@ -90,6 +90,7 @@ class CaseHistory:
     taken: tuple[str, ...]  # nodes on the path, in the order of the recorded events, repeats kept
     current: tuple[str, ...]  # nodes the case waits on now
     labels: dict[str, str] = field(default_factory=dict)
+    process_name: str = ""
 
     @property
     def intact(self) -> bool:
@@ -132,7 +133,7 @@ def definition_xml(session: Session, *, user: User, application_id: int) -> byte
     require_reader(user)
     definition = definition_of(session, access.visible_application(session, user, application_id))
     if definition is None:
-        raise NotFound(f"application {application_id} has no process definition")
+        raise NotFound(f"案件 #{application_id} 没有流程版本记录")
     return definition.bpmn_xml
 
 
@@ -153,7 +154,8 @@ def case_history(session: Session, *, user: User, application_id: int) -> CaseHi
     unit = session.get_one(ReviewUnit, app.review_unit_code)
     return CaseHistory(app.id, ent.name, award.code, award.name_zh, unit.name_zh, app.status, app.stage,
                        app.stage_name, app.created_at, app.instance_id, definition.hash if definition else None,
-                       definition.process_id if definition else None, tuple(steps), taken, current, nodes.labels)
+                       definition.process_id if definition else None, tuple(steps), taken, current, nodes.labels,
+                       process_name=process_name(definition.bpmn_xml, definition.process_id) if definition else "")
 
 
 def _actor_names(session: Session, actors: set[str]) -> dict[str, str]:
@@ -189,7 +191,7 @@ def _steps(events: list[AuditEvent], items: dict[int, WorkItem], names: dict[str
         decision = recorded.get("decision") if ev.kind == "task.complete" else None
         reason = recorded.get("reason") if ev.kind == "task.complete" else None
         steps.append(Step(ev.seq, ev.at, ev.actor, names.get(ev.actor, ev.actor), ev.kind,
-                          KIND_LABELS.get(ev.kind, ev.kind), task, task_name, decision, reason, recorded, changes,
+                          kind_label(ev.kind), task, task_name, decision, reason, recorded, changes,
                           dict(known), touched, payload, ev.hash, ev.prev_hash, _intact(ev)))
     return steps
 

@@ -306,5 +306,5 @@ def replay_case(uow: UnitOfWork, services: Services, *, application_id: int, use
     try:
         record = load_case(session, application_id)
     except NotFound:
-        raise NotFound(f"case {application_id} not found") from None
+        raise NotFound(f"案件 #{application_id} 不存在") from None
     return replay_record(record, engine=engine)

@@ -160,7 +160,7 @@ def load_case(session: Session, application_id: int) -> CaseRecord:
     """Everything stored about a live case (read only). NotFound when there is no such application."""
     app = session.get(Application, application_id)
     if app is None:
-        raise NotFound(f"application {application_id} not found")
+        raise NotFound(f"案件 #{application_id} 不存在")
     inst = session.get(ProcessInstance, app.instance_id) if app.instance_id is not None else None
     events = [_event(e) for e in case_event_rows(session, app.id, app.instance_id)]
     items = session.scalars(select(WorkItem).where(WorkItem.application_id == app.id).order_by(WorkItem.id)).all()

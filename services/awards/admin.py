@@ -55,7 +55,7 @@ def close_call(session: Session, *, user: User, call_id: int, now: datetime, tod
     require_admin(user)
     call = session.get(Call, call_id)
     if call is None:
-        raise NotFound(f"call {call_id} not found")
+        raise NotFound(f"申报批次 #{call_id} 不存在")
     if call.closed_early:
         raise Conflict(f"申报批次“{call.title}”已提前截止")
     if call.closes_on < today:
@@ -222,7 +222,7 @@ def get_user(session: Session, *, user: User, username: str) -> User:
 def _find(session: Session, username: str) -> User:
     target = session.scalar(select(User).where(User.username == username)) if LOOKUP.fullmatch(username) else None
     if target is None:
-        raise NotFound(f"no user named {username[:80]!r}")
+        raise NotFound(f"没有用户名为 {username[:80]!r} 的用户")
     return target
 
 

@@ -24,7 +24,7 @@ def _edition(services: Services, code: str) -> Edition:
     for ed in services.editions:
         if ed.code == code:
             return ed
-    raise NotFound(f"policy edition {code} is not loaded")
+    raise NotFound(f"政策版本 {code} 未载入")
 
 
 def check_eligibility(edition: Edition, award: AwardType, honour: Honour) -> None:
@@ -55,7 +55,7 @@ def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: i
     session = uow.session
     call = session.get(Call, call_id)
     if call is None:
-        raise NotFound(f"call {call_id} not found")
+        raise NotFound(f"申报批次 #{call_id} 不存在")
     if not is_open(call, today):
         raise InvalidInput("call_id", f"申报批次“{call.title}”未在申报期内（{call.opens_on} 至 {call.closes_on}），"
                                       "逾期不予受理")
@@ -66,7 +66,7 @@ def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: i
     enterprise = session.get(Enterprise, enterprise_id)
     honour = session.get(Honour, honour_id)
     if enterprise is None:
-        raise NotFound(f"enterprise {enterprise_id} not found")
+        raise NotFound(f"企业 #{enterprise_id} 不存在")
     if honour is None or honour.enterprise_id != enterprise_id:
         raise InvalidInput("honour_id", "所选荣誉不属于该企业")
     check_eligibility(edition, award, honour)

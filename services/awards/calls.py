@@ -19,7 +19,7 @@ def create_fund(session: Session, *, code: str, name: str, year: int, budget_fen
     if not isinstance(budget_fen, int) or budget_fen < 0:
         raise InvalidInput("budget_fen", "预算必须是非负整数（分）")
     if session.scalar(select(Fund.id).where(Fund.code == code)) is not None:
-        raise Conflict(f"fund {code} exists")
+        raise Conflict(f"资金 {code} 已存在")
     fund = Fund(code=code, name=name, year=year, budget_fen=budget_fen, paid_fen=0)
     session.add(fund)
     session.flush()
@@ -57,7 +57,7 @@ def open_call(session: Session, *, edition: Edition, title: str, opens_on: date,
         raise InvalidInput("award_types", f"须为本政策的奖励类型，未知：{', '.join(unknown) or '（空）'}")
     fund = session.scalar(select(Fund).where(Fund.code == fund_code))
     if fund is None:
-        raise NotFound(f"fund {fund_code} not found")
+        raise NotFound(f"资金 {fund_code} 不存在")
     call = Call(edition_code=edition.code, fund_id=fund.id, title=title, opens_on=opens_on,
                 closes_on=closes_on, award_types=list(award_types), closed_early=False)
     session.add(call)

@@ -71,8 +71,7 @@ class CaseRuntime:
         if claimed != 1:
             session.rollback()
             done = session.get_one(WorkItem, item.id)
-            raise Conflict(f"work item {item.id} was already completed by {done.completed_by} "
-                           f"at {done.completed_at:%Y-%m-%d %H:%M} UTC; nothing was changed")
+            raise Conflict(f"待办 #{item.id} 已由 {done.completed_by} 办理，本次未作任何更改")
         wf, before = self._checkout(inst)
         with stages_used() as used:
             snap = self.engine.complete(wf, item.task_id, data, now)
@@ -149,7 +148,7 @@ class CaseRuntime:
         try:
             session.flush()
         except StaleDataError as exc:
-            raise Conflict("the case was changed by someone else at the same time; nothing was changed") from exc
+            raise Conflict("案件同时被他人改动，本次未作任何更改") from exc
         return state
 
     def _put(self, instance_id: int, version: int, wf: Any, snap: Snapshot) -> None:

@@ -19,6 +19,7 @@ from services.audit import chain as audit
 from services.awards import routes
 from services.awards.admin import require_admin
 from services.db.models import ProcessDefinition, ProcessInstance, User
+from services.engine.names import process_name
 from services.engine.runtime import Engine, content_hash
 from services.engine.validate import DiagramInvalid, Problem, validate_documents
 from services.errors import Conflict, InvalidInput, NotFound
@@ -31,6 +32,7 @@ _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 class DiagramVersion:
     hash: str
     process_id: str
+    process_name: str
     source_name: str
     created_at: datetime
     current: bool
@@ -53,7 +55,8 @@ def versions(session: Session, *, user: User) -> list[DiagramVersion]:
         .group_by(ProcessInstance.definition_hash, ProcessInstance.status))}
     rows = session.scalars(select(ProcessDefinition).order_by(
         ProcessDefinition.process_id, ProcessDefinition.created_at.desc(), ProcessDefinition.hash))
-    return [DiagramVersion(d.hash, d.process_id, d.source_name, d.created_at, d.current,
+    return [DiagramVersion(d.hash, d.process_id, process_name(d.bpmn_xml, d.process_id), d.source_name, d.created_at,
+                           d.current,
                            counts.get((d.hash, "running"), 0),
                            sum(n for (h, _s), n in counts.items() if h == d.hash)) for d in rows]
 
@@ -63,7 +66,7 @@ def definition(session: Session, *, user: User, digest: str) -> ProcessDefinitio
     require_admin(user)
     row = session.get(ProcessDefinition, digest)
     if row is None:
-        raise NotFound(f"diagram version {digest[:12]} not found")
+        raise NotFound(f"流程图版本 {digest[:12]} 不存在")
     return row
 
 

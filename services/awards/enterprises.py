@@ -89,7 +89,7 @@ def add_honour(session: Session, *, enterprise_id: int, honour_type: str, level:
     """Record an honour (a title with level, date and document number) for an enterprise.
     With `today`, a recognition date in the future is refused."""
     if session.get(Enterprise, enterprise_id) is None:
-        raise NotFound(f"enterprise {enterprise_id} not found")
+        raise NotFound(f"企业 #{enterprise_id} 不存在")
     if not any(honour_type in {h.code for h in ed.honour_types} for ed in editions):
         raise InvalidInput("honour_type", f"未知的荣誉类型 {honour_type}")
     if not any(level in {lv.code for lv in ed.levels} for ed in editions):

@@ -162,11 +162,11 @@ def visible_document(session: Session, user: User, document_id: int) -> Document
     """A document whose application the user may see; NotFound otherwise (no hint that it exists)."""
     doc = session.get(Document, document_id)
     if doc is None:
-        raise NotFound(f"document {document_id} not found")
+        raise NotFound(f"附件 #{document_id} 不存在")
     try:
         visible_application(session, user, doc.application_id)
     except NotFound:
-        raise NotFound(f"document {document_id} not found") from None
+        raise NotFound(f"附件 #{document_id} 不存在") from None
     return doc
 
 

@@ -49,7 +49,7 @@ def current_route(session: Session, engine: Engine, process_id: str) -> Route:
     row = session.scalars(select(ProcessDefinition).where(
         ProcessDefinition.process_id == process_id, ProcessDefinition.current.is_(True))).first()
     if row is None:
-        raise NotFound(f"no diagram is installed for process {process_id}; run `smeflow init`")
+        raise NotFound(f"流程 {process_id} 尚未安装流程图，请先运行 smeflow init")
     return route_of(engine, row)
 
 
@@ -58,5 +58,5 @@ def route_of(engine: Engine, row: ProcessDefinition) -> Route:
     docs = {f"{row.process_id}.bpmn": row.bpmn_xml}
     docs.update({f"{row.process_id}-{i}.dmn": d.encode() for i, d in enumerate(row.dmn_xml)})
     if content_hash(docs) != row.hash:
-        raise NotFound(f"stored diagram {row.hash[:12]} does not match its hash")
+        raise NotFound(f"已存流程图 {row.hash[:12]} 与其哈希不符")
     return engine.route(docs, row.process_id)

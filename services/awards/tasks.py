@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 NEEDS_REASON = {"return", "reject", "objection", "defer", "return_review"}
 # Decisions after which the amount is decided again (a deferral keeps it: the payout only waits).
 REDECIDE = {"return", "reject", "objection", "return_review"}
+#: a work item that is no longer open: how it ended, as a person reads it
+ITEM_STATUS = {"completed": "办理", "closed": "关闭"}
+
+
 def scope(query: Select[Any], user: User) -> Select[Any]:
     """Limit a work-item query to what `user` may see: their role, and their unit or enterprise."""
     query = query.where(WorkItem.role == user.role)
@@ -47,7 +51,7 @@ def visible_item(session: Session, user: User, item_id: int) -> WorkItem:
     """The work item if the user may see it; NotFound otherwise (no hint that it exists)."""
     item = session.scalars(scope(select(WorkItem).where(WorkItem.id == item_id), user)).first()
     if item is None:
-        raise NotFound(f"work item {item_id} not found")
+        raise NotFound(f"待办 #{item_id} 不存在")
     return item
 
 
@@ -105,7 +109,7 @@ def _cap(services: Services, session: Session, application: Application) -> int:
         edition = services.edition_revision(application.policy_revision_id, edition_code)
         return edition.award(application.award_type_code).cap_fen
     except KeyError as exc:
-        raise NotFound(f"award type {application.award_type_code} is not in its policy edition") from exc
+        raise NotFound(f"奖励类型 {application.award_type_code} 不在本案的政策版本中") from exc
 
 
 def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str, decision: Decision,
@@ -115,7 +119,8 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
     user = get_user(session, username)
     item = visible_item(session, user, item_id)
     if item.status != "open":
-        raise Conflict(f"work item {item_id} was already {item.status} by {item.completed_by}; nothing was changed")
+        raise Conflict(f"待办 #{item_id} 已由 {item.completed_by} {ITEM_STATUS.get(item.status, item.status)}，"
+                       "本次未作任何更改")
     application = session.get_one(Application, item.application_id)
     _check_segregation(session, user, item)
     check_holder(session, user, item)
@@ -124,9 +129,9 @@ def complete(uow: UnitOfWork, services: Services, *, item_id: int, username: str
     if task is None:  # someone completed it since we read it: say who
         session.expire(item)
         if item.status != "open":
-            raise Conflict(f"work item {item_id} was already {item.status} by {item.completed_by}; "
-                           "nothing was changed")
-        raise Conflict(f"work item {item_id} is no longer open in its case; nothing was changed")
+            raise Conflict(f"待办 #{item_id} 已由 {item.completed_by} {ITEM_STATUS.get(item.status, item.status)}，"
+                           "本次未作任何更改")
+        raise Conflict(f"待办 #{item_id} 在本案中已不是待办，本次未作任何更改")
     cap = _cap(services, session, application)
     case_cap = services.runtime.case_data(inst).get("cap_fen")  # less, after a lower award was paid (就高不重复)
     if isinstance(case_cap, int) and 0 < case_cap < cap:

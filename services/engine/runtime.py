@@ -25,6 +25,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
+from services.engine.lanes import role_of_lane
 from services.engine.sandbox import make_script_engine
 from services.engine.validate import parse_documents
 from services.errors import EngineFailure, NotFound
@@ -185,7 +186,8 @@ class Engine:
                     engine_work = True
                     continue
                 props = (getattr(spec, "extensions", None) or {}).get("properties", {})
-                human.append(HumanTask(str(task.id), spec.name, spec.bpmn_name or spec.name, spec.lane, props))
+                human.append(HumanTask(str(task.id), spec.name, spec.bpmn_name or spec.name, role_of_lane(spec.lane),
+                                       props))
                 continue
             value = task.internal_data.get("event_value")
             if isinstance(getattr(spec, "event_definition", None), TimerEventDefinition) and isinstance(value, str):
@@ -203,13 +205,13 @@ class Engine:
         """Complete a READY user task with `data`. On failure the workflow must be discarded."""
         task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
         if task is None:
-            raise NotFound(f"task {task_id} is not open in this case")
+            raise NotFound(f"该环节在本案中已不是待办（{task_id}）")
         with clock(now):
             try:
                 task.data.update(data)
                 task.run()
             except SpiffWorkflowException as exc:
-                raise EngineFailure(f"the route refused the step: {exc}") from exc
+                raise EngineFailure(f"流程拒绝了这一步：{exc}") from exc
         return self._advance(wf, now)
 
     def fire_due_timers(self, wf: BpmnWorkflow, now: datetime) -> tuple[list[WaitingTimer], Snapshot]:
@@ -222,7 +224,7 @@ class Engine:
             try:
                 wf.refresh_timers()
             except SpiffWorkflowException as exc:
-                raise EngineFailure(f"the route failed: {exc}") from exc
+                raise EngineFailure(f"流程运行出错：{exc}") from exc
         return due, self._advance(wf, now)
 
     def timers_passed_on_entry(self, wf: BpmnWorkflow) -> dict[str, list[tuple[str, datetime]]]:
@@ -256,7 +258,7 @@ class Engine:
     def _timer_task(wf: BpmnWorkflow, timer: WaitingTimer) -> Any:
         task = wf.get_task_from_id(UUID(timer.task_id))
         if task is None:
-            raise NotFound(f"timer task {timer.task_id} is not in this workflow")
+            raise NotFound(f"本案流程中没有该计时器（{timer.task_id}）")
         return task
 
     def waiting_timers(self, wf: BpmnWorkflow) -> list[WaitingTimer]:
@@ -303,7 +305,7 @@ class Engine:
                     if not engine_work:
                         return snap
             except SpiffWorkflowException as exc:
-                raise EngineFailure(f"the route failed: {exc}") from exc
+                raise EngineFailure(f"流程运行出错：{exc}") from exc
 
 
 def _plain(value: datetime) -> datetime:

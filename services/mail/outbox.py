@@ -66,14 +66,14 @@ def message_id(mail_id: int, domain: str = "smeflow") -> str:
 
 def _recipients(to: Sequence[str]) -> list[str]:
     if isinstance(to, str):
-        raise InvalidInput("to", "a list of addresses, not one string")
+        raise InvalidInput("to", "应为邮箱地址列表，而不是一个字符串")
     seen: dict[str, None] = {}
     for raw in to:
         address = raw.strip()
         if not address:
             continue
         if not _ADDRESS.fullmatch(address):
-            raise InvalidInput("to", f"not a mail address: {address!r}")
+            raise InvalidInput("to", f"不是有效的邮箱地址：{address!r}")
         seen.setdefault(address, None)
     return list(seen)
 
@@ -221,9 +221,9 @@ def retry_failed(session: Session, mail_id: int, now: datetime) -> OutboxMail:
     """Put a failed mail back in the queue with a fresh count of attempts (for managers; no commit)."""
     mail = session.get(OutboxMail, mail_id)
     if mail is None:
-        raise NotFound(f"mail {mail_id} not found")
+        raise NotFound(f"邮件 #{mail_id} 不存在")
     if mail.status != "failed":
-        raise Conflict(f"mail {mail_id} is {mail.status}, only a failed mail can be retried")
+        raise Conflict(f"邮件 #{mail_id} 未处于发送失败状态，只有发送失败的邮件可以重发")
     mail.status, mail.attempts, mail.next_attempt_at = "pending", 0, now
     return mail
 

@@ -110,7 +110,7 @@ def load(session: Session, raw: bytes, name: str, *, actor: str, now: datetime) 
     try:
         session.flush()
     except IntegrityError as exc:
-        raise Conflict(f"edition {edition.code} was loaded by someone else at the same time; try again") from exc
+        raise Conflict(f"政策版本 {edition.code} 正被他人同时载入，请重试") from exc
     stored = edition_of(row)
     mirror(session, stored)
     audit.append(session, kind="policy.load", actor=actor, at=now,

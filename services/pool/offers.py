@@ -112,7 +112,7 @@ def make_offers(uow: UnitOfWork, services: Services, *, call_id: int, actor: str
     session = uow.session
     call = session.get(Call, call_id)
     if call is None:
-        raise NotFound(f"call {call_id} not found")
+        raise NotFound(f"申报批次 #{call_id} 不存在")
     edition = _edition(services, call.edition_code)
     if edition is None or not is_open(call, local_today(services)):
         return 0

@@ -45,7 +45,7 @@ def respond(uow: UnitOfWork, services: Services, *, user: User, offer_id: int, d
     session = uow.session
     offer = session.get(Offer, offer_id)
     if offer is None or offer.enterprise_id != enterprise_id:
-        raise NotFound(f"offer {offer_id} not found")
+        raise NotFound(f"免申即享告知 #{offer_id} 不存在")
     item = session.scalars(select(WorkItem).where(WorkItem.application_id == offer.application_id,
                                                   WorkItem.task_spec == CONFIRM, WorkItem.status == "open")).first()
     if item is None:
@@ -81,7 +81,7 @@ def issue_claim_code(uow: UnitOfWork, *, user: User, offer_id: int, now: datetim
     session = uow.session
     offer = session.get(Offer, offer_id)
     if offer is None or (user.role == "district" and offer.review_unit_code != user.review_unit_code):
-        raise NotFound(f"offer {offer_id} not found")
+        raise NotFound(f"免申即享告知 #{offer_id} 不存在")
     if user.role not in {"district", "bureau"}:
         raise Forbidden("只有区县经办人或市中小企业局可以发放认领码")
     has_account = session.scalar(select(User.id).where(User.enterprise_id == offer.enterprise_id,

@@ -147,7 +147,7 @@ def load(session: Session, simulation_id: int) -> Recorded:
     """A recorded simulation, its figures read back from its JSON."""
     row = session.get(PolicySimulation, simulation_id)
     if row is None:
-        raise NotFound(f"simulation {simulation_id} not found")
+        raise NotFound(f"测算 #{simulation_id} 不存在")
     result = result_from_json(row.figures)
     return Recorded(row.id, row.actor, row.created_at, row.draft_sha256, row.draft_source, result)
 

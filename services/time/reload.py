@@ -217,8 +217,8 @@ def _instance(session: Session, services: Services, instance_id: int, rows: list
     try:
         session.flush()
     except StaleDataError as exc:
-        raise Conflict(f"case instance {instance_id} was changed at the same time; nothing was changed, "
-                       "run the load again") from exc
+        raise Conflict(f"案件流程 #{instance_id} 同时被他人改动，未作任何更改，"
+                       "请重新载入") from exc
     return moved, state
 
 

@@ -71,13 +71,13 @@ def test_register_and_decide_from_the_command_line(cli: CliRunner) -> None:
     assert tasks.splitlines()[0].split() == ["事项编号", "案件编号", "环节", "办理期限"]
     step = tasks.splitlines()[2].split()[0]
     wrong = run(cli, "act", step, "--user", "bureau", "--decision", "approve")
-    assert wrong.exit_code == 1 and "decision" in wrong.output
+    assert wrong.exit_code == 1 and "决定" in wrong.output
     done = run(cli, "act", step, "--user", "bureau", "--decision", "refuse", "--reason", "不属于受理范围")
     assert done.exit_code == 0 and "受理审查" in done.output
     assert "不予受理" in run(cli, "cases").output
     bad = run(cli, "register", "--creditor", "123", "--creditor-name", "x", "--debtor", DEBTORS["gov"][0],
               "--contract", "CLI-2", "--signed", "2024-01-10", "--delivered", "2024-03-01", "--amount", "1")
-    assert bad.exit_code == 1 and "creditor_uscc" in bad.output
+    assert bad.exit_code == 1 and "债权企业统一社会信用代码" in bad.output
 
 
 def test_debtor_registry(cli: CliRunner, tmp_path: Path) -> None:

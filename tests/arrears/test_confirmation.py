@@ -102,7 +102,7 @@ def test_cli_request_answer_and_list(campaign: Campaign, monkeypatch: pytest.Mon
     assert "HT-9" in runner.invoke(app, ["arrears", "confirmation", "list"]).output
     bad = runner.invoke(app, ["arrears", "confirmation", "answer", "1", "--outcome", "maybe", "--answered",
                               "2024-06-10"])
-    assert bad.exit_code != 0 and "outcome" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code != 0 and "处理结果" in bad.output and "Traceback" not in bad.output
     done = runner.invoke(app, ["arrears", "confirmation", "answer", "1", "--outcome", "confirmed", "--answered",
                                "2024-06-10"])
     assert done.exit_code == 0 and "confirmed on 2024-06-10" in done.output, done.output

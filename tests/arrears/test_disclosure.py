@@ -89,7 +89,7 @@ def test_cli_prints_the_figures_and_refuses_a_bad_year(ledger: Campaign, monkeyp
     assert ok.exit_code == 0, ok.output
     assert "2 contract(s), 120,000.00 yuan" in ok.output and out.is_file()
     bad = CliRunner().invoke(app, ["arrears", "disclosure", "--year", "1999"])
-    assert bad.exit_code != 0 and "year" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code != 0 and "年度" in bad.output and "Traceback" not in bad.output
 
 
 def test_the_disclosure_of_2025_is_due_under_the_2025_text(ledger: Campaign) -> None:

@@ -82,7 +82,7 @@ def test_check_bundle_runs_without_a_database(services: Services, demo: dict[str
     bundle.write_bytes(bytes(data))
     bad = _offline(bundle, offline, database_url.format(tmp=offline))
     assert bad.returncode == 1 and "Traceback" not in bad.stdout + bad.stderr
-    assert "错误 error:" in bad.stderr and "was altered" in bad.stderr and str(bundle) in bad.stderr
+    assert "错误：" in bad.stderr and "was altered" in bad.stderr and str(bundle) in bad.stderr
 
 
 def test_check_bundle_cli_fails_clearly_on_a_changed_byte(services: Services, demo: dict[str, DemoCase],
@@ -93,7 +93,7 @@ def test_check_bundle_cli_fails_clearly_on_a_changed_byte(services: Services, de
     done.path.write_bytes(bytes(data))
     bad = cli.invoke(app, ["audit", "check-bundle", str(done.path)])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
-    assert "错误 error:" in bad.output and ("altered" in bad.output or "damaged" in bad.output)
+    assert "错误：" in bad.output and ("altered" in bad.output or "damaged" in bad.output)
 
 
 def test_any_changed_byte_fails_with_a_clear_message(services: Services, demo: dict[str, DemoCase],

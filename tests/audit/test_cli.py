@@ -28,7 +28,7 @@ def test_replay_step_through_and_json(services: Services, demo: dict[str, DemoCa
     bad = cli.invoke(app, ["audit", "replay", str(case), "--step", "99"])
     assert bad.exit_code == 1 and "out of range" in bad.output and "Traceback" not in bad.output
     missing = cli.invoke(app, ["audit", "replay", "999"])
-    assert missing.exit_code == 1 and "not found" in missing.output
+    assert missing.exit_code == 1 and "不存在" in missing.output
 
 
 def test_replay_names_the_first_differing_step(services: Services, demo: dict[str, DemoCase],
@@ -62,4 +62,4 @@ def test_anchor_export_check_verify_and_archive(services: Services, demo: dict[s
     assert "2 archive bundles match" in cli.invoke(app, ["audit", "verify"]).output
     sql(services, "UPDATE audit_anchor SET seq = seq - 1")
     broken = cli.invoke(app, ["audit", "verify"])
-    assert broken.exit_code == 1 and "altered" in broken.output and "Traceback" not in broken.output
+    assert broken.exit_code == 1 and "已被改动" in broken.output and "Traceback" not in broken.output

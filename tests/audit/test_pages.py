@@ -93,7 +93,7 @@ def test_audit_index_shows_the_signed_statements_status(services: Services, demo
     auditor = login("auditor")
     missing = auditor.get("/audit").text  # the demo's events are days old and no statement covers them
     assert "审计链完整" in missing and "尚未记录任何每日签名的链头声明" in missing
-    assert "covered by no signed statement" in missing and "链头声明核验失败" not in missing
+    assert "没有任何签名声明覆盖" in missing and "链头声明核验失败" not in missing
     with services.uow() as uow:
         st, _ = anchors.record(uow.session, key=services.settings.audit_signing_key, now=services.clock.now(),
                                timezone=services.settings.timezone)
@@ -105,9 +105,9 @@ def test_audit_index_shows_the_signed_statements_status(services: Services, demo
     assert api["latest_statement"]["head_hash"] == st.head_hash
     _rewrite_chain_from(services, 5)  # the chain alone still verifies
     page = auditor.get("/audit").text
-    assert "审计链完整" in page and "链头声明核验失败" in page and "rewritten after the statement" in page
+    assert "审计链完整" in page and "链头声明核验失败" in page and "声明之后审计链被改写" in page
     api = auditor.get("/api/v1/audit/verify").json()
-    assert api["ok"] and not api["statements_ok"] and "rewritten" in api["statement_problems"][0]
+    assert api["ok"] and not api["statements_ok"] and "被改写" in api["statement_problems"][0]
 
 
 def test_evidence_download_checks_offline(services: Services, demo: dict[str, DemoCase], login: Login,
@@ -133,7 +133,7 @@ def test_only_readers_reach_replay_and_evidence(services: Services, demo: dict[s
     auditor = login("auditor")
     assert auditor.get("/audit/cases/999999/replay").status_code == 404
     bad = auditor.get(f"/audit/cases/{case}/replay?step=99")
-    assert bad.status_code in (400, 422) and "step" in bad.text and "Traceback" not in bad.text
+    assert bad.status_code in (400, 422) and "步骤" in bad.text and "Traceback" not in bad.text
     assert auditor.get(f"/api/v1/audit/cases/{case}/replay?step=0").status_code in (400, 422)
 
 

@@ -157,7 +157,7 @@ def test_a_rewritten_chain_is_caught_by_the_signed_statement(services: Services,
     assert not report.ok and len(report.problems) == 1
     problem = report.problems[0]
     assert (problem.day, problem.seq) == (first.day, first.seq)
-    assert "rewritten after the statement" in problem.message
+    assert "声明之后审计链被改写" in problem.message
 
 
 def test_statements_altered_removed_or_under_another_key_are_caught(services: Services,
@@ -167,12 +167,12 @@ def test_statements_altered_removed_or_under_another_key_are_caught(services: Se
         uow.commit()
     with services.uow() as uow:
         other = anchors.verify(uow.session, key="another-key")
-    assert not other.ok and "signature does not verify" in other.problems[0].message
-    assert "key id" in other.problems[0].message
+    assert not other.ok and "签名无效" in other.problems[0].message
+    assert "密钥编号" in other.problems[0].message
     sql(services, "UPDATE audit_anchor SET head_hash = :h", h="0" * 64)
     with services.uow() as uow:
         altered = anchors.verify(uow.session, key=KEY)
-    assert not altered.ok and "altered" in altered.problems[0].message
+    assert not altered.ok and "已被改动" in altered.problems[0].message
     sql(services, "UPDATE audit_anchor SET head_hash = :h", h=st.head_hash)
     # the chain's last events removed and the head set back, so the chain alone looks whole
     with services.uow() as uow:
@@ -183,7 +183,7 @@ def test_statements_altered_removed_or_under_another_key_are_caught(services: Se
     assert _verify(services).ok
     with services.uow() as uow:
         removed = anchors.verify(uow.session, key=KEY)
-    assert not removed.ok and "removed after the statement" in removed.problems[0].message
+    assert not removed.ok and "之后有事件被删除" in removed.problems[0].message
 
 
 def test_a_statement_per_local_day(services: Services, demo: dict[str, DemoCase]) -> None:
@@ -206,8 +206,8 @@ def test_statements_missing_for_days_are_named(services: Services, demo: dict[st
     now, tz = services.clock.now(), "Asia/Shanghai"
     with services.uow() as uow:
         report = anchors.verify(uow.session, key=KEY, now=now, timezone=tz)
-    assert report.ok and "covered by no signed statement" in report.warnings[0]  # never recorded: a warning
-    assert "none at all" in report.warnings[0]
+    assert report.ok and "没有任何签名声明覆盖" in report.warnings[0]  # never recorded: a warning
+    assert "此前从未记录过声明" in report.warnings[0]
     with services.uow() as uow:
         anchors.record(uow.session, key=KEY, now=now, timezone=tz)
         uow.commit()
@@ -224,4 +224,4 @@ def test_statements_missing_for_days_are_named(services: Services, demo: dict[st
     clock(services).advance(timedelta(days=1))
     with services.uow() as uow:
         late = anchors.verify(uow.session, key=KEY, now=services.clock.now(), timezone=tz)
-    assert not late.ok and "later statements are missing" in late.problems[0].message  # then: a problem
+    assert not late.ok and "其后的声明缺失" in late.problems[0].message  # then: a problem

@@ -150,9 +150,9 @@ def test_amount_over_cap_at_application_and_at_review(world: Services) -> None:
 
 def test_wrong_role_or_unit_cannot_decide(world: Services) -> None:
     app_id = apply_for(world, A, LITTLE_GIANT, 300_000_00)  # 东湖区
-    _assert_unchanged(world, NotFound, "not found", lambda: act(world, app_id, "district-xihu", "approve"))
-    _assert_unchanged(world, NotFound, "not found", lambda: act(world, app_id, "bureau", "approve"))
-    _assert_unchanged(world, NotFound, "not found", lambda: act(world, app_id, "applicant-a", "approve"))
+    _assert_unchanged(world, NotFound, "不存在", lambda: act(world, app_id, "district-xihu", "approve"))
+    _assert_unchanged(world, NotFound, "不存在", lambda: act(world, app_id, "bureau", "approve"))
+    _assert_unchanged(world, NotFound, "不存在", lambda: act(world, app_id, "applicant-a", "approve"))
 
 
 def test_wrong_decision_and_missing_reason(world: Services) -> None:
@@ -165,7 +165,7 @@ def test_completing_a_completed_item_is_a_conflict(world: Services) -> None:
     app_id = apply_for(world, A, LITTLE_GIANT, 300_000_00)
     item = open_item(world, app_id)
     act(world, app_id, "district-donghu", "approve", item_id=item.id)
-    _assert_unchanged(world, Conflict, "already completed",
+    _assert_unchanged(world, Conflict, "已由 district-donghu 办理",
                       lambda: act(world, app_id, "district-donghu", "approve", item_id=item.id))
 
 

@@ -60,9 +60,9 @@ def test_inbox_and_complete(cli: CliRunner, services: Services) -> None:
     assert done.exit_code == 0 and "completed" in done.output
     bureau_item = open_item(services, app_id)
     one_line_error(run(cli, "complete", str(bureau_item.id), "--user", "bureau", "--decision", "approve",
-                       "--amount", "300000.01"), "amount", "超过上限")
+                       "--amount", "300000.01"), "金额", "超过上限")
     one_line_error(run(cli, "complete", str(bureau_item.id), "--user", "bureau", "--decision", "approve",
-                       "--amount", "abc"), "amount")
+                       "--amount", "abc"), "金额")
     ok = run(cli, "complete", str(bureau_item.id), "--user", "bureau", "--decision", "approve", "--amount", "250,000")
     assert ok.exit_code == 0
     cases = run(cli, "cases")
@@ -71,7 +71,7 @@ def test_inbox_and_complete(cli: CliRunner, services: Services) -> None:
 
 @pytest.mark.parametrize("args,needles", [
     (["tasks", "--user", "nobody"], ["nobody"]),
-    (["complete", "999999", "--user", "bureau", "--decision", "approve"], ["999999", "not found"]),
+    (["complete", "999999", "--user", "bureau", "--decision", "approve"], ["999999", "不存在"]),
     (["complete", "1", "--user", "ghost", "--decision", "approve"], ["ghost"]),
 ])
 def test_bad_input_is_one_line(cli: CliRunner, services: Services, args: list[str], needles: list[str]) -> None:

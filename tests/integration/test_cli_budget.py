@@ -49,12 +49,12 @@ def test_funds_from_the_command_line(cli: CliRunner) -> None:
     assert listed["sme-2024"]["budget_fen"] == 60_000_000
 
     one_line_error(run(cli, "fund", "adjust", "2025-donghu", "--to", "1", "--reason", " ", "--user", "bureau"),
-                   "reason")
+                   "理由")
     one_line_error(run(cli, "fund", "adjust", "2025-donghu", "--to", "1e9", "--reason", "r", "--user", "bureau"),
                    "金额格式无效")
     one_line_error(run(cli, "fund", "create", "--year", "2025", "--budget", "1", "--user", "bureau"), "已建立")
     one_line_error(run(cli, "fund", "create", "--year", "2025", "--line", "xihu", "--budget", "1",
-                       "--user", "finance"), "此操作需要角色")
+                       "--user", "finance"), "此操作只有")
     one_line_error(run(cli, "fund", "adjust", "nope", "--to", "1", "--reason", "r", "--user", "bureau"), "没有资金")
 
 
@@ -77,8 +77,8 @@ def test_calls_of_the_edition_in_force_today(cli: CliRunner, tmp_path: Path) -> 
 
     one_line_error(run(cli, "call", "open", "--title", "x", "--closes", "31/12", "--user", "admin"), "closes")
     one_line_error(run(cli, "call", "open", "--title", "x", "--closes", f"{year}-12-31", "--award", "nope",
-                       "--user", "admin"), "award_types")
-    one_line_error(run(cli, "call", "close", str(new["id"]), "--user", "bureau"), "此操作需要角色")
+                       "--user", "admin"), "奖励类型")
+    one_line_error(run(cli, "call", "close", str(new["id"]), "--user", "bureau"), "此操作只有")
     closed = run(cli, "call", "close", str(new["id"]), "--user", "admin")
     assert closed.exit_code == 0 and "closed call" in closed.output
     one_line_error(run(cli, "call", "close", str(new["id"]), "--user", "admin"), "已提前截止")

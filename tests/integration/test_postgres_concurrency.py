@@ -60,7 +60,7 @@ def test_two_officers_complete_one_item_exactly_one_wins(services: Services) -> 
                                _complete(item.id, "district-donghu", Decision("reject", "no"))])
     assert sum(r is None for r in results) == 1
     [err] = [r for r in results if r is not None]
-    assert isinstance(err, Conflict) and "already" in str(err)
+    assert isinstance(err, Conflict) and "已由" in str(err)
     with services.uow() as uow:
         done = uow.session.get_one(WorkItem, item.id)
         winner = "approve" if results[0] is None else "reject"

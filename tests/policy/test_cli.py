@@ -79,9 +79,9 @@ def test_a_bad_file_lists_every_problem_and_stores_nothing(cli: CliRunner, servi
         assert result.exit_code == 1
         lines = [line for line in result.output.splitlines() if line.strip()]
         assert lines == [
-            "错误 error: bad.toml: award_types[0].cap_fen: money must be an integer number of fen, not a float "
+            "错误：bad.toml: award_types[0].cap_fen: money must be an integer number of fen, not a float "
             "(300000.0); 30万元 is 30_000_000",
-            "错误 error: bad.toml: award_types[2].clause: every number needs its clause: the clause must state "
+            "错误：bad.toml: award_types[2].clause: every number needs its clause: the clause must state "
             "the cap (20万元)",
         ], result.output
     # the file's own problems come first; once fixed, the checks against the stored editions speak
@@ -91,9 +91,9 @@ def test_a_bad_file_lists_every_problem_and_stores_nothing(cli: CliRunner, servi
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines == [
-        "错误 error: bad2.toml: in_force_from: 2025-01-01–2099-12-31 overlaps edition 2022-109 "
+        "错误：bad2.toml: in_force_from: 2025-01-01–2099-12-31 overlaps edition 2022-109 "
         "(2022-09-01–2025-09-01), which covers the same measures 2, 8, 9; one edition per measure per day",
-        "错误 error: bad2.toml: award_types[5].code: 'm2-srdi-sme-city' is an award of edition 2022-109; "
+        "错误：bad2.toml: award_types[5].code: 'm2-srdi-sme-city' is an award of edition 2022-109; "
         "award codes are unique across editions",
     ], result.output
     assert revisions(services) == 1

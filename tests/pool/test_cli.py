@@ -71,7 +71,7 @@ def test_bad_invocations_say_one_line(cli: CliRunner) -> None:
     unknown = run(cli, "pool", "import", str(good), "--user", "nobody")
     assert unknown.exit_code == 1 and "nobody" in unknown.output
     tier = run(cli, "pool", "list", "--tier", "gold")
-    assert tier.exit_code == 1 and "tier" in tier.output
+    assert tier.exit_code == 1 and "档次" in tier.output
 
 
 def test_offers_list_and_bad_input(cli: CliRunner) -> None:
@@ -83,4 +83,4 @@ def test_offers_list_and_bad_input(cli: CliRunner) -> None:
     assert denied.exit_code == 1 and "只有市中小企业局" in denied.output
     assert "offers made: 0" in run(cli, "offers", "make", "--user", "bureau").output
     missing = run(cli, "offers", "make", "--user", "bureau", "--call", "99")
-    assert missing.exit_code == 1 and "call 99 not found" in missing.output
+    assert missing.exit_code == 1 and "申报批次 #99 不存在" in missing.output

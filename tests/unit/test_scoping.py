@@ -25,5 +25,5 @@ def test_an_unknown_role_sees_no_case(services: Services) -> None:
     with services.uow() as uow:
         assert uow.session.scalars(scope_applications(select(Application.id), bureau)).all() == [app_id]
         assert uow.session.scalars(scope_applications(select(Application.id), stranger)).all() == []
-        with pytest.raises(NotFound, match=f"^application {app_id} not found$"):
+        with pytest.raises(NotFound, match=f"^案件 #{app_id} 不存在$"):
             visible_application(uow.session, stranger, app_id)

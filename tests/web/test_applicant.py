@@ -70,7 +70,7 @@ def test_applicant_main_path_over_the_pages(world: Services, login: Login) -> No
     c = login("newco")
     assert c.get("/my").headers["location"] == "/enterprise"  # nothing to follow before registering
     bad = _post(c, "/enterprise", "/enterprise", {"uscc": "91360100MA0000001X", "name": "x", "review_unit": "donghu"})
-    assert bad.status_code == 422 and "uscc" in bad.text and "校验码" in bad.text
+    assert bad.status_code == 422 and "统一社会信用代码" in bad.text and "校验码" in bad.text
     ok = _post(c, "/enterprise", "/enterprise", {"uscc": demo_uscc(70), "name": f"新材料{XSS}有限公司",
                                                  "review_unit": "donghu", "email": "newco@example.com"})
     assert ok.status_code == 303
@@ -191,7 +191,7 @@ def test_another_enterprise_application_and_file_answer_404(world: Services, cli
     guessed = client.get(f"/api/v1/documents/{doc_id + 1}", headers=b)
     foreign = client.get(f"/api/v1/documents/{doc_id}", headers=b)
     assert guessed.status_code == foreign.status_code == 404
-    assert guessed.json() == {"detail": f"document {doc_id + 1} not found"}
+    assert guessed.json() == {"detail": f"附件 #{doc_id + 1} 不存在"}
     assert client.get("/api/v1/applications", headers=b).json() == []
     up = client.post(f"/api/v1/applications/{app_id}/documents", headers=b,
                      files=[("files", ("b.pdf", PDF, "application/pdf"))])
@@ -226,7 +226,7 @@ def test_bad_uploads_are_rejected_and_nothing_is_stored(world: Services, client:
     r = c.post(form_url, data={"csrf_token": csrf_of(page), "award": "m2-srdi-sme-city",
                                "honour_id": honour_id.group(1), "requested_yuan": "50000"},
                files=[("files", (name, content, "application/pdf"))])
-    assert r.status_code == 422 and "files" in r.text and rule in r.text
+    assert r.status_code == 422 and "附件" in r.text and rule in r.text
     assert snapshot(world) == before and _blobs(world) == []  # no application, no document, no file
 
 

@@ -68,9 +68,9 @@ def test_timeline_shows_who_when_which_task_decision_and_changed_data(world: Ser
     assert page.status_code == 200
     body = page.text
     timeline = body[body.index('id="timeline"'):]
-    for expected in ("西湖区经办人（district-xihu）", "退回补正", "缺少认定文件扫描件", "重新提交", "公示期满",
-                     "初审时限", "督办升级", "市中小企业局复审员（bureau）", "50,000.00 元", "PAY-2024-0099", "已拨付",
-                     "2024-06-23"):
+    for expected in ("西湖区经办人 <code>district-xihu</code>", "退回补正", "缺少认定文件扫描件", "重新提交",
+                     "公示期满", "初审时限", "督办升级", "市中小企业局复审员 <code>bureau</code>", "50,000.00 元",
+                     "PAY-2024-0099", "已拨付", "2024-06-23"):
         assert expected in body, expected
     assert timeline.index("退回补正") < timeline.index("重新提交") < timeline.index("公示期满")
 

@@ -132,5 +132,5 @@ def case_replay(application_id: AppId, step: int | None = Query(None), user: Use
     with `step`, only the state after that step. Nothing is written."""
     result = replay.replay_case(uow, services, application_id=application_id, user=user)
     if step is not None and not 1 <= step <= len(result.steps):
-        raise InvalidInput("step", f"must be between 1 and {len(result.steps)}")
+        raise InvalidInput("step", f"须在 1 到 {len(result.steps)} 之间")
     return replay.as_dict(result, step=step)

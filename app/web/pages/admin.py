@@ -13,15 +13,17 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 
 from app.web.deps import Principal, csrf_form, current_user, get_services, get_uow
 from app.web.errors import status_of
 from app.web.templating import render
 from app.web.uploads import diagram_response
+from services.accounts.users import ROLE_NAMES
 from services.awards import admin, calls, enterprises
 from services.awards import diagrams as admin_diagrams
 from services.bootstrap import Services
-from services.db.models import User
+from services.db.models import ReviewUnit, User
 from services.engine.validate import DiagramInvalid
 from services.errors import InvalidInput, SmeflowError
 from services.uow import UnitOfWork
@@ -35,8 +37,7 @@ def admin_only(user: User = Depends(current_user)) -> User:
 
 router = APIRouter(dependencies=[Depends(admin_only)])
 MAX_ID = 2**31 - 1
-ROLE_LABELS = {"applicant": "申报单位", "district": "区县经办人", "bureau": "市中小企业局", "finance": "市财政局",
-               "manager": "管理人员", "auditor": "审计员", "admin": "系统管理员"}
+ROLE_LABELS = ROLE_NAMES
 DONE = {"call-opened": "已开启申报批次。", "call-closed": "已提前截止申报批次，此后不再受理申报。",
         "user-created": "已创建用户。", "user-updated": "已保存用户信息。"}
 
@@ -141,8 +142,11 @@ def close_call(request: Request, call_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 # -- users ------------------------------------------------------------------------------------
 def _users_context(uow: UnitOfWork, services: Services, user: User) -> dict[str, Any]:
     session = uow.session
+    listed = admin.list_enterprises(session, user=user)
     return {"roles": ROLE_LABELS, "units": enterprises.active_units(session, today=today(services)),
-            "enterprises": admin.list_enterprises(session, user=user), "error": None, "done": None, "form": {}}
+            "unit_names": {u.code: u.name_zh for u in session.scalars(select(ReviewUnit))},
+            "enterprise_names": {e.id: e.name for e in listed},
+            "enterprises": listed, "error": None, "done": None, "form": {}}
 
 
 def _users_page(request: Request, uow: UnitOfWork, services: Services, user: User,

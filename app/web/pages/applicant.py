@@ -122,10 +122,10 @@ def _offer(uow: UnitOfWork, services: Services, enterprise_id: int, call_id: int
     offers = claims.claimable(uow.session, services, enterprise_id=enterprise_id, today=claims.local_today(services))
     call = next((o for o in offers if o.call_id == call_id), None)
     if call is None:
-        raise NotFound(f"call {call_id} is not open")
+        raise NotFound(f"申报批次 #{call_id} 当前不受理申报")
     offer = next((a for a in call.awards if a.code == award), None)
     if offer is None:
-        raise NotFound(f"call {call_id} does not take award type {award}")
+        raise NotFound(f"申报批次 #{call_id} 不受理该奖励类型")
     return call, offer
 
 

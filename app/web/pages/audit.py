@@ -23,7 +23,9 @@ from services.audit import anchors, bundles, history, history_index, replay
 from services.audit.replay_views import difference_dict, step_dict
 from services.bootstrap import Services
 from services.db.models import User
-from services.errors import InvalidInput
+from services.engine.diagram_labels import diagram_nodes
+from services.engine.names import process_name
+from services.errors import InvalidInput, NotFound
 from services.uow import UnitOfWork
 
 
@@ -97,7 +99,13 @@ def replay_page(request: Request, application_id: AppId, step: Annotated[int | N
     if not 1 <= step <= len(result.steps):
         raise InvalidInput("step", f"须在 1 到 {len(result.steps)} 之间（本案共 {len(result.steps)} 步）")
     shown = result.step(step)
+    try:
+        xml = history.definition_xml(uow.session, user=user, application_id=application_id)
+    except NotFound:
+        xml = b""
+    name = process_name(xml, result.process_id) if xml and result.process_id else ""
     return render(request, "audit/replay.html", {
+        "labels": diagram_nodes(xml).labels if xml else {}, "process_name": name,
         "result": result, "shown": shown, "fields": FIELD_LABELS, "data": step_dict(shown)["data"],
         "first": difference_dict(result.first) if result.first is not None else None,
         "here": [difference_dict(d) for d in result.differences if d.step == step],

@@ -136,5 +136,5 @@ def diagram_xml(digest: str, principal: Principal = Depends(current_principal),
     """
     row = uow.session.get(ProcessDefinition, digest) if HASH.fullmatch(digest) else None
     if row is None:
-        raise NotFound(f"diagram {digest[:64]} not found")
+        raise NotFound(f"流程图 {digest[:64]} 不存在")
     return diagram_response(row.bpmn_xml, {"Cache-Control": "private, max-age=86400, immutable"})
