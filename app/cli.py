@@ -235,19 +235,14 @@ def bpmn_validate(files: Annotated[list[Path], typer.Argument(help="BPMN/DMN fil
 @app.command()
 def up(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
        port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
-    """Run the web service with the worker beside it (what `make run` starts); Ctrl-C stops both."""
-    import subprocess
+    """Run the web service with the worker beside it (what `make run` starts), and the local mail sink
+    when the settings ask for it (SMEFLOW_MAIL_SINK); Ctrl-C stops all. If the worker exits (say its
+    Prefect port is taken), the web service stops too and the command exits 1: no service runs without
+    its deadline sweep, reminders and mail."""
+    from app.supervise import run_up
+    from config.settings import get_settings
 
-    worker_proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"])
-    typer.echo(f"smeflow: web on http://{host}:{port}/ , worker pid {worker_proc.pid}")
-    try:
-        serve(host=host, port=port, workers=1)
-    finally:
-        worker_proc.terminate()
-        try:
-            worker_proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker_proc.kill()
+    raise typer.Exit(run_up(get_settings(), host=host, port=port))
 
 
 def main() -> None:

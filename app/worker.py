@@ -35,6 +35,7 @@ from pathlib import Path
 from types import FrameType
 
 from config.settings import Settings
+from services.dashboard.workers import Heartbeat
 
 HEALTH_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -137,21 +138,52 @@ def _serve(settings: Settings, api_url: str) -> None:
         serve_all(settings)
 
 
+def _heartbeat(settings: Settings) -> Heartbeat | None:
+    """This worker's state and heartbeat in the database (the dashboard's 后台任务); None, with a warning,
+    when the database cannot take it (the worker still serves)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.db.session import make_engine, make_session_factory
+
+    beat = Heartbeat(make_session_factory(make_engine(settings.database_url)), settings.worker_heartbeat_seconds)
+    try:
+        beat.state("starting")
+    except SQLAlchemyError as exc:
+        print(f"smeflow worker: cannot record its state for the dashboard ({type(exc).__name__}); "
+              f"run `smeflow init` to migrate the database", file=sys.stderr)
+        return None
+    return beat
+
+
 def run_worker(settings: Settings) -> None:
-    """Serve the flows on their schedules until Ctrl-C or SIGTERM; start a local Prefect server if needed."""
+    """Serve the flows on their schedules until Ctrl-C or SIGTERM; start a local Prefect server if needed.
+    The worker's state (starting, serving with a heartbeat, failed with the reason, stopped) is recorded
+    for the dashboard."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     settings.audit_key()  # the daily statement needs it: generated now, or a refused key stops the start
     server: subprocess.Popen[bytes] | None = None
     previous = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)  # the runner installs its own later
+    beat = _heartbeat(settings)
+    final, detail = "stopped", None
     try:
         if _server_needed():
             server = start_server(settings)
             # in the environment too, for the flow-run subprocesses of the runner
             os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{settings.prefect_port}/api"
+        if beat is not None:
+            beat.start()
         _serve(settings, os.environ["PREFECT_API_URL"])
     except KeyboardInterrupt:
         pass
+    except Exception as exc:
+        final, detail = "failed", str(exc) or type(exc).__name__
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
         if server is not None:
             stop_server(server)
+        if beat is not None:
+            try:
+                beat.stop(final, detail)
+            except Exception as exc:  # the worker is exiting anyway: say why the row is stale
+                print(f"smeflow worker: could not record its final state ({type(exc).__name__})", file=sys.stderr)

@@ -215,6 +215,18 @@ class Settings(BaseSettings):
         lt=65536,
         description="Port of the local Prefect server that smeflow worker starts when PREFECT_API_URL is unset.",
     )
+    worker_heartbeat_seconds: int = Field(
+        default_factory=lambda: _default("worker_heartbeat_seconds"),
+        ge=5,
+        le=3600,
+        description="Seconds between two heartbeats of smeflow worker; the dashboard calls a worker silent "
+                    "after three missed beats.",
+    )
+    mail_sink: Literal["auto", "on", "off"] = Field(
+        default_factory=lambda: _default("mail_sink"),
+        description="Whether smeflow up starts the local mail sink (aiosmtpd, every message kept under "
+                    "<data_dir>/mailbox): auto = in development and test when the SMTP host is this machine.",
+    )
     upload_max_bytes: int = Field(
         default_factory=lambda: _default("upload_max_bytes"),
         gt=0,

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from services.accounts.users import ROLE_NAMES
 from services.audit.kinds import kind_label
 from services.awards import labels
+from services.mail.mailbox import sink_enabled
 from services.money import yuan
 from services.time import due
 from services.time.clock import DemoClock
@@ -57,6 +58,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         "deadline": lambda d: deadline_text(request, d),
         "due_day": lambda d: due.due_text(d, services.settings.timezone),
         "demo_clock": demo_banner(services),
+        "mailbox_on": sink_enabled(services.settings),
     }
     html = _env.get_template(template).render({**base, **context})
     return HTMLResponse(html, status_code=status_code, headers=headers)

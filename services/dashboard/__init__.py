@@ -32,6 +32,7 @@ from services.dashboard.figures import (
 )
 from services.dashboard.filters import STATUSES, Filters, parse_filters
 from services.dashboard.stuck import StuckItem, stuck_items
+from services.dashboard.workers import WorkerHealth, worker_health
 from services.db.models import User
 from services.db.models_mail import OutboxMail
 from services.mail import outbox
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DASHBOARD_ROLES", "RETRY_ROLES", "SORTS", "STATUSES", "CaseListRow", "Dashboard", "Filters", "FundFigures",
-    "OverdueItem", "RouteOption", "StageCount", "StageDuration", "StuckItem", "UnitCount", "build", "case_list",
+    "OverdueItem", "RouteOption", "StageCount", "StageDuration", "StuckItem", "UnitCount", "WorkerHealth", "build",
+    "case_list",
     "duration_zh",
     "fund_figures", "node_counts", "overdue_items", "parse_filters", "percentile", "require_dashboard",
     "retry_mail", "route_measures", "route_options", "stage_counts", "stage_durations", "unit_counts",
@@ -70,6 +72,7 @@ class Dashboard:
     outbox: dict[str, int]
     failed_mails: list[OutboxMail]
     stuck: list[StuckItem]
+    workers: WorkerHealth
 
     @property
     def total(self) -> int:
@@ -91,7 +94,8 @@ def build(session: Session, services: Services, *, user: User, filters: Filters,
         funds=fund_figures(session, call_id=filters.call_id,
                            district_percent=services.settings.district_matching_percent),
         outbox=outbox.outbox_counts(session), failed_mails=outbox.failed_mails(session),
-        stuck=stuck_items(session, user=user, filters=filters))
+        stuck=stuck_items(session, user=user, filters=filters),
+        workers=worker_health(session, heartbeat_seconds=services.settings.worker_heartbeat_seconds))
 
 
 def route_measures(services: Services) -> dict[str, int]:

@@ -273,3 +273,4 @@ from services.db.models_mail import OutboxMail  # noqa: E402,F401  (registers th
 from services.db.models_pool import *  # noqa: E402, F403  (registers the tables)
 from services.db.models_round import *  # noqa: E402, F403
 from services.db.models_sandbox import PolicySimulation  # noqa: E402,F401  (registers the table)
+from services.db.models_worker import WorkerStatus  # noqa: E402,F401  (registers the table)

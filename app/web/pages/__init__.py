@@ -14,6 +14,7 @@ from app.web.pages import (
     auth,
     demo_clock,
     funds,
+    mailbox,
     manager,
     offers,
     officer,
@@ -23,5 +24,5 @@ from app.web.pages import (
 
 router = APIRouter(include_in_schema=False)
 for module in (auth, applicant, officer, manager, audit, admin, admin_policy, demo_clock, arrears, arrears_register,
-               pool, sandbox, offers, funds):
+               pool, sandbox, offers, funds, mailbox):
     router.include_router(module.router)

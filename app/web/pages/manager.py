@@ -78,6 +78,7 @@ def dashboard_page(request: Request, call: str | None = None, award: str | None 
         "sort_labels": SORT_LABELS, "filter_qs": urlencode(query),
         "route_qs": urlencode({**query, "route": chosen.process_id} if chosen else query),
         "can_retry": user.role in dashboard.RETRY_ROLES,
+        "heartbeat_seconds": services.settings.worker_heartbeat_seconds,
         "retried": retried if retried and retried.isascii() and retried.isdigit() else None,
         "duration": dashboard.duration_zh,
     })
