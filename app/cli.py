@@ -186,6 +186,8 @@ def worker() -> None:
             run_worker(get_settings())
         except PrefectServerError as exc:
             fail(str(exc))
+        except KeyboardInterrupt:
+            pass  # Ctrl-C, or SIGTERM before Prefect's runner installed its own handler: a normal stop
 
     guarded(body)
 

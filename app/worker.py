@@ -179,6 +179,8 @@ def run_worker(settings: Settings) -> None:
         final, detail = "failed", str(exc) or type(exc).__name__
         raise
     finally:
+        # stopping: a late interrupt must not turn a clean stop into death by signal (exit status -2)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, previous)
         if server is not None:
             stop_server(server)
