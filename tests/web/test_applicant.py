@@ -283,3 +283,26 @@ def test_pages_escape_what_others_typed(world: Services, login: Login, client: T
     assert "不予通过" in detail
     dl = c.get(f"/documents/{_documents(world)[0].id}")
     assert "attachment" in dl.headers["content-disposition"] and "<" not in dl.headers["content-disposition"]
+
+
+def test_a_refused_application_comes_back_as_the_form_with_the_input_kept(world: Services, login: Login) -> None:
+    """Over the cap, then a file that is no PDF: each time the form again (not an error page), naming the
+    field and the rule, with the amount and the description as typed; nothing stored."""
+    c = login("applicant-c")
+    form_url = f"/calls/{_call_id(world)}/apply"
+    page = c.get(f"{form_url}?award=m2-srdi-sme-city").text
+    honour_id = re.search(r'name="honour_id".*?value="(\d+)"', page, re.S)
+    assert honour_id
+    before = snapshot(world)
+    typed = {"award": "m2-srdi-sme-city", "honour_id": honour_id.group(1), "description": "本企业2023年获评"}
+    over = c.post(form_url, data={**typed, "csrf_token": csrf_of(page), "requested_yuan": "60,000"},
+                  files=[("files", ("ok.pdf", PDF, "application/pdf"))])
+    assert over.status_code == 422
+    assert 'id="apply-error"' in over.text and "申请金额 60,000.00 元超过上限 50,000.00 元" in over.text
+    assert 'value="60,000"' in over.text and "本企业2023年获评</textarea>" in over.text
+    assert f'value="{honour_id.group(1)}" selected' in over.text and "附件需重新选择" in over.text
+    bad_file = c.post(form_url, data={**typed, "csrf_token": csrf_of(over.text), "requested_yuan": "45,000"},
+                      files=[("files", ("page.pdf", HTML, "application/pdf"))])
+    assert bad_file.status_code == 422 and "不是 PDF、JPEG 或 PNG" in bad_file.text
+    assert 'value="45,000"' in bad_file.text and "本企业2023年获评</textarea>" in bad_file.text
+    assert snapshot(world) == before and _blobs(world) == []

@@ -12,6 +12,8 @@ from tests.web.conftest import csrf_of
 def test_login_sets_a_signed_session_and_sends_each_role_home(client: TestClient) -> None:
     bad = client.post("/login", data={"username": "bureau", "password": "wrong-password"})
     assert bad.status_code == 401 and "用户名或密码错误" in bad.text
+    assert 'name="username" autocomplete="username" required value="bureau"' in bad.text  # kept; password not
+    assert "wrong-password" not in bad.text
     ok = client.post("/login", data={"username": "bureau", "password": "smeflow-demo"})
     assert ok.status_code == 303 and ok.headers["location"] == "/inbox"
     assert "smeflow_session" in ok.cookies

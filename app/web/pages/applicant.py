@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.web.api.applicant_models import IdPath
 from app.web.deps import Principal, csrf_form, current_principal, get_services, get_uow
+from app.web.errors import status_of
 from app.web.pages.offers import offer_context
 from app.web.templating import render
 from app.web.uploads import download_response, read_uploads
@@ -20,7 +21,7 @@ from services.accounts.access import require_role
 from services.awards import claims, enterprises, files, progress
 from services.bootstrap import Services
 from services.db.models import Enterprise, Honour, ReviewUnit
-from services.errors import InvalidInput, NotFound
+from services.errors import Conflict, InvalidInput, NotFound, SmeflowError
 from services.uow import UnitOfWork
 
 router = APIRouter()
@@ -129,29 +130,45 @@ def _offer(uow: UnitOfWork, services: Services, enterprise_id: int, call_id: int
     return call, offer
 
 
-@router.get("/calls/{call_id}/apply")
-def apply_page(request: Request, call_id: IdPath, award: str = "", principal: Principal = Depends(current_principal),
-               uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> Response:
-    """The application form for one award of an open call."""
+def _apply_form(request: Request, uow: UnitOfWork, services: Services, principal: Principal, call_id: int,
+                award: str, *, form: dict[str, str] | None = None, error: SmeflowError | None = None) -> Response:
     call, offer = _offer(uow, services, claims.bound_enterprise(principal.user), call_id, award)
     honours = {h.id: h for h in uow.session.scalars(select(Honour).where(Honour.id.in_(offer.honour_ids)))}
     return render(request, "applicant/apply.html", {
         "call": call, "offer": offer, "honours": [honours[i] for i in offer.honour_ids if i in honours],
         "max_files": services.settings.upload_max_files,
-        "max_mib": services.settings.upload_max_bytes / (1024 * 1024)})
+        "max_mib": services.settings.upload_max_bytes / (1024 * 1024),
+        "form": form or {}, "error": error.message if error else None,
+        "error_field": error.field if isinstance(error, InvalidInput) else None,
+        "error_rule": error.rule if isinstance(error, InvalidInput) else None,
+    }, status_code=status_of(error) if error else 200)
+
+
+@router.get("/calls/{call_id}/apply")
+def apply_page(request: Request, call_id: IdPath, award: str = "", principal: Principal = Depends(current_principal),
+               uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> Response:
+    """The application form for one award of an open call."""
+    return _apply_form(request, uow, services, principal, call_id, award)
 
 
 @router.post("/calls/{call_id}/apply")
-def apply(call_id: IdPath, award: str = Form(""), honour_id: str = Form(""), requested_yuan: str = Form(""),
-          description: str = Form(""), files_: list[UploadFile | str] = NO_FILES,
+def apply(request: Request, call_id: IdPath, award: str = Form(""), honour_id: str = Form(""),
+          requested_yuan: str = Form(""), description: str = Form(""), files_: list[UploadFile | str] = NO_FILES,
           principal: Principal = ApplicantForm, uow: UnitOfWork = Depends(get_uow),
           services: Services = Depends(get_services)) -> Response:
-    """Apply with supporting files: application, documents and the start of its case in one transaction."""
-    uploads = read_uploads(files_, services.settings)
-    app = claims.apply(uow, services, user=principal.user, call_id=call_id, award_type_code=award,
-                       honour_id=_int(honour_id, "honour_id"), requested_fen=claims.parse_amount(requested_yuan),
-                       description=description, uploads=uploads, now=services.clock.now())
-    uow.commit()
+    """Apply with supporting files: application, documents and the start of its case in one transaction.
+    Refused (over the cap or the request, a bad file, ...): the form again with the message, the field
+    marked and what was typed kept (the files must be chosen again: a browser never refills them)."""
+    try:
+        uploads = read_uploads(files_, services.settings)
+        app = claims.apply(uow, services, user=principal.user, call_id=call_id, award_type_code=award,
+                           honour_id=_int(honour_id, "honour_id"), requested_fen=claims.parse_amount(requested_yuan),
+                           description=description, uploads=uploads, now=services.clock.now())
+        uow.commit()
+    except (InvalidInput, Conflict) as exc:
+        uow.session.rollback()
+        form = {"honour_id": honour_id[:40], "requested_yuan": requested_yuan[:40], "description": description[:5000]}
+        return _apply_form(request, uow, services, principal, call_id, award, form=form, error=exc)
     return _see_other(f"/my/applications/{app.id}?ok=submitted")
 
 

@@ -24,7 +24,7 @@ def _safe_next(target: str | None) -> str | None:
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "login.html", {"next": _safe_next(next) or "", "error": None})
+    return render(request, "login.html", {"next": _safe_next(next) or "", "error": None, "username": ""})
 
 
 @router.post("/login")
@@ -34,8 +34,8 @@ def login(request: Request, username: str = Form(...), password: str = Form(...)
     try:
         user = sign_in(request, uow, services, username=username, password=password)
     except InvalidInput as exc:
-        return render(request, "login.html", {"next": _safe_next(next) or "", "error": exc.rule},
-                      status_code=401)
+        return render(request, "login.html", {"next": _safe_next(next) or "", "error": exc.rule,
+                                              "username": username[:80]}, status_code=401)
     codec: SessionCodec = request.app.state.sessions
     cookie, _csrf = codec.new(user.id)
     response = RedirectResponse(_safe_next(next) or START.get(user.role, "/"), status_code=303)
