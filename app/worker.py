@@ -37,7 +37,7 @@ from types import FrameType
 from config.settings import Settings
 from services.dashboard.workers import Heartbeat
 
-HEALTH_TIMEOUT_SECONDS = 60.0
+HEALTH_TIMEOUT_SECONDS = 180.0  # a first start migrates its database: minutes on a busy 2-core machine
 STOP_TIMEOUT_SECONDS = 15.0
 
 
