@@ -5,46 +5,52 @@ multi-instance expressions are all Python in SpiffWorkflow, and its stock
 environment runs them with full builtins. This module admits only a whitelist
 of AST nodes: no attribute access (so no way into the object graph), no names
 starting with an underscore, no lambdas, comprehensions, loops or imports, and
-calls only to a fixed set of functions. At run time, `*` and `*=` refuse to
-repeat a sequence past MAX_SEQUENCE_LENGTH items (`[0] * 10**9` would exhaust memory).
+calls only to a fixed set of functions. At run time every operator, display and
+function runs within a budget of size, work and time (services.engine.budget):
+`[0] * 10**9`, `'%*s' % (10**8, '')` or `int(Decimal('1e2000000'))` are stopped
+before they exhaust memory or a worker, and what the source already shows is
+refused at upload.
 """
 
 from __future__ import annotations
 
 import ast
-import operator
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
-from decimal import Decimal
-from functools import partial
 from types import CodeType
 from typing import Any, Literal, cast
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from services.engine.budget import (
+    GUARDED_FUNCTIONS,
+    GUARDS,
+    MAX_SEQUENCE_LENGTH,
+    Budgeted,
+    running,
+    static_problems,
+)
+from services.engine.expression_errors import (
+    BudgetExceeded,
+    ExpressionError,
+    ExpressionSyntaxError,
+    SequenceTooLong,
+    UnsafeExpression,
+)
+
+__all__ = [
+    "MAX_SEQUENCE_LENGTH", "SAFE_FUNCTIONS", "BudgetExceeded", "ExpressionError", "ExpressionSyntaxError", "Mode",
+    "RestrictedEnvironment", "SequenceTooLong", "UnsafeExpression", "check_source", "compile_checked",
+    "make_script_engine",
+]  # fmt: skip
 
 Mode = Literal["eval", "exec"]
 
-SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "len": len,
-    "min": min,
-    "max": max,
-    "abs": abs,
-    "int": int,
-    "str": str,
-    "bool": bool,
-    "round": round,
-    "sum": sum,
-    "any": any,
-    "all": all,
-    "sorted": sorted,
-    "Decimal": Decimal,
-}
+SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = GUARDED_FUNCTIONS
 
 MAX_SOURCE_LENGTH = 20_000
 MAX_NESTING = 200
-MAX_SEQUENCE_LENGTH = 100_000
 _CACHE_LIMIT = 4096
 
 _PLAIN_NODES: tuple[type[ast.AST], ...] = (
@@ -94,37 +100,6 @@ _DESCRIPTIONS: dict[type[ast.AST], str] = {
     ast.Match: "match statement",
     ast.AnnAssign: "annotated assignment",
 }
-
-
-class ExpressionError(ValueError, SpiffWorkflowException):
-    """Base class: a diagram expression was refused before it ran.
-
-    Also a SpiffWorkflowException, so that SpiffWorkflow passes it through
-    with its message (adding notes) instead of wrapping it in a generic
-    "Error evaluating expression" that drops the reason.
-    """
-
-    def __init__(self, message: str, line: int | None = None, col: int | None = None) -> None:
-        super().__init__(message)
-        self.notes: list[str] = []
-        self.message = message
-        self.line = line
-        self.col = col
-
-    def __str__(self) -> str:
-        return ". ".join([self.message, *self.notes])
-
-
-class ExpressionSyntaxError(ExpressionError):
-    """The source is not valid Python; `line`/`col` point into the source."""
-
-
-class UnsafeExpression(ExpressionError):
-    """The source uses a construct outside the whitelist; the message names it."""
-
-
-class SequenceTooLong(ExpressionError):
-    """Running the source would repeat a sequence (`[0] * n`, `"a" * n`) past MAX_SEQUENCE_LENGTH."""
 
 
 class _Checker:
@@ -276,6 +251,8 @@ def _checked_tree(source: str, mode: Mode, callable_names: frozenset[str]) -> as
     tree = _parse(source, mode)
     checker = _Checker(callable_names)
     checker.run(tree)
+    if not checker.violations:
+        checker.violations += static_problems(tree)
     if checker.violations:
         first = checker.violations[0][1]
         raise UnsafeExpression(checker.message(), getattr(first, "lineno", None), getattr(first, "col_offset", None))
@@ -292,37 +269,6 @@ def check_source(source: str, *, mode: Mode, extra_names: Iterable[str] = ()) ->
     return _checked_tree(source, mode, frozenset(SAFE_FUNCTIONS).union(extra_names))
 
 
-def _repeat(multiply: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
-    """`multiply(left, right)`, refused before it builds a sequence longer than MAX_SEQUENCE_LENGTH."""
-    for items, count in ((left, right), (right, left)):
-        repeated = isinstance(items, str | bytes | list | tuple) and isinstance(count, int)
-        if repeated and len(items) * count > MAX_SEQUENCE_LENGTH:
-            raise SequenceTooLong(f"a sequence longer than {MAX_SEQUENCE_LENGTH} items is not allowed")
-    return multiply(left, right)
-
-
-# Names a diagram cannot write (they start with "_"), so only the rewritten code calls them.
-_GUARDS = {"_mul": partial(_repeat, operator.mul), "_imul": partial(_repeat, operator.imul)}
-
-
-class _GuardRepetition(ast.NodeTransformer):
-    """Rewrites `a * b` as `_mul(a, b)` and `x *= b` as `x = _imul(x, b)`: same result, bounded size."""
-
-    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
-        self.generic_visit(node)
-        if not isinstance(node.op, ast.Mult):
-            return node
-        return ast.copy_location(ast.Call(ast.Name("_mul", ast.Load()), [node.left, node.right], []), node)
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
-        self.generic_visit(node)
-        if not (isinstance(node.op, ast.Mult) and isinstance(node.target, ast.Name)):
-            return node
-        current = ast.Name(node.target.id, ast.Load())
-        call = ast.Call(ast.Name("_imul", ast.Load()), [current, node.value], [])
-        return ast.copy_location(ast.Assign([node.target], call), node)
-
-
 _CODE_CACHE: dict[tuple[str, frozenset[str], str], CodeType] = {}
 
 
@@ -332,7 +278,7 @@ def compile_checked(source: str, mode: Mode, names: frozenset[str]) -> CodeType:
     code = _CODE_CACHE.get(key)
     if code is None:
         tree = _checked_tree(source, mode, frozenset(SAFE_FUNCTIONS).union(names))
-        code = compile(ast.fix_missing_locations(_GuardRepetition().visit(tree)), "<string>", mode)
+        code = compile(ast.fix_missing_locations(Budgeted().visit(tree)), "<string>", mode)
         if len(_CODE_CACHE) >= _CACHE_LIMIT:
             _CODE_CACHE.clear()
         _CODE_CACHE[key] = code
@@ -355,7 +301,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         namespace = {**SAFE_FUNCTIONS, **extra}
         super().__init__(namespace)
         self._names = frozenset(namespace)
-        self._scope: dict[str, Any] = {"__builtins__": {}, **namespace, **_GUARDS}
+        self._scope: dict[str, Any] = {"__builtins__": {}, **namespace, **GUARDS}
 
     @property
     def function_names(self) -> frozenset[str]:
@@ -371,7 +317,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
         """Evaluate a checked expression against the task data."""
         code = compile_checked(expression, "eval", self._names)
         names = ChainMap(context, cast(dict[str, Any], external_context)) if external_context else context
-        return eval(code, self._scope, names)
+        with running():
+            return eval(code, self._scope, names)
 
     def execute(
         self,
@@ -385,7 +332,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
         code = compile_checked(script, "exec", self._names)
         names = ChainMap(context, external) if external else context
         try:
-            exec(code, self._scope, names)
+            with running():
+                exec(code, self._scope, names)
         finally:
             self._remove_globals_and_functions_from_context(context, external)
         return True

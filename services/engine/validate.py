@@ -35,6 +35,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from services.engine.validate_common import BPMN_NS, SPIFF_NS, Problem, Severity, _Doc, _elements, _is, _problem
+from services.engine.validate_content import check_active_content
 from services.engine.validate_dmn import MAX_DMN_COMBINATIONS, _check_dmn, dmn_entry_expression
 from services.engine.validate_xml import (
     MAX_SCHEMA_ERRORS,
@@ -212,6 +213,7 @@ def _static_checks(docs: Sequence[_Doc], functions: tuple[str, ...]) -> list[Pro
     problems: list[Problem] = []
     decisions: dict[str, str] = {}
     for doc in docs:
+        problems += check_active_content(doc)
         if doc.kind == "dmn":
             found, decision_id = _check_dmn(doc, functions)
             problems += found
