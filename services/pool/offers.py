@@ -118,13 +118,15 @@ def make_offers(uow: UnitOfWork, services: Services, *, call_id: int, actor: str
         return 0
     found = candidates(session, services, call, edition, enterprise_ids)
     routes = _routes(session, services, [c.award for c in found])
+    known = known_recipients(session, {c.enterprise_id for c in found})
     for c in found:
-        start_offer(uow, services, call=call, candidate=c, route=routes[c.award.route], actor=actor, now=now)
+        start_offer(uow, services, call=call, candidate=c, route=routes[c.award.route], actor=actor, now=now,
+                    known=known)
     return len(found)
 
 
 def start_offer(uow: UnitOfWork, services: Services, *, call: Call, candidate: Candidate, route: Route, actor: str,
-                now: datetime) -> Offer:
+                now: datetime, known: dict[int, Recipients] | None = None) -> Offer:
     """One offer: the application row, its case (waiting on the enterprise's confirmation), the offer row,
     its audit event and the mail to the enterprise, in the caller's transaction."""
     session = uow.session
@@ -148,17 +150,39 @@ def start_offer(uow: UnitOfWork, services: Services, *, call: Call, candidate: C
                  application_id=application.id,
                  payload={"offer": offer.id, "call": call.id, "enterprise": c.enterprise_id, "award": c.award.code,
                           "honour": c.honour_id, "cap_fen": c.cap_fen})
-    _mail_offer(session, services, offer, call, c.award, now)
+    _mail_offer(session, services, offer, call, c.award, now, known.get(c.enterprise_id) if known else None)
     return offer
+
+
+@dataclass(frozen=True)
+class Recipients:
+    name: str
+    emails: list[str]  # the enterprise's own address and its applicant accounts'
+    has_account: bool
+
+
+def known_recipients(session: Session, enterprise_ids: set[int]) -> dict[int, Recipients]:
+    """The recipients of many enterprises in two statements per 1,000 (offers made in bulk)."""
+    ids = sorted(enterprise_ids)
+    out: dict[int, Recipients] = {}
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i:i + 1000]
+        accounts: dict[int, list[str | None]] = {}
+        for eid, email in session.execute(select(User.enterprise_id, User.email).where(
+                User.enterprise_id.in_(chunk), User.active.is_(True), User.role == "applicant")):
+            if eid is not None:
+                accounts.setdefault(eid, []).append(email)
+        for eid, name, email in session.execute(select(Enterprise.id, Enterprise.name, Enterprise.email)
+                                                .where(Enterprise.id.in_(chunk))):
+            mine = accounts.get(eid, [])
+            out[eid] = Recipients(name, sorted({e for e in [email, *mine] if e}), bool(mine))
+    return out
 
 
 def recipients(session: Session, enterprise_id: int) -> tuple[list[str], bool]:
     """The enterprise's mail addresses (its own and its applicant accounts'), and whether it has an account."""
-    ent = session.get_one(Enterprise, enterprise_id)
-    accounts = list(session.scalars(select(User).where(User.enterprise_id == enterprise_id, User.active.is_(True),
-                                                       User.role == "applicant")))
-    emails = sorted({e for e in [ent.email, *(u.email for u in accounts)] if e})
-    return emails, bool(accounts)
+    one = known_recipients(session, {enterprise_id})[enterprise_id]
+    return one.emails, one.has_account
 
 
 def confirm_by(session: Session, application_id: int) -> datetime | None:
@@ -169,16 +193,15 @@ def confirm_by(session: Session, application_id: int) -> datetime | None:
 
 
 def _mail_offer(session: Session, services: Services, offer: Offer, call: Call, award: AwardType,
-                now: datetime) -> None:
-    emails, has_account = recipients(session, offer.enterprise_id)
-    if not emails:
+                now: datetime, known: Recipients | None = None) -> None:
+    to = known or known_recipients(session, {offer.enterprise_id})[offer.enterprise_id]
+    if not to.emails:
         return  # no address: the district's offer list (with a claim code) reaches the enterprise
-    ent = session.get_one(Enterprise, offer.enterprise_id)
-    outbox.enqueue(session, to=emails, template="offer_made", now=now, dedupe_key=f"offer_made:{offer.id}",
+    outbox.enqueue(session, to=to.emails, template="offer_made", now=now, dedupe_key=f"offer_made:{offer.id}",
                    application_id=offer.application_id,
-                   context={"enterprise_name": ent.name, "award_name": award.name_zh, "cap_fen": offer.cap_fen,
+                   context={"enterprise_name": to.name, "award_name": award.name_zh, "cap_fen": offer.cap_fen,
                             "call_title": call.title, "confirm_by": confirm_by(session, offer.application_id),
-                            "commitments": list(services.settings.offer_commitments), "has_account": has_account})
+                            "commitments": list(services.settings.offer_commitments), "has_account": to.has_account})
 
 
 def after_import(uow: UnitOfWork, services: Services, report: ImportReport, now: datetime, actor: str) -> None:
