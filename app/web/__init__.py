@@ -15,13 +15,13 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def create_app(services: Services | None = None) -> FastAPI:
     """Build the ASGI app around a wired service (default: from the environment)."""
-    from app.web import errors, headers, limits
+    from app.web import docs, errors, headers, limits
     from app.web.api import router as api_router
     from app.web.pages import router as pages_router
     from app.web.security import SessionCodec
 
     services = services or build()
-    app = FastAPI(title="smeflow", version="0.1.0", openapi_url="/openapi.json", docs_url="/api/docs",
+    app = FastAPI(title="smeflow", version="0.1.0", openapi_url="/openapi.json", docs_url=None,
                   redoc_url=None, description="南昌市优质中小企业奖补与清欠工作流服务 API")
     app.state.services = services
     app.state.sessions = SessionCodec(services.settings.session_secret())
@@ -32,4 +32,5 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.add_middleware(headers.SecurityHeaders)  # outside: its headers are on every answer, refusals too
     app.include_router(api_router)
     app.include_router(pages_router)
+    app.include_router(docs.router)  # /api/docs, Swagger UI served from /static
     return app
