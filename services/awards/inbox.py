@@ -53,6 +53,15 @@ class InboxRow:
     routed: str | None = None  # where the step went when no ordinary officer may take it
 
 
+#: Steps that end by themselves when their period runs out (the diagram's timer moves the case on):
+#: not work to do, shown apart in the inbox with their period and what happens at its end. An officer
+#: acts on one only if something happens within the period.
+PERIODS = {
+    "public_notice": ("公示中", "公示期满无异议的，案件自动转入市财政局拨付，无需办理；公示期内收到书面异议的，"
+                                "在此登记异议，案件退回市中小企业局复审。"),
+}
+
+
 @dataclass(frozen=True)
 class InboxQuery:
     """What the user asked for: sort key, text filter, and one of the quick filters."""
@@ -203,6 +212,7 @@ class TaskView:
     fund: FundView | None
     blocked: str | None = None  # why this user may not decide it
     routed: str | None = None  # the step went to the unit head, or no one of the unit may take it
+    opened_at: datetime | None = None  # when the step began (a period's first day)
 
     @property
     def is_open(self) -> bool:
@@ -277,5 +287,6 @@ def task_view(session: Session, services: Services, user: User, item_id: int, *,
                     item.status == "open" and _overdue(item, now), item.escalation_level >= 2,
                     item.completed_by, _who(item.completed_by, names) if item.completed_by else None, item.completed_at,
                     item.outcome, decisions, fields, action, _case(session, app),
-                    files_of(session, app.id), history_of(session, app.id), fund, blocked, item.blocked_reason)
+                    files_of(session, app.id), history_of(session, app.id), fund, blocked, item.blocked_reason,
+                    item.created_at)
 

@@ -299,3 +299,25 @@ def test_inbox_search_with_a_non_ascii_digit_is_plain_text(world: Services, logi
         assert response.status_code == 200, response.text
         assert response.json() == []
         assert login("district-donghu").get("/inbox", params={"q": q}).status_code == 200
+
+
+def test_public_notice_shows_its_period_and_is_not_listed_as_work(world: Services, login: Login) -> None:
+    """The notice opens on Monday 2024-06-03; 5 working days: Jun 4, 5, 6, 7, [Sat 8, Sun 9, Mon 10
+    端午节], Tue 11 -> its last day is 2024年6月11日（周二）."""
+    app_id, _ = at_bureau(world)
+    act(world, app_id, "bureau", "approve", amount_fen=200_000_00)
+    notice = open_item(world, app_id)
+    assert today(world).isoformat() == "2024-06-03"
+    c = login("bureau")
+    inbox_page = c.get("/inbox").text
+    todo, _, apart = inbox_page.partition('id="periods"')
+    assert f'href="/tasks/{notice.id}"' not in todo  # not among the things to do
+    assert f'href="/tasks/{notice.id}"' in apart and "期满自动进入下一环节，无需办理" in apart
+    assert "2024年6月3日（周一）" in apart and "2024年6月11日（周二）" in apart
+    page = c.get(f"/tasks/{notice.id}").text
+    period = page.split('id="period"', 1)[1].split("</div>", 1)[0]
+    assert '<span id="period-from">2024年6月3日（周一）</span>起' in period
+    assert '<span id="period-until">2024年6月11日（周二）</span>止（5 个工作日）' in period
+    assert "公示期满无异议的，案件自动转入市财政局拨付，无需办理" in period
+    assert "登记异议（仅在收到异议时）" in page
+    assert " checked" not in page.split('id="decide"', 1)[1]  # nothing pre-selected: a stray click records nothing

@@ -7,7 +7,10 @@ claim by someone else) re-renders the task page with the message and the values 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,6 +23,7 @@ from services.awards import inbox, tasks
 from services.bootstrap import Services
 from services.db.models import Application, User
 from services.errors import InvalidInput, NotFound, SmeflowError
+from services.time import due
 from services.uow import UnitOfWork
 
 router = APIRouter()
@@ -52,6 +56,19 @@ def _done_notice(uow: UnitOfWork, user: User, item_id: int | None) -> str | None
     return f"已办结“{item.name}”（案件 #{app.id}），案件现处于：{app.stage_name}"
 
 
+def _period_days(services: Services) -> dict[str, Callable[[datetime | None], str]]:
+    """`first_day` / `last_day`: a period's first and last day as `2024年7月4日（周四）` (local time)."""
+    tz = services.settings.timezone
+
+    def first(at: datetime | None) -> str:
+        return due.day_text(at.astimezone(ZoneInfo(tz)).date()) if at else "—"
+
+    def last(at: datetime | None) -> str:
+        return due.day_text(due.last_day(at, tz)) if at else "—"
+
+    return {"first_day": first, "last_day": last}
+
+
 @router.get("/inbox")
 def inbox_page(request: Request, sort: str = Query("due", max_length=20), q: str = Query("", max_length=100),
                only: str = Query("", max_length=20), done: int | None = Query(None, ge=1, le=MAX_ID),
@@ -62,8 +79,12 @@ def inbox_page(request: Request, sort: str = Query("due", max_length=20), q: str
     want = inbox.InboxQuery(sort, q, only).normalised()
     now = services.clock.now()
     rows = inbox.inbox_rows(uow.session, user, now=now, want=want, soon_before=inbox.soon_cutoff(services, now))
+    periods = [r for r in rows if r.stage in inbox.PERIODS]  # running by themselves: shown apart, not as work
     return render(request, "officer/inbox.html", {
-        "rows": rows, "want": want, "limit_hit": len(rows) >= 200, "notice": _done_notice(uow, user, done),
+        "rows": [r for r in rows if r.stage not in inbox.PERIODS], "periods": periods,
+        "period_texts": inbox.PERIODS, **_period_days(services), "limit_hit": len(rows) >= 200,
+        "notice": _done_notice(uow, user, done),
+        "want": want,
         "sort_links": {key: (label, _inbox_url(want, sort=key)) for key, label in SORT_LABELS.items()},
         "only_links": [(key, label, _inbox_url(want, only=key), key == want.only)
                        for key, label in ONLY_LABELS.items()],
@@ -80,6 +101,8 @@ def _task_page(request: Request, uow: UnitOfWork, services: Services, user: User
         "error_field": error.field if isinstance(error, InvalidInput) else None,
         "error_rule": error.rule if isinstance(error, InvalidInput) else None,
         "needs_reason": sorted(tasks.NEEDS_REASON), "reason_max": tasks.REASON_MAX,
+        "period": inbox.PERIODS.get(view.stage), "period_days": services.settings.stage_limits.get(view.stage),
+        **_period_days(services),
     }, status_code=status_code)
 
 
