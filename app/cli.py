@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli_accounts import tokens_app, users_app
 from app.cli_arrears import arrears_app
 from app.cli_audit import audit_app
 from app.cli_budget import call_app, fund_app
@@ -30,6 +31,8 @@ app.add_typer(offers_app, name="offers")
 app.add_typer(policy_app, name="policy")
 app.add_typer(fund_app, name="fund")
 app.add_typer(call_app, name="call")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 outbox_app = typer.Typer(help="Mail outbox", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 

@@ -69,6 +69,10 @@ class Conflict(SmeflowError):
     """Someone else changed it first, or it would break a uniqueness or budget rule."""
 
 
+class TooManyAttempts(SmeflowError):
+    """Too many failed sign-ins: the username or the client address is locked for a while (429)."""
+
+
 class InsufficientFunds(Conflict):
     """A payout would exceed the fund's remaining budget."""
 

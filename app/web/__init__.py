@@ -24,7 +24,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     app = FastAPI(title="smeflow", version="0.1.0", openapi_url="/openapi.json", docs_url=None,
                   redoc_url=None, description="南昌市优质中小企业奖补与清欠工作流服务 API")
     app.state.services = services
-    app.state.sessions = SessionCodec(services.settings.session_secret())
+    app.state.sessions = SessionCodec(services.settings.session_secret(), services.settings.session_hours * 3600)
     services.settings.audit_key()  # generated on first start, or a refused key stops the start here
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from fastapi import Depends, Request
 
-from app.web.security import COOKIE, SessionCodec, same_token
-from services.accounts import tokens
+from app.web.security import COOKIE, SessionCodec, same_token, wall_now
+from services.accounts import sessions, tokens
 from services.bootstrap import Services
 from services.db.models import User
 from services.errors import Forbidden
@@ -16,7 +16,9 @@ from services.uow import UnitOfWork
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 READ_ONLY_ROLES = frozenset({"auditor"})
-READ_ONLY_EXEMPT = frozenset({"/logout"})
+#: What a read-only user may still post: their own sign-out, password and API tokens.
+READ_ONLY_EXEMPT = frozenset({"/logout", "/account/password"})
+READ_ONLY_EXEMPT_PREFIXES = ("/account/tokens/", "/api/v1/tokens/")
 
 
 class NotAuthenticated(Exception):
@@ -42,24 +44,22 @@ def get_uow(services: Services = Depends(get_services)) -> Iterator[UnitOfWork]:
 class Principal:
     user: User
     csrf: str | None  # None for bearer-token clients (no cookie, so no CSRF exposure)
+    session_token: str | None = None  # the server-side session's token (cookie clients)
 
 
 def _principal(request: Request, uow: UnitOfWork, services: Services) -> Principal:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        user = tokens.resolve(uow.session, header[7:].strip(), services.clock.now(),
-                              record_use=request.method in UNSAFE)
+        user = tokens.resolve(uow.session, header[7:].strip(), wall_now(), record_use=request.method in UNSAFE)
         if user is None:
             raise NotAuthenticated()
         return Principal(user, None)
     codec: SessionCodec = request.app.state.sessions
-    data = codec.read(request.cookies.get(COOKIE))
-    if data is None:
+    token = codec.token(request.cookies.get(COOKIE))
+    found = sessions.resolve(uow.session, token, wall_now()) if token else None
+    if found is None:
         raise NotAuthenticated()
-    user = uow.session.get(User, data["u"])
-    if user is None or not user.active:
-        raise NotAuthenticated()
-    return Principal(user, data["c"])
+    return Principal(found[0], found[1], token)
 
 
 def current_principal(request: Request, uow: UnitOfWork = Depends(get_uow),
@@ -68,7 +68,8 @@ def current_principal(request: Request, uow: UnitOfWork = Depends(get_uow),
     principal = _principal(request, uow, services)
     request.state.principal = principal
     if (principal.user.role in READ_ONLY_ROLES and request.method in UNSAFE
-            and request.url.path not in READ_ONLY_EXEMPT):
+            and request.url.path not in READ_ONLY_EXEMPT
+            and not request.url.path.startswith(READ_ONLY_EXEMPT_PREFIXES)):
         raise Forbidden("审计员为只读角色，不能进行任何修改")
     if (principal.csrf is not None and request.method in UNSAFE and request.url.path.startswith("/api/")
             and not same_token(request.headers.get("x-csrf-token"), principal.csrf)):

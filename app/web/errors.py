@@ -12,10 +12,19 @@ from starlette.exceptions import HTTPException
 from app.web.deps import CsrfFailed, NotAuthenticated
 from app.web.limits import BodyRefused, refusal
 from app.web.templating import render
-from services.errors import Conflict, EngineFailure, Forbidden, InvalidInput, NotFound, SmeflowError
+from services.errors import (
+    Conflict,
+    EngineFailure,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SmeflowError,
+    TooManyAttempts,
+)
 
 STATUS: list[tuple[type[SmeflowError], int]] = [
     (InvalidInput, 422), (NotFound, 404), (Forbidden, 403), (Conflict, 409), (EngineFailure, 409),
+    (TooManyAttempts, 429),
 ]
 
 

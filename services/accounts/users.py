@@ -10,6 +10,7 @@ from argon2.exceptions import VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.accounts.passwords import check_new_password
 from services.db.models import Enterprise, ReviewUnit, User
 from services.errors import Conflict, InvalidInput, NotFound
 
@@ -38,8 +39,7 @@ def create_user(session: Session, *, hasher: PasswordHasher, username: str, disp
             (enterprise_id is None and not allow_unbound)
             or (enterprise_id is not None and session.get(Enterprise, enterprise_id) is None)):
         raise InvalidInput("enterprise", "申报人必须绑定一家已登记的企业")
-    if len(password) < 8:
-        raise InvalidInput("password", "密码至少 8 位")
+    check_new_password(password, username=username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username!r} 已被使用")
     user = User(username=username, display_name=display_name, role=role, email=email,
@@ -47,6 +47,21 @@ def create_user(session: Session, *, hasher: PasswordHasher, username: str, disp
                 enterprise_id=enterprise_id, active=True, unit_head=unit_head)
     session.add(user)
     session.flush()
+    return user
+
+
+def set_password(user: User, *, hasher: PasswordHasher, password: str) -> None:
+    """Give `user` a new password (checked as any new password). The caller ends the user's sessions
+    (services.accounts.sessions.end_all) in the same transaction."""
+    check_new_password(password, username=user.username)
+    user.password_hash = hasher.hash(password)
+
+
+def find_user(session: Session, username: str) -> User:
+    """A user by name, active or not, or NotFound."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user named {username[:80]!r}")
     return user
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config.policy import Edition
-from services.accounts import users
+from services.accounts import sessions, users
 from services.accounts.access import require_role
 from services.audit import chain as audit
 from services.awards import calls, enterprises
@@ -188,15 +188,30 @@ def update_user(session: Session, *, user: User, username: str, changes: UserCha
     return target
 
 
+def set_password(session: Session, *, user: User, hasher: PasswordHasher, username: str, password: str,
+                 now: datetime) -> User:
+    """An admin gives a user a new password (checked as any new password); every session of that user
+    ends at once. Audited (`user.password`, without the password)."""
+    require_admin(user)
+    target = _find(session, username)
+    users.set_password(target, hasher=hasher, password=password)
+    ended = sessions.end_all(session, target.id)
+    audit.append(session, kind="user.password", actor=user.username, at=now,
+                 payload={"user": target.id, "username": target.username, "by": "admin", "sessions_ended": ended})
+    return target
+
+
 def _state(u: User) -> dict[str, object]:
     return {"role": u.role, "review_unit": u.review_unit_code, "enterprise": u.enterprise_id,
             "display_name": u.display_name, "email": u.email, "active": u.active, "unit_head": u.unit_head}
 
 
 def _release(session: Session, target: User, before: dict[str, object], after: dict[str, object]) -> list[int]:
-    """Revoke tokens of a deactivated user; release claims when role, unit or standing changed."""
+    """Revoke tokens and end sessions of a deactivated user (reactivating revives neither); release
+    claims when role, unit or standing changed."""
     if not after["active"]:
         session.execute(update(ApiToken).where(ApiToken.user_id == target.id).values(revoked=True))
+        sessions.end_all(session, target.id)
     if all(before[k] == after[k] for k in ("role", "review_unit", "enterprise", "active")):
         return []
     claimed = list(session.scalars(select(WorkItem.id).where(WorkItem.assignee == target.username,

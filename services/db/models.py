@@ -86,6 +86,7 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -266,6 +267,7 @@ class AuditEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+from services.db.models_accounts import *  # noqa: E402, F403  (registers the tables)
 from services.db.models_arrears import *  # noqa: E402, F403
 from services.db.models_audit import *  # noqa: E402, F403
 from services.db.models_files import *  # noqa: E402, F403  (registers the tables)

@@ -17,8 +17,10 @@ from sqlalchemy import select
 
 from app.web.deps import Principal, csrf_form, current_user, get_services, get_uow
 from app.web.errors import status_of
+from app.web.security import wall_now
 from app.web.templating import render
 from app.web.uploads import diagram_response
+from services.accounts import tokens
 from services.accounts.users import ROLE_NAMES
 from services.awards import admin, calls, enterprises
 from services.awards import diagrams as admin_diagrams
@@ -39,7 +41,8 @@ router = APIRouter(dependencies=[Depends(admin_only)])
 MAX_ID = 2**31 - 1
 ROLE_LABELS = ROLE_NAMES
 DONE = {"call-opened": "已开启申报批次。", "call-closed": "已提前截止申报批次，此后不再受理申报。",
-        "user-created": "已创建用户。", "user-updated": "已保存用户信息。"}
+        "user-created": "已创建用户。", "user-updated": "已保存用户信息。",
+        "password-set": "已设置新密码；该用户此前的所有登录均已退出。"}
 
 
 def today(services: Services) -> date:
@@ -185,7 +188,8 @@ def create_user(request: Request, principal: Principal = Depends(csrf_form), use
 def _user_page(request: Request, uow: UnitOfWork, services: Services, user: User, username: str,
                extra: dict[str, Any] | None = None, status_code: int = 200) -> Response:
     target = admin.get_user(uow.session, user=user, username=username)
-    ctx = {**_users_context(uow, services, user), "person": target, **(extra or {})}
+    ctx = {**_users_context(uow, services, user), "person": target, "now": wall_now(),
+           "tokens": tokens.listed(uow.session, user=user, owner=target), **(extra or {})}
     return render(request, "admin/user.html", ctx, status_code=status_code)
 
 
@@ -210,6 +214,20 @@ def update_user(request: Request, username: str, principal: Principal = Depends(
         admin.update_user(uow.session, user=principal.user, username=username, changes=changes,
                           now=services.clock.now(), today=today(services))
         return "/admin/users?done=user-updated"
+
+    return _attempt(uow, action, lambda extra, code: _user_page(
+        request, uow, services, principal.user, username, extra, code))
+
+
+@router.post("/admin/users/{username}/password")
+def set_password(request: Request, username: str, principal: Principal = Depends(csrf_form),
+                 password: str = Form(""), uow: UnitOfWork = Depends(get_uow),
+                 services: Services = Depends(get_services)) -> Response:
+    """Give a user a new password; every session of theirs ends at once."""
+    def action() -> str:
+        admin.set_password(uow.session, user=principal.user, hasher=services.password_hasher, username=username,
+                           password=password, now=services.clock.now())
+        return "/admin/users?done=password-set"
 
     return _attempt(uow, action, lambda extra, code: _user_page(
         request, uow, services, principal.user, username, extra, code))

@@ -1,0 +1,83 @@
+"""Issue 12 item 3: failed sign-ins are throttled per username and per client address, with a short
+lockout, a clear message and an audit event; the client address is the socket's unless a named proxy
+forwards it (item 12)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from services.awards.demo import DEMO_PASSWORD
+from services.bootstrap import Services
+from services.db.models import AuditEvent, LoginThrottle
+from tests.web.served import serve_env, served
+
+
+def _events(world: Services) -> list[AuditEvent]:
+    with world.uow() as uow:
+        return list(uow.session.scalars(select(AuditEvent).where(AuditEvent.kind == "login.locked")))
+
+
+def test_an_account_is_locked_after_five_failures_even_for_the_right_password(world: Services,
+                                                                              client: TestClient) -> None:
+    for _ in range(4):
+        assert client.post("/login", data={"username": "bureau", "password": "guess-again"}).status_code == 401
+    assert _events(world) == []
+    fifth = client.post("/login", data={"username": "bureau", "password": "guess-again"})
+    assert fifth.status_code == 401  # the fifth failure starts the lock
+    right = client.post("/login", data={"username": "bureau", "password": DEMO_PASSWORD})
+    assert right.status_code == 429 and "登录失败次数过多" in right.text and "分钟" in right.text
+    assert "smeflow_session" not in right.headers.get("set-cookie", "")
+    api = client.post("/api/v1/tokens", json={"username": "bureau", "password": DEMO_PASSWORD})
+    assert api.status_code == 429 and "登录失败次数过多" in api.json()["detail"]
+    assert client.post("/login", data={"username": "finance", "password": DEMO_PASSWORD}).status_code == 303
+    [event] = _events(world)
+    assert event.actor == "anonymous"
+    assert '"scope":"account"' in event.payload and '"username":"bureau"' in event.payload
+    with world.uow() as uow:  # the lockout (15 minutes) has run out
+        uow.session.execute(update(LoginThrottle).values(locked_until=datetime.now(UTC) - timedelta(seconds=1)))
+        uow.commit()
+    assert client.post("/login", data={"username": "bureau", "password": DEMO_PASSWORD}).status_code == 303
+    with world.uow() as uow:
+        assert uow.session.get(LoginThrottle, "user:bureau") is None  # success clears the username's count
+
+
+def test_failures_of_unknown_usernames_count_too_and_the_window_runs_out(world: Services,
+                                                                         client: TestClient) -> None:
+    for _ in range(4):
+        assert client.post("/login", data={"username": "Nobody", "password": "x-x-x-x"}).status_code == 401
+    with world.uow() as uow:  # the window (15 minutes) ran out: the count starts again
+        uow.session.execute(update(LoginThrottle).values(window_started_at=datetime.now(UTC) - timedelta(minutes=16)))
+        uow.commit()
+    assert client.post("/login", data={"username": "nobody", "password": "x-x-x-x"}).status_code == 401
+    with world.uow() as uow:
+        row = uow.session.get(LoginThrottle, "user:nobody")
+        assert row is not None and row.failures == 1 and row.locked_until is None
+
+
+def test_an_address_guessing_many_accounts_is_locked(world: Services, client: TestClient) -> None:
+    for n in range(20):  # 20 usernames, one wrong password each: no account reaches its limit
+        assert client.post("/login", data={"username": f"user-{n}", "password": "x-x-x-x"}).status_code == 401
+    r = client.post("/login", data={"username": "admin", "password": DEMO_PASSWORD})
+    assert r.status_code == 429
+    assert ['"scope":"address"' in e.payload for e in _events(world)] == [True]
+
+
+@pytest.mark.parametrize(("proxies", "locked"), [("", True), ("127.0.0.1", False)])
+def test_a_forged_forwarded_address_does_not_dodge_the_lock(world: Services, tmp_path: Path, proxies: str,
+                                                            locked: bool) -> None:
+    env = serve_env(world.settings.database_url, tmp_path, environment="development",
+                    forwarded_allow_ips=proxies, login_max_failures_per_address="3")
+    with served(env, tmp_path / "serve.log") as base:
+        for n in range(3):
+            r = httpx.post(f"{base}/login", data={"username": f"user-{n}", "password": "x-x-x-x"},
+                           headers={"X-Forwarded-For": f"203.0.113.{n}"}, timeout=30)
+            assert r.status_code == 401
+        last = httpx.post(f"{base}/login", data={"username": "admin", "password": DEMO_PASSWORD},
+                          headers={"X-Forwarded-For": "203.0.113.99"}, follow_redirects=False, timeout=30)
+        assert last.status_code == (429 if locked else 303)
