@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli_arrears_confirm import confirmation_app
-from app.cli_common import fail, guarded, services_from_env
+from app.cli_common import fail, guarded, output_file, services_from_env
 
 arrears_app = typer.Typer(help="Arrears-clearance campaign (measure 10)", no_args_is_help=True)
 debtors_app = typer.Typer(help="The debtor registry", no_args_is_help=True)
@@ -62,18 +62,13 @@ def report(
     from services.arrears.report import build_report, xlsx_bytes
 
     def body() -> None:
-        if out is not None and out.suffix.lower() != ".xlsx":
-            fail(f"--out：报表为 XLSX 格式，文件名须以 .xlsx 结尾（收到 {out.name}）")
-        if out is not None and not out.parent.is_dir():
-            fail(f"--out：目录 {out.parent} 不存在")
+        if out is not None:
+            output_file(out, suffix=".xlsx", kind="报表", default=out)
         services = services_from_env()
         with services.uow() as uow:
             result = build_report(uow.session, month=month, tz=services.settings.timezone)
-        target = out
-        if target is None:
-            folder = Path(services.settings.data_dir) / "reports"
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"arrears-{result.month}.xlsx"
+        target = output_file(out, suffix=".xlsx", kind="报表",
+                             default=Path(services.settings.data_dir) / "reports" / f"arrears-{result.month}.xlsx")
         target.write_bytes(xlsx_bytes(result))
         t = result.totals
         typer.echo(f"{result.month}（截至 {result.as_of}）：共 {t['cases']} 件，欠款 {_fen(t['owed_fen'])} 元，"
@@ -93,7 +88,7 @@ def cases(
     limit: Annotated[int, typer.Option(help="rows to show")] = 50,
 ) -> None:
     """The campaign ledger: where every case is, newest first."""
-    from app.cli_views import table
+    from app.cli_views import clip, table
     from services.arrears.ledger import STATUS_NAMES, LedgerFilters, ledger_page
     from services.arrears.registry import department_names
     from services.db.models import User
@@ -106,8 +101,8 @@ def cases(
                                                      overdue=overdue))
             names = department_names(uow.session)
         table(["编号", "状态", "环节", "债权企业", "债务人", "处理部门", "欠款(元)", "未清偿(元)", "逾期"],
-              [[str(r.id), STATUS_NAMES.get(r.status, r.status), r.stage_name[:14], r.creditor_name[:16],
-                r.debtor_name[:16], names.get(r.department_code, r.department_code)[:14], _fen(r.owed_fen),
+              [[str(r.id), STATUS_NAMES.get(r.status, r.status), clip(r.stage_name, 28), clip(r.creditor_name, 32),
+                clip(r.debtor_name, 32), clip(names.get(r.department_code, r.department_code), 28), _fen(r.owed_fen),
                 _fen(r.outstanding_fen), "超期" if r.step_overdue else ""] for r in page.rows])
         t = page.totals
         typer.echo(f"共 {page.total} 件；欠款 {_fen(t['owed'])} 元，已清偿 {_fen(t['repaid'])} 元，"
@@ -283,22 +278,28 @@ def oversee(
 @arrears_app.command()
 def disclosure(
     year: Annotated[int, typer.Option("--year", help="the year disclosed (published by 3月31日 of the next)")],
-    out: Annotated[Path | None, typer.Option("--out", help="XLSX file (default arrears-disclosure-YYYY.xlsx)")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="XLSX file (default <data_dir>/reports/arrears-disclosure-YYYY.xlsx)")] = None,
 ) -> None:
     """The public debtors' overdue unpaid contracts of YEAR, which they publish by 3月31日 (2025 第十八条)."""
     from services.arrears.disclosure import build_disclosure, disclosure_xlsx
 
     def body() -> None:
+        from app.cli_views import table
+
+        if out is not None:
+            output_file(out, suffix=".xlsx", kind="公示表", default=out)
         services = services_from_env()
         with services.uow() as uow:
             result = build_disclosure(uow.session, year=year)
-        for r in result.rows:
-            typer.echo(f"{r.debtor_uscc}  {r.debtor_name}  {r.contracts} contract(s)  {_fen(r.outstanding_fen)} yuan")
-        typer.echo(f"{result.year} (as of {result.as_of}, publish by {result.publish_by}): {len(result.rows)} "
-                   f"debtor(s), {result.contracts} contract(s), {_fen(result.total_fen)} yuan")
-        target = out or Path(f"arrears-disclosure-{result.year}.xlsx")
+        table(["统一社会信用代码", "债务人", "逾期未付合同数", "逾期未付金额(元)"],
+              [[r.debtor_uscc, r.debtor_name, str(r.contracts), _fen(r.outstanding_fen)] for r in result.rows])
+        typer.echo(f"{result.year} 年（截至 {result.as_of}，须于 {result.publish_by} 前公开）："
+                   f"债务人 {len(result.rows)} 个，合同 {result.contracts} 份，金额 {_fen(result.total_fen)} 元")
+        target = output_file(out, suffix=".xlsx", kind="公示表", default=Path(services.settings.data_dir) / "reports"
+                             / f"arrears-disclosure-{result.year}.xlsx")
         target.write_bytes(disclosure_xlsx(result))
-        typer.echo(f"written {target}")
+        typer.echo(f"已写入 {target}")
 
     guarded(body)
 

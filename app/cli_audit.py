@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli_common import fail, guarded, services_from_env
+from app.cli_common import fail, guarded, output_file, services_from_env
 
 audit_app = typer.Typer(help="Audit chain, replay and evidence bundles", no_args_is_help=True)
 
@@ -94,7 +94,7 @@ def audit_export(
 
     def body() -> None:
         services = services_from_env()
-        target = out or Path(f"case-{case}-evidence.json")
+        target = output_file(out, suffix=".json", kind="证据包", default=Path(f"case-{case}-evidence.json"))
         with services.uow() as uow:
             done = bundles.export_case(uow, services, application_id=case, out=target, actor="cli",
                                        now=services.clock.now())

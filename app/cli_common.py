@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -24,6 +25,21 @@ def services_from_env() -> Any:
 def fail(message: str, code: int = 1) -> None:
     typer.echo(f"错误：{message}", err=True)
     raise typer.Exit(code)
+
+
+def output_file(out: Path | None, *, suffix: str, kind: str, default: Path) -> Path:
+    """Where a command writes its file: `out` when given (it must end in `suffix`, and its folder must
+    exist: one line naming --out and the rule otherwise), else `default`, whose folder is created."""
+    if out is None:
+        default.parent.mkdir(parents=True, exist_ok=True)
+        return default
+    if out.suffix.lower() != suffix:
+        fail(f"--out：{kind}为 {suffix[1:].upper()} 格式，文件名须以 {suffix} 结尾（收到 {out.name}）")
+    if not out.parent.is_dir():
+        fail(f"--out：目录 {out.parent} 不存在")
+    if out.is_dir():
+        fail(f"--out：{out} 是目录，请给出文件名")
+    return out
 
 
 def guarded(fn: Callable[[], T]) -> T:

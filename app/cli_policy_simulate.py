@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli_common import guarded, services_from_env
+from app.cli_common import guarded, output_file, services_from_env
 
 policy_app = typer.Typer(help="Policy editions: the sandbox (政策沙盘)", no_args_is_help=True)
 
@@ -43,8 +43,8 @@ def simulate_cmd(
         path = Path(draft)
         if draft.endswith(".toml") and not path.is_file():
             raise InvalidInput("draft", f"找不到草案文件 {draft}")
-        if out is not None and out.suffix.lower() != ".xlsx":
-            raise InvalidInput("out", "输出文件须为 .xlsx")
+        if out is not None:
+            output_file(out, suffix=".xlsx", kind="测算工作簿", default=out)
         with services.uow() as uow:
             run.require_sandbox(get_user(uow.session, user))
         request = run.Request(draft=None if path.is_file() else draft,

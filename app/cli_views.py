@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +20,26 @@ def _deadline(services: Services, when: datetime | None, now: datetime) -> str:
     return due.deadline_text(when, now, services.settings.timezone, services.calendar) if when else "-"
 
 
+def width(text: str) -> int:
+    """Terminal columns of `text`: wide and fullwidth characters (CJK, （）) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def clip(text: str, columns: int) -> str:
+    """`text` cut to at most `columns` terminal columns, with … where it was cut."""
+    if width(text) <= columns:
+        return text
+    out, used = "", 0
+    for ch in text:
+        w = width(ch)
+        if used + w > columns - 1:
+            break
+        out, used = out + ch, used + w
+    return out + "…"
+
+
 def table(headers: list[str], rows: list[list[str]]) -> None:
     """Print an aligned plain-text table (CJK characters count double)."""
-    def width(text: str) -> int:
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
     cols = [max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers)]
     for line in [headers, ["-" * c for c in cols], *rows]:
         typer.echo("  ".join(cell + " " * (cols[i] - width(cell)) for i, cell in enumerate(line)).rstrip())

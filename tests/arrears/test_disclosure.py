@@ -87,9 +87,19 @@ def test_cli_prints_the_figures_and_refuses_a_bad_year(ledger: Campaign, monkeyp
     out = tmp_path / "d.xlsx"
     ok = CliRunner().invoke(app, ["arrears", "disclosure", "--year", "2024", "--out", str(out)])
     assert ok.exit_code == 0, ok.output
-    assert "2 contract(s), 120,000.00 yuan" in ok.output and out.is_file()
+    assert "合同 2 份，金额 120,000.00 元" in ok.output and out.is_file()
+    assert ok.output.splitlines()[0].split() == ["统一社会信用代码", "债务人", "逾期未付合同数", "逾期未付金额(元)"]
     bad = CliRunner().invoke(app, ["arrears", "disclosure", "--year", "1999"])
     assert bad.exit_code != 0 and "年度" in bad.output and "Traceback" not in bad.output
+    csv = CliRunner().invoke(app, ["arrears", "disclosure", "--year", "2024", "--out", str(tmp_path / "d.csv")])
+    assert csv.exit_code == 1 and "须以 .xlsx 结尾" in csv.output and not (tmp_path / "d.csv").exists()
+    missing = CliRunner().invoke(app, ["arrears", "disclosure", "--year", "2024",
+                                       "--out", str(tmp_path / "nope" / "d.xlsx")])
+    assert missing.exit_code == 1 and "不存在" in missing.output and "Traceback" not in missing.output
+    monkeypatch.chdir(tmp_path)
+    default = CliRunner().invoke(app, ["arrears", "disclosure", "--year", "2024"])
+    assert default.exit_code == 0 and not (tmp_path / "arrears-disclosure-2024.xlsx").exists()
+    assert (ledger.services.settings.data_dir / "reports" / "arrears-disclosure-2024.xlsx").is_file()
 
 
 def test_the_disclosure_of_2025_is_due_under_the_2025_text(ledger: Campaign) -> None:
