@@ -130,9 +130,20 @@ def register(
         help="the debtor's kind at signing: government | institution | large_enterprise | organisation | sme")] = None,
     special_days: Annotated[str | None, typer.Option(help="payment term fixed by a special law, days")] = None,
     special_basis: Annotated[str | None, typer.Option(help="that law and its article")] = None,
+    intake: Annotated[str | None, typer.Option(
+        help="province (transferred by the provincial 受理投诉部门) | arrangement (the city accepts under the local "
+             "arrangement, setting arrears_acceptance_arrangement) | ledger; default: province if a --transfer-* "
+             "option is given, else arrangement")] = None,
+    transfer_from: Annotated[str | None, typer.Option(help="the acceptance department that transferred it")] = None,
+    transfer_document: Annotated[str | None, typer.Option(help="its transfer document number")] = None,
+    complaint_accepted: Annotated[str | None, typer.Option(help="the day it accepted the complaint")] = None,
+    transferred: Annotated[str | None, typer.Option(help="the day it transferred the complaint")] = None,
+    received: Annotated[str | None, typer.Option(
+        help="the day the handling department received the materials (its period starts there)")] = None,
     user: Annotated[str, typer.Option("--user")] = "bureau",
 ) -> None:
-    """Register a complaint: it waits for the bureau's acceptance review (10 working days)."""
+    """Register a complaint: a provincial transfer goes straight to the handling department; a complaint the city
+    accepts under the local arrangement (or a ledger row) waits for the acceptance review (10 working days)."""
     from services.arrears.intake import register as register_case
 
     def body() -> None:
@@ -141,7 +152,9 @@ def register(
                   "contract_no": contract, "signed_on": signed, "delivered_on": delivered, "amount": amount,
                   "accepted_on": accepted, "agreed_days": agreed_days, "agreed_rate": agreed_rate,
                   "inspection_due_on": inspection_due, "settled_on": settled, "debtor_kind": debtor_kind,
-                  "special_term_days": special_days, "special_term_basis": special_basis}
+                  "special_term_days": special_days, "special_term_basis": special_basis, "intake": intake,
+                  "transfer_from": transfer_from, "transfer_document": transfer_document,
+                  "complaint_accepted_on": complaint_accepted, "transferred_on": transferred, "received_on": received}
         with services.uow() as uow:
             case = register_case(uow, services, record=record, actor=user, now=services.clock.now())
             uow.commit()

@@ -133,6 +133,12 @@ class Settings(BaseSettings):
         le=365,
         description="Calendar days the debtor has to answer a handling result (the regulation fixes none).",
     )
+    arrears_confirmation_reminder_working_days: int = Field(
+        default_factory=lambda: _default("arrears_confirmation_reminder_working_days"),
+        ge=1,
+        le=20,
+        description="Working days before a 确权 request's last day that its reminder goes out (not law).",
+    )
     arrears_handling_days_without_statute: int = Field(
         default_factory=lambda: _default("arrears_handling_days_without_statute"),
         ge=1,

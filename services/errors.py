@@ -35,6 +35,8 @@ FIELD_LABELS = {
     "special_term_days": "特别约定期限（天）", "status": "状态", "step": "步骤", "take_up": "申领比例",
     "tier": "档次", "title": "标题", "to": "收件人", "unit": "单位", "user": "用户", "username": "用户名",
     "uscc": "统一社会信用代码", "year": "年度",
+    "intake": "投诉来源", "transfer_from": "转办单位", "transfer_document": "转办文书文号",
+    "complaint_accepted_on": "受理投诉部门受理日期", "transferred_on": "转交日期", "received_on": "收到转办材料日期",
 }
 
 

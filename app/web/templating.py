@@ -23,6 +23,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _env.filters["yuan"] = yuan
+_env.filters["day_text"] = due.day_text  # a last day (date): `2024年7月3日（周三）`
 _env.filters["status_zh"] = labels.status
 _env.filters["decision_zh"] = labels.decision
 _env.filters["kind_zh"] = kind_label

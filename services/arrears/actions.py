@@ -98,7 +98,9 @@ def _may_act(user: User, desk: Desk, task: ArrearsTask) -> None:
         if task.task_spec == "approve_extension" and task.department_code not in desk.heads:
             raise Forbidden("延期须由处理部门负责人审批")
         return
-    if lane in ("bureau", "complainant") and user.role == "bureau":
+    # acceptance: the 受理投诉部门's steps, which the bureau takes only for a complaint registered under the
+    # local arrangement (registration checks the setting) or for a ledger row (services.arrears.transfer)
+    if lane in ("bureau", "complainant", "acceptance") and user.role == "bureau":
         return
     if lane == "complainant" and desk.creditor_uscc is not None:
         return

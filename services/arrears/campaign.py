@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from services.arrears.actions import inbox
 from services.arrears.cases import ACTIVE
+from services.arrears.confirmation import remind_confirmations
 from services.arrears.ledger import STATUS_NAMES
 from services.arrears.registry import department_names
 from services.arrears.report import build_report, save_xlsx
@@ -40,9 +41,11 @@ class RemindReport:
     working_day: bool
     digests: int = 0
     escalated: int = 0
+    confirmations: int = 0  # 确权 requests reminded before their last day
 
     def summary(self) -> dict[str, int | bool]:
-        return {"working_day": self.working_day, "digests": self.digests, "escalated": self.escalated}
+        return {"working_day": self.working_day, "digests": self.digests, "escalated": self.escalated,
+                "confirmations": self.confirmations}
 
 
 def _overdue_working_days(services: Services, due_at: datetime, today: date) -> int:
@@ -93,6 +96,7 @@ def remind(services: Services, now: datetime) -> RemindReport:
                                   dedupe_key=f"arrears-digest:{officer.username}:{today.isoformat()}")
             report.digests += mail is not None
         report.escalated = _escalate(services, session, now, today)
+        report.confirmations = remind_confirmations(services, session, now=now, today=today)
         uow.commit()
     return report
 

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from services.arrears.transfer import intake_of
 from services.audit import chain as audit
 from services.awards.routes import current_route
 from services.db.models import ProcessInstance
@@ -31,10 +32,11 @@ from services.uow import UnitOfWork
 if TYPE_CHECKING:
     from services.bootstrap import Services
 
-__all__ = ["ACTIVE", "FIRST_TASK", "OUTCOMES", "PROCESS_ID", "SYSTEM", "ArrearsRuntime"]
+__all__ = ["ACTIVE", "FIRST_TASK", "FIRST_TASK_LANE", "OUTCOMES", "PROCESS_ID", "SYSTEM", "ArrearsRuntime"]
 
 PROCESS_ID = "arrears_case"
 FIRST_TASK = ("acceptance_review", "受理审查")
+FIRST_TASK_LANE = "acceptance"  # the 受理投诉部门's lane (the bureau acts in it by arrangement, or for the ledger)
 SYSTEM = "system"
 ACTIVE = ("registered", "running")
 # Outcome end events of the route -> the case status they leave (the ledger's status column).
@@ -50,12 +52,13 @@ class ArrearsRuntime:
         self.services = services
         self.engine = services.engine
 
-    def start(self, uow: UnitOfWork, *, case: ArrearsCase, actor: str, now: datetime) -> ProcessInstance:
-        """Start the route of a registered case, as of its registration time."""
+    def start(self, uow: UnitOfWork, *, case: ArrearsCase, actor: str, now: datetime,
+              data: Mapping[str, Any] | None = None) -> ProcessInstance:
+        """Start the route of a registered case, as of its registration time (`data`: more start data)."""
         session = uow.session
         route = current_route(session, self.engine, PROCESS_ID)
         data = {"case_id": case.id, "claimed_fen": case.claimed_fen, "cooperation_level": 0, "resume_at": None,
-                "decision": None}
+                "decision": None, "intake": intake_of(case.source), **(data or {})}
         as_of = case.registered_at
         wf, snap = self.engine.start(route, data, as_of)
         state = self.engine.dumps(wf)
@@ -78,7 +81,7 @@ class ArrearsRuntime:
         """The decisions the diagram offers for an open step (read-only; nothing is stored)."""
         if case.instance_id is None:  # not started: what the route's first step offers
             route = current_route(session, self.engine, PROCESS_ID)
-            _wf, snap = self.engine.start(route, {}, case.registered_at)
+            _wf, snap = self.engine.start(route, {"intake": intake_of(case.source)}, case.registered_at)
             human = next((t for t in snap.human if t.spec == task.task_spec), None)
         else:
             human, _data = self.peek(session.get_one(ProcessInstance, case.instance_id), str(task.task_id))

@@ -12,26 +12,30 @@ event. The bureau records them (the SME's request reaches it with the financing 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from services.accounts.users import get_user
 from services.arrears.intake import parse_date, parse_fen
-from services.arrears.registry import check_uscc
+from services.arrears.registry import READ_ALL_ROLES, check_uscc, department_names, officer_departments
 from services.arrears.rules import load_rules
 from services.arrears.statute import edition_for, period_end
 from services.audit import chain as audit
-from services.db.models_arrears import ArrearsConfirmation, ArrearsDebtor
+from services.db.models import Enterprise, User
+from services.db.models_arrears import ArrearsCase, ArrearsConfirmation, ArrearsDebtor, ArrearsOfficer
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.mail import outbox
 from services.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from services.bootstrap import Services
 
-__all__ = ["OUTCOMES", "answer_confirmation", "open_confirmations", "request_confirmation"]
+__all__ = ["OUTCOMES", "answer_confirmation", "confirmations_of_case", "open_confirmations", "remind_confirmations",
+           "request_confirmation", "visible_confirmations"]
 
 OUTCOMES = {"confirmed": "确认", "partial": "部分确认", "disputed": "不予确认"}
 
@@ -120,3 +124,65 @@ def open_confirmations(uow: UnitOfWork) -> Sequence[ArrearsConfirmation]:
     """Requests not answered yet, oldest due date first."""
     return uow.session.scalars(select(ArrearsConfirmation).where(ArrearsConfirmation.outcome.is_(None))
                                .order_by(ArrearsConfirmation.due_on, ArrearsConfirmation.id)).all()
+
+
+def confirmations_of_case(session: Session, case: ArrearsCase) -> Sequence[ArrearsConfirmation]:
+    """The 确权 requests about the same debt as `case` (same SME, debtor and contract), newest first."""
+    return session.scalars(select(ArrearsConfirmation).where(
+        ArrearsConfirmation.creditor_uscc == case.creditor_uscc, ArrearsConfirmation.debtor_id == case.debtor_id,
+        ArrearsConfirmation.contract_no == case.contract_no).order_by(ArrearsConfirmation.id.desc())).all()
+
+
+def _recipients(session: Session, row: ArrearsConfirmation, debtor: ArrearsDebtor) -> list[str]:
+    """The debtor's handling department officers, the bureau, and the SME if it is a known enterprise."""
+    officers = select(ArrearsOfficer.user_id).where(ArrearsOfficer.department_code == debtor.department_code)
+    users = session.scalars(select(User.email).where(
+        User.active.is_(True), User.email.is_not(None), (User.role == "bureau") | User.id.in_(officers))).all()
+    sme = session.scalar(select(Enterprise.email).where(Enterprise.uscc == row.creditor_uscc))
+    return sorted({e for e in [*users, sme] if e})
+
+
+def remind_confirmations(services: Services, session: Session, *, now: datetime, today: date) -> int:
+    """Queue one reminder for each unanswered 确权 request whose last day is within the setting
+    arrears_confirmation_reminder_working_days working days (in the caller's transaction; idempotent)."""
+    until, _ = services.calendar.add_working_days(today, services.settings.arrears_confirmation_reminder_working_days)
+    rows = session.scalars(select(ArrearsConfirmation).where(
+        ArrearsConfirmation.outcome.is_(None), ArrearsConfirmation.reminded_at.is_(None),
+        ArrearsConfirmation.due_on >= today, ArrearsConfirmation.due_on <= until)
+        .order_by(ArrearsConfirmation.due_on, ArrearsConfirmation.id)).all()
+    names = department_names(session)
+    sent = 0
+    for row in rows:
+        debtor = session.get_one(ArrearsDebtor, row.debtor_id)
+        context = {"request_id": row.id, "creditor_name": row.creditor_name, "debtor_name": debtor.name,
+                   "department_name": names.get(debtor.department_code, debtor.department_code),
+                   "contract_no": row.contract_no, "amount_fen": row.amount_fen, "requested_on": row.requested_on,
+                   "due_on": row.due_on, "provisional": row.due_provisional, "article": row.article,
+                   "days_left": services.calendar.working_days_between(today, row.due_on)}
+        mail = outbox.enqueue(session, to=_recipients(session, row, debtor), template="arrears_confirmation",
+                              context=context, now=now, dedupe_key=f"arrears-confirmation:{row.id}")
+        row.reminded_at = now
+        sent += mail is not None
+    return sent
+
+
+def visible_confirmations(session: Session, user: User, *, only_open: bool = False,
+                          request_id: int | None = None, limit: int = 500) -> Sequence[ArrearsConfirmation]:
+    """The 确权 requests `user` may see: the city roles all, a handling department those of its debtors, an
+    SME its own; open ones first by due date."""
+    query = select(ArrearsConfirmation)
+    if user.role not in READ_ALL_ROLES:
+        desk = officer_departments(session, user)
+        if desk.departments:
+            debtors = select(ArrearsDebtor.id).where(ArrearsDebtor.department_code.in_(desk.departments))
+            query = query.where(ArrearsConfirmation.debtor_id.in_(debtors))
+        elif desk.creditor_uscc is not None:
+            query = query.where(ArrearsConfirmation.creditor_uscc == desk.creditor_uscc)
+        else:
+            return []
+    if only_open:
+        query = query.where(ArrearsConfirmation.outcome.is_(None))
+    if request_id is not None:
+        query = query.where(ArrearsConfirmation.id == request_id)
+    return session.scalars(query.order_by(ArrearsConfirmation.outcome.is_not(None), ArrearsConfirmation.due_on,
+                                          ArrearsConfirmation.id).limit(limit)).all()

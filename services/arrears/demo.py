@@ -61,7 +61,8 @@ class ArrearsDemo:
             self.say(text)
 
     def load(self) -> dict[str, int]:
-        """Officers, debtors and four cases: cleared, partly disputed, refused, escalated. Idempotent."""
+        """Officers, debtors and four cases: cleared, partly disputed, escalated (complaints transferred by the
+        provincial acceptance department, demo documents) and refused (a campaign ledger row). Idempotent."""
         now = self.clock.now()
         with self.s.uow() as uow:
             s = uow.session
@@ -78,7 +79,8 @@ class ArrearsDemo:
         self.cases["cleared"] = self._register(creditors[0], "gov", "DH-2024-017", "2024-11-02", 180_000)
         self.cases["disputed"] = self._register(creditors[1], "builder", "JS-2025-031", "2025-06-10", 520_000,
                                                 signed="2025-06-02")
-        self.cases["refused"] = self._register(creditors[2], "school", "XX-2023-005", "2024-01-15", 35_000)
+        self.cases["refused"] = self._register(creditors[2], "school", "XX-2023-005", "2024-01-15", 35_000,
+                                               how="ledger")
         self.cases["escalated"] = self._register(creditors[0], "hospital", "YY-2024-088", "2024-09-20", 96_000)
         self._drive()
         return self.cases
@@ -92,12 +94,20 @@ class ArrearsDemo:
         return found
 
     def _register(self, creditor: tuple[str, str], debtor_key: str, contract: str, delivered: str,
-                  yuan: int, *, signed: str | None = None) -> int:
+                  yuan: int, *, signed: str | None = None, how: str = "province") -> int:
         debtor = next(d for d in DEBTORS if d[0] == debtor_key)
-        record = {"creditor_uscc": creditor[0], "creditor_name": creditor[1],
-                  "debtor_uscc": make_uscc(debtor[1], debtor[2]), "contract_no": contract,
-                  "signed_on": signed or (date.fromisoformat(delivered) - timedelta(days=60)).isoformat(),
-                  "delivered_on": delivered, "amount": str(yuan)}
+        record: dict[str, Any] = {
+            "creditor_uscc": creditor[0], "creditor_name": creditor[1],
+            "debtor_uscc": make_uscc(debtor[1], debtor[2]), "contract_no": contract,
+            "signed_on": signed or (date.fromisoformat(delivered) - timedelta(days=60)).isoformat(),
+            "delivered_on": delivered, "amount": str(yuan), "intake": how}
+        if how == "province":  # demo data: the transfer of a provincial acceptance department (not real documents)
+            today = self._today()
+            record |= {"transfer_from": "演示：省级受理投诉部门",
+                       "transfer_document": f"演示转办〔{today.year}〕{contract}",
+                       "complaint_accepted_on": (today - timedelta(days=7)).isoformat(),
+                       "transferred_on": (today - timedelta(days=2)).isoformat(),
+                       "received_on": (today - timedelta(days=1)).isoformat()}
         with self.s.uow() as uow:
             case = intake.register(uow, self.s, record=record, actor="bureau", now=self.clock.now())
             uow.commit()
@@ -125,10 +135,7 @@ class ArrearsDemo:
     def _drive(self) -> None:
         c = self.cases
         today = self._today()
-        self.step(c["refused"], "acceptance_review", "bureau", "refuse", "已超过诉讼时效且无新证据")
-        for key in ("cleared", "disputed", "escalated"):
-            self.step(c[key], "acceptance_review", "bureau", "accept")
-            self.step(c[key], "transfer", "bureau", "transfer")
+        self.step(c["refused"], "acceptance_review", "bureau", "refuse", "经核实不属于清欠范围：合同已另案诉讼")
         self.step(c["cleared"], "handle", "district-donghu", "result", amount="180000")
         self.step(c["cleared"], "debtor_confirmation", "district-donghu", "confirm")
         plan = f"{today + timedelta(days=40)}=100000; {today + timedelta(days=60)}=80000"

@@ -13,15 +13,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from services.arrears.cases import FIRST_TASK
+from services.arrears.cases import FIRST_TASK, FIRST_TASK_LANE, ArrearsRuntime
 from services.arrears.registry import check_uscc
 from services.arrears.rules import ArrearsRules, load_rules
 from services.arrears.statute import KIND_NAMES, Terms, payment_due
+from services.arrears.transfer import SOURCES, check_intake, handling_clock, parse_transfer
 from services.audit import chain as audit
-from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsTask
+from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsTask, ArrearsTransfer
 from services.errors import Conflict, InvalidInput
 from services.time.calendar import WorkingCalendar
 from services.uow import UnitOfWork
@@ -279,36 +281,60 @@ def first_task_row(case_id: int, department_code: str, *, due_at: datetime, prov
                    now: datetime) -> dict[str, Any]:
     """The placeholder of the acceptance review of a registered case (adopted when the route starts)."""
     return {"case_id": case_id, "instance_id": None, "task_id": None, "task_spec": FIRST_TASK[0],
-            "name": FIRST_TASK[1], "role": "bureau", "department_code": department_code, "status": "open",
+            "name": FIRST_TASK[1], "role": FIRST_TASK_LANE, "department_code": department_code, "status": "open",
             "created_at": now, "due_at": due_at, "due_provisional": provisional, "overdue": False,
             "escalation_level": 0, "completed_at": None, "completed_by": None, "outcome": None, "reason": None}
 
 
 def register(uow: UnitOfWork, services: Services, *, record: Mapping[str, Any], actor: str,
              now: datetime) -> ArrearsCase:
-    """Register a complaint as a case awaiting the acceptance review (one transaction; caller commits)."""
+    """Register a complaint or a ledger row (one transaction; the caller commits).
+
+    `record["intake"]` says how it reached the city (services.arrears.transfer): a provincial transfer
+    starts the route at the handling department, its period counted from the day the materials were
+    received; a complaint under the local arrangement, or a ledger row, awaits the acceptance review.
+    """
     session = uow.session
     rules = load_rules()
     check_limits(services, rules)
+    kind = check_intake(record, services)
     debtor_code = _text(record.get("debtor_uscc")).upper()
     debtors = {d.uscc: d for d in session.scalars(select(ArrearsDebtor).where(ArrearsDebtor.uscc == debtor_code))}
     valid, errors = validate(record, debtors=debtors, rules=rules, calendar=services.calendar)
     if valid is None:
         field, rule = errors[0]
         raise InvalidInput(field, rule)
+    moved = parse_transfer(record, today=now.astimezone(ZoneInfo(services.settings.timezone)).date()) \
+        if kind == "province" else None
     existing = session.scalar(select(ArrearsCase.id).where(
         ArrearsCase.creditor_uscc == valid.creditor_uscc, ArrearsCase.debtor_id == valid.debtor_id,
         ArrearsCase.contract_no == valid.contract_no))
     if existing is not None:
         raise Conflict(f"同一债权企业、债务人、合同的欠款已登记为案件 {existing}")
-    case = ArrearsCase(**case_row(valid, source="complaint", import_id=None, actor=actor, now=now))
+    case = ArrearsCase(**case_row(valid, source=SOURCES[kind], import_id=None, actor=actor, now=now))
     session.add(case)
     session.flush()
-    due = services.stage_deadline("arrears_acceptance", now)
-    session.add(ArrearsTask(**first_task_row(case.id, case.department_code, due_at=due,
-                                             provisional=services.deadline_is_provisional(now, due), now=now)))
-    audit.append(session, kind="arrears.register", actor=actor, at=now,
-                 payload={"case": case.id, "source": "complaint", "creditor": case.creditor_uscc,
-                          "debtor": case.debtor_id, "contract": case.contract_no, "claimed_fen": case.claimed_fen,
-                          "due_on": case.due_on.isoformat(), "rules": case.rules})
+    payload: dict[str, Any] = {
+        "case": case.id, "source": case.source, "creditor": case.creditor_uscc, "debtor": case.debtor_id,
+        "contract": case.contract_no, "claimed_fen": case.claimed_fen, "due_on": case.due_on.isoformat(),
+        "rules": case.rules}
+    if kind == "arrangement":
+        payload["arrangement"] = services.settings.arrears_acceptance_arrangement
+    if moved is None:
+        due = services.stage_deadline("arrears_acceptance", now)
+        session.add(ArrearsTask(**first_task_row(case.id, case.department_code, due_at=due,
+                                                 provisional=services.deadline_is_provisional(now, due), now=now)))
+        audit.append(session, kind="arrears.register", actor=actor, at=now, payload=payload)
+        return case
+    session.add(ArrearsTransfer(case_id=case.id, transfer_from=moved.transfer_from, document_no=moved.document_no,
+                                complaint_accepted_on=moved.accepted_on, transferred_on=moved.transferred_on,
+                                received_on=moved.received_on, recorded_at=now, recorded_by=actor))
+    payload["transfer"] = {"from": moved.transfer_from, "document_no": moved.document_no,
+                           "accepted_on": moved.accepted_on.isoformat(),
+                           "transferred_on": moved.transferred_on.isoformat(),
+                           "received_on": moved.received_on.isoformat()}
+    audit.append(session, kind="arrears.register", actor=actor, at=now, payload=payload)
+    clock = handling_clock(services, rules, received=moved.received_on, accepted=moved.accepted_on)
+    ArrearsRuntime(services).start(uow, case=case, actor=actor, now=now,
+                                   data={"complaint_accepted_on": moved.accepted_on.isoformat(), **clock})
     return case

@@ -195,7 +195,7 @@ def scope_tasks(query: SelectT, user: User, desk: Desk) -> SelectT:
     """Limit an ArrearsTask query to the user's inbox: the lanes they act in, for their departments."""
     clauses: list[ColumnElement[bool]] = []
     if user.role == "bureau":
-        clauses.append(ArrearsTask.role.in_(("bureau", "complainant")))
+        clauses.append(ArrearsTask.role.in_(("bureau", "complainant", "acceptance")))
     if desk.departments:
         clauses.append(ArrearsTask.role.in_(("handler", "debtor")) &
                        ArrearsTask.department_code.in_(desk.departments))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from services.arrears.intake import parse_date, parse_fen
 from services.arrears.registry import department_names
 from services.arrears.rules import ArrearsRules
 from services.arrears.statute import period_end
+from services.arrears.transfer import end_of, handling_clock
 from services.db.models import User
 from services.db.models_arrears import ArrearsCase, ArrearsInstalment, ArrearsRepayment, ArrearsTask
 from services.errors import Forbidden, InvalidInput
@@ -62,8 +63,7 @@ class StepContext:
 
     def end_of(self, day: date) -> str:
         """The end of a local day (00:00 of the next day), as the UTC ISO string a timer reads."""
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz)
-        return end.astimezone(ZoneInfo("UTC")).isoformat()
+        return end_of(day, self.tz)
 
     def text(self, name: str, *, required: bool = True, limit: int = 120) -> str:
         value = (self.step.fields.get(name) or "").strip()
@@ -84,32 +84,16 @@ def _nothing(ctx: StepContext) -> dict[str, Any]:
     return {}
 
 
-def handling_limits(ctx: StepContext, accepted_on: date) -> tuple[int, int, str]:
-    """(days, longest days, basis) of the written result for a complaint accepted on `accepted_on`."""
-    limits = ctx.rules.handling_for(accepted_on)
-    if limits.statutory:
-        return limits.days, limits.max_days, limits.article
-    s = ctx.services.settings
-    return (s.arrears_handling_days_without_statute, s.arrears_handling_max_days_without_statute,
-            f"{limits.article}只要求及时处理，未规定天数；按本市设置 arrears_handling_days_without_statute / "
-            "arrears_handling_max_days_without_statute 计")
-
-
 def _transfer(ctx: StepContext) -> dict[str, Any]:
     code = ctx.text("department", required=False, limit=40)
     if code and code != ctx.case.department_code:
         if code not in department_names(ctx.session):
             raise InvalidInput("department", f"处理部门 {code!r} 不存在")
         ctx.case.department_code = code
-    received = ctx.today
+    received = ctx.today  # transferred now: the handling department receives the materials today
     accepted = date.fromisoformat(ctx.flow.get("complaint_accepted_on") or received.isoformat())
-    days, longest, basis = handling_limits(ctx, accepted)
-    due, _ = period_end(ctx.services.calendar, received, days, roll=ctx.rules.roll_past_rest_days)
-    ceiling, _ = period_end(ctx.services.calendar, received, longest, roll=ctx.rules.roll_past_rest_days)
-    return {"received_on": received.isoformat(), "handling_due_on": due.isoformat(),
-            "handling_ceiling_on": ceiling.isoformat(), "handling_due": ctx.end_of(due),
-            "handling_ceiling": ctx.end_of(ceiling), "department_code": ctx.case.department_code,
-            "handling_days": days, "handling_max_days": longest, "handling_basis": basis}
+    clock = handling_clock(ctx.services, ctx.rules, received=received, accepted=accepted)
+    return clock | {"department_code": ctx.case.department_code}
 
 
 def _handle(ctx: StepContext) -> dict[str, Any]:

@@ -97,7 +97,9 @@ class ArrearsCase(Base):
         Index("ix_arrears_case_ledger", "status", "department_code"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    source: Mapped[str] = mapped_column(String(10))  # complaint | ledger
+    # complaint (accepted by the city bureau under the local arrangement) | province (transferred by the
+    # provincial acceptance department, see ArrearsTransfer) | ledger (a campaign ledger row)
+    source: Mapped[str] = mapped_column(String(10))
     import_id: Mapped[int | None] = mapped_column(ForeignKey("arrears_import.id"))
     creditor_uscc: Mapped[str] = mapped_column(String(18))  # indexed by the unique key it leads
     creditor_name: Mapped[str] = mapped_column(String(200))
@@ -246,3 +248,20 @@ class ArrearsConfirmation(Base):
     answered_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(80))
+    # the reminder to the debtor's handling department before the due date went out (once)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ArrearsTransfer(Base):
+    """A complaint the provincial (or national) 受理投诉部门 accepted and transferred to the city's handling
+    department (2025 第二十四条、第二十五条第一款; 2020 第十七条): the transfer as the city recorded it."""
+
+    __tablename__ = "arrears_transfer"
+    case_id: Mapped[int] = mapped_column(ForeignKey("arrears_case.id"), primary_key=True)
+    transfer_from: Mapped[str] = mapped_column(String(200))  # the acceptance department that transferred it
+    document_no: Mapped[str] = mapped_column(String(120))  # its transfer document (转办文书文号)
+    complaint_accepted_on: Mapped[date] = mapped_column(Date)  # accepted by that department (正式受理)
+    transferred_on: Mapped[date] = mapped_column(Date)
+    received_on: Mapped[date] = mapped_column(Date)  # the handling department received the materials
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(80))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 LANE_ROLES = {
     "申报单位": "applicant", "区县": "district", "市中小企业局": "bureau", "市财政局": "finance",
-    "投诉企业": "complainant", "处理部门": "handler", "债务人": "debtor",
+    "投诉企业": "complainant", "受理投诉部门": "acceptance", "处理部门": "handler", "债务人": "debtor",
 }
 
 

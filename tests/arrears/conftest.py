@@ -28,6 +28,10 @@ DEBTORS = {  # key -> (uscc, kind, department)
     "big": (make_uscc("91", 3), "large_enterprise", "city-sasac"),
 }
 CREDITOR = make_uscc("91", 77)
+# Test data, not a real document: most tests register complaints the city bureau reviews itself, which
+# needs a local arrangement on record (setting arrears_acceptance_arrangement; 2025 第二十四条 gives
+# acceptance to the provincial department).
+TEST_ARRANGEMENT = "测试用：省级受理投诉部门委托本市代为受理的文件（非真实文件）"
 OTHER_CREDITOR = make_uscc("91", 78)
 
 
@@ -102,7 +106,8 @@ class Campaign:
         self.act(case_id, "repayment_plan", "handler", "plan", instalments=plan or f"{day}={found}")
 
 
-def build_campaign(services: Services) -> Campaign:
+def build_campaign(services: Services, *, arrangement: str = TEST_ARRANGEMENT) -> Campaign:
+    services.settings = services.settings.model_copy(update={"arrears_acceptance_arrangement": arrangement})
     now = services.clock.now()
     with services.uow() as uow:
         s = uow.session

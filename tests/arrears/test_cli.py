@@ -11,13 +11,17 @@ from typer.testing import CliRunner, Result
 from app.cli import app
 from services.arrears.demo import make_uscc
 from services.bootstrap import Services
-from tests.arrears.conftest import CREDITOR, DEBTORS, build_campaign
+from tests.arrears.conftest import CREDITOR, DEBTORS, TEST_ARRANGEMENT, build_campaign
 from tests.arrears.test_import import GOOD, HEADER, csv_of
 
 
 @pytest.fixture
-def cli(services_env: Services) -> CliRunner:
+def cli(services_env: Services, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    from config.settings import get_settings
+
     build_campaign(services_env)
+    monkeypatch.setenv("SMEFLOW_ARREARS_ACCEPTANCE_ARRANGEMENT", TEST_ARRANGEMENT)
+    get_settings.cache_clear()
     return CliRunner()
 
 

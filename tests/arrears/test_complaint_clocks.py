@@ -75,24 +75,3 @@ def test_the_debtor_reply_period_is_the_setting_not_the_30_days_of_confirmation(
     c.act(cid, "handle", "handler", "result", amount="100000")  # Mon 2024-06-03
     # 15 days: Tue 2024-06-18 (not 30 days, which 第十六条第二款 gives only to 确权 requests)
     assert c.open_steps(cid)["debtor_confirmation"].due_at == utc_end_of("2024-06-18")
-
-
-def test_the_page_names_the_acceptance_department_and_the_local_arrangement(services: Services) -> None:
-    # 2025 第二十四条: complaints are accepted by the provincial-level department; the city reviews them
-    # only by a local arrangement, which is a setting with its basis.
-    from fastapi.testclient import TestClient
-
-    from app.web import create_app
-    from tests.arrears.conftest import PASSWORD
-
-    c = build_campaign(services)
-    cid = c.register()
-    cases = [("", "本市未登记代为受理的安排"), ("测试用：某省级部门委托文件", "依 测试用：某省级部门委托文件 代为受理")]
-    for arrangement, expected in cases:
-        svc = Services(settings=services.settings.model_copy(update={"arrears_acceptance_arrangement": arrangement}),
-                       clock=services.clock)
-        with TestClient(create_app(svc), follow_redirects=False) as client:
-            assert client.post("/login", data={"username": "bureau", "password": PASSWORD}).status_code == 303
-            page = client.get(f"/arrears/cases/{cid}").text
-        assert "受理投诉部门：省级以上人民政府负责中小企业促进工作综合管理的部门" in page and "第二十四条" in page
-        assert expected in page

@@ -57,9 +57,10 @@ def test_flow_bodies_run_against_the_configured_database(env: Campaign, monkeypa
     assert body(arrears_flows._sweep, "2025-08-01T00:02+08:00")["fired"] == 0  # once only
     # Friday: the handler and the department head of 东湖区 each get the overdue step in their digest
     assert body(arrears_flows._remind, "2025-08-01T09:00+08:00") == {"working_day": True, "digests": 2,
-                                                                     "escalated": 0}
+                                                                     "escalated": 0, "confirmations": 0}
     assert body(arrears_flows._remind, "2025-08-02T09:00+08:00") == {"working_day": False, "digests": 0,
-                                                                     "escalated": 0}  # Saturday
+                                                                     "escalated": 0,
+                                                                     "confirmations": 0}  # Saturday
     # Friday 2025-08-01 is August's first working day: July's report, once; Monday 4 is not
     assert body(arrears_flows._monthly, "2025-08-01T10:00+08:00") == {"ran": True, "mailed": True}
     assert body(arrears_flows._monthly, "2025-08-04T10:00+08:00") == {"ran": False, "mailed": False}

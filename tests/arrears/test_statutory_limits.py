@@ -19,7 +19,7 @@ from services.arrears import intake
 from services.arrears.ledger_import import import_ledger
 from services.bootstrap import Services, build
 from services.time.clock import ManualClock
-from tests.arrears.conftest import CREDITOR, DEBTORS, Campaign
+from tests.arrears.conftest import CREDITOR, DEBTORS, TEST_ARRANGEMENT, Campaign
 from tests.arrears.test_import import GOOD, csv_of
 from tests.helpers import snapshot
 
@@ -32,7 +32,7 @@ def with_limit(services: Services, stage: str, days: int) -> Services:
     """The same database, run with `stage` set to `days` working days."""
     settings = Settings(database_url=services.settings.database_url, environment="test",
                         data_dir=services.settings.data_dir, argon2_time_cost=1, argon2_memory_kib=64,
-                        stage_limits={stage: days})
+                        stage_limits={stage: days}, arrears_acceptance_arrangement=TEST_ARRANGEMENT)
     return build(settings, clock=ManualClock(services.clock.now()))
 
 

@@ -176,6 +176,18 @@ def test_bureau_registers_one_complaint_on_a_page(world: Campaign, login: Callab
     case = bureau.get(done.headers["location"])
     assert "投诉已登记，等待受理审查" in case.text and "南昌页面登记有限公司" in case.text and "12,345.67" in case.text
     assert len(LINKS.findall(bureau.get("/arrears").text)) == 4
+    # a complaint the provincial 受理投诉部门 transferred (2025 第二十五条第一款): the transfer is asked for,
+    # each date checked, and the case goes straight to the handling department
+    moved = {**fields, "contract_no": "HT-PAGE-2", "intake": "province", "transfer_from": "测试用：省级受理投诉部门",
+             "transfer_document": "测试转〔2024〕3号", "complaint_accepted_on": "2024-05-27",
+             "transferred_on": "2024-05-31", "received_on": "2024-06-04"}  # after today (Mon 2024-06-03)
+    late = bureau.post("/arrears/register", data=moved)
+    assert late.status_code == 422 and "处理部门收到转办材料日期：收到转办材料之日不能晚于今天" in late.text
+    assert 'value="测试转〔2024〕3号"' in late.text
+    done = bureau.post("/arrears/register", data={**moved, "received_on": "2024-06-03"})
+    assert done.status_code == 303, done.text
+    case = bureau.get(done.headers["location"]).text
+    assert "省级转办的投诉已登记，已进入处理部门核查处理" in case and "测试转〔2024〕3号" in case
     assert login("handler").get("/arrears/register").status_code == 403
 
 

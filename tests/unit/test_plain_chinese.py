@@ -52,8 +52,8 @@ def test_every_audit_event_kind_has_a_chinese_label() -> None:
 def test_every_lane_of_the_shipped_diagrams_is_named_in_chinese_and_routes_to_a_role() -> None:
     lanes = {name for path in (ROOT / "bpmn").glob("*.bpmn")
              for name in re.findall(r'<bpmn:lane [^>]*name="([^"]*)"', path.read_text(encoding="utf-8"))}
-    assert lanes == {"申报单位", "区县", "市中小企业局", "市财政局", "投诉企业", "处理部门", "债务人"}
+    assert lanes == {"申报单位", "区县", "市中小企业局", "市财政局", "投诉企业", "受理投诉部门", "处理部门", "债务人"}
     assert {role_of_lane(lane) for lane in lanes} == {"applicant", "district", "bureau", "finance", "complainant",
-                                                      "handler", "debtor"}
+                                                      "acceptance", "handler", "debtor"}
     assert role_of_lane("district") == "district"  # a diagram (or a running case) from before keeps working
     assert set(LANE_ROLES) == lanes

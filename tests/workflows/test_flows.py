@@ -84,9 +84,11 @@ def test_campaign_flows_run_for_real_on_the_calendar(flow_env: Services, monkeyp
     c.act(started, "acceptance_review", "bureau", "accept")  # its transfer, with the route's timer
 
     at(monkeypatch, "2024-06-13T09:00+08:00")  # Thursday: 2 working days ahead is Mon 17, not yet due soon
-    assert asyncio.run(arrears_reminders()) == {"working_day": True, "digests": 0, "escalated": 0}
+    assert asyncio.run(arrears_reminders()) == {"working_day": True, "digests": 0, "escalated": 0,
+                                                "confirmations": 0}
     at(monkeypatch, "2024-06-14T09:00+08:00")  # Friday: 2 working days ahead is Tue 18: due soon,
-    assert asyncio.run(arrears_reminders()) == {"working_day": True, "digests": 2, "escalated": 0}  # bureau, bureau2
+    assert asyncio.run(arrears_reminders()) == {"working_day": True, "digests": 2, "escalated": 0,
+                                                "confirmations": 0}  # bureau, bureau2
     assert asyncio.run(arrears_reminders())["digests"] == 0  # one digest per officer and day
 
     at(monkeypatch, "2024-06-18T23:59+08:00")

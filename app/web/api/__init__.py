@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.api import admin, applicant, arrears, audit, auth, funds, manager, officer, rounds
+from app.web.api import admin, applicant, arrears, arrears_confirm, audit, auth, funds, manager, officer, rounds
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, applicant, officer, manager, audit, admin, arrears, funds, rounds):
+for module in (auth, applicant, officer, manager, audit, admin, arrears, arrears_confirm, funds, rounds):
     router.include_router(module.router)

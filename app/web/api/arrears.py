@@ -19,9 +19,10 @@ from services.accounts.access import require_role
 from services.arrears import actions, intake
 from services.arrears.dashboard import dashboard
 from services.arrears.ledger import LedgerFilters, case_view, ledger_page
+from services.arrears.transfer import intake_of
 from services.bootstrap import Services
 from services.db.models import User
-from services.db.models_arrears import ArrearsTask
+from services.db.models_arrears import ArrearsTask, ArrearsTransfer
 from services.uow import UnitOfWork
 
 router = APIRouter(tags=["arrears"])
@@ -89,11 +90,22 @@ class InstalmentOut(BaseModel):
     amount_fen: int
 
 
+class TransferOut(BaseModel):
+    transfer_from: str
+    document_no: str
+    complaint_accepted_on: date
+    transferred_on: date
+    received_on: date
+
+
 class CaseOut(BaseModel):
     id: int
     status: str
     stage_name: str
     source: str
+    intake: str = Field(description="province (转办 by the provincial 受理投诉部门) | arrangement (accepted by the "
+                                    "city under the local arrangement) | ledger (campaign ledger row)")
+    transfer: TransferOut | None = None
     creditor_uscc: str
     creditor_name: str
     debtor_uscc: str
@@ -160,6 +172,20 @@ class ComplaintIn(BaseModel):
         None, description="a payment term fixed by a special law (2025 第九条第三款), days")
     special_term_basis: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         None, description="that law and its article")
+    intake: Annotated[str, StringConstraints(max_length=20)] | None = Field(
+        None, description="province: transferred by the provincial 受理投诉部门 (give the transfer_* fields); "
+                          "arrangement: accepted by the city under the local arrangement (needs the setting "
+                          "arrears_acceptance_arrangement); ledger: a campaign ledger row. Default: province when a "
+                          "transfer field is given, else arrangement")
+    transfer_from: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        None, description="the acceptance department that transferred the complaint")
+    transfer_document: Annotated[str, StringConstraints(max_length=120)] | None = Field(
+        None, description="its transfer document number (转办文书文号)")
+    complaint_accepted_on: Annotated[str, StringConstraints(max_length=20)] | None = Field(
+        None, description="the day it accepted the complaint (YYYY-MM-DD; chooses the edition of the handling period)")
+    transferred_on: Annotated[str, StringConstraints(max_length=20)] | None = None
+    received_on: Annotated[str, StringConstraints(max_length=20)] | None = Field(
+        None, description="the day the handling department received the materials (its period starts there)")
 
 
 @router.get("/arrears/cases", response_model=LedgerOut)
@@ -186,7 +212,9 @@ def get_case(case_id: int = Path(ge=1, le=MAX_ID), user: User = Depends(current_
     v = case_view(uow.session, user, case_id)
     c = v.case
     return CaseOut(
-        id=c.id, status=c.status, stage_name=c.stage_name, source=c.source, creditor_uscc=c.creditor_uscc,
+        id=c.id, status=c.status, stage_name=c.stage_name, source=c.source, intake=intake_of(c.source),
+        transfer=TransferOut.model_validate(t, from_attributes=True) if (t := uow.session.get(ArrearsTransfer, c.id))
+        else None, creditor_uscc=c.creditor_uscc,
         creditor_name=c.creditor_name, debtor_uscc=v.debtor.uscc, debtor_name=v.debtor.name,
         debtor_kind=v.debtor.kind, department_code=c.department_code, contract_no=c.contract_no,
         signed_on=c.signed_on, delivered_on=c.delivered_on, accepted_on=c.accepted_on, due_on=c.due_on,
@@ -204,7 +232,8 @@ def get_case(case_id: int = Path(ge=1, le=MAX_ID), user: User = Depends(current_
 @router.post("/arrears/cases", response_model=CaseOut, status_code=201)
 def register_complaint(body: ComplaintIn, user: User = Depends(current_user), uow: UnitOfWork = Depends(get_uow),
                        services: Services = Depends(get_services)) -> CaseOut:
-    """Register a complaint (the bureau): it waits for the acceptance review."""
+    """Register a complaint (the bureau): a provincial transfer goes to the handling department; a complaint
+    under the local arrangement, or a ledger row, waits for the acceptance review."""
     require_role(user, "bureau")
     case = intake.register(uow, services, record=body.model_dump(), actor=user.username, now=services.clock.now())
     uow.commit()

@@ -9,6 +9,7 @@ from app.web.pages import (
     admin_policy,
     applicant,
     arrears,
+    arrears_confirm,
     arrears_register,
     audit,
     auth,
@@ -24,5 +25,5 @@ from app.web.pages import (
 
 router = APIRouter(include_in_schema=False)
 for module in (auth, applicant, officer, manager, audit, admin, admin_policy, demo_clock, arrears, arrears_register,
-               pool, sandbox, offers, funds, mailbox):
+               arrears_confirm, pool, sandbox, offers, funds, mailbox):
     router.include_router(module.router)

@@ -19,6 +19,7 @@ from app.web.templating import render
 from services.accounts.access import require_role
 from services.arrears import actions
 from services.arrears.cases import ArrearsRuntime
+from services.arrears.confirmation import OUTCOMES, confirmations_of_case
 from services.arrears.dashboard import chart, dashboard
 from services.arrears.ledger import STATUS_NAMES, LedgerFilters, case_view, ledger_page
 from services.arrears.ledger_import import import_ledger
@@ -27,7 +28,9 @@ from services.arrears.oversight import measures_of
 from services.arrears.report import build_report, month_bounds, xlsx_bytes
 from services.arrears.rules import load_rules
 from services.arrears.statute import KIND_NAMES, due_of_case, late_interest
+from services.arrears.transfer import INTAKES, intake_of
 from services.bootstrap import Services
+from services.db.models_arrears import ArrearsTransfer
 from services.errors import InvalidInput, SmeflowError
 from services.uow import UnitOfWork
 
@@ -56,7 +59,7 @@ def ledger(request: Request, kind: str = Query("", max_length=20), department: s
 
 def _case_page(request: Request, uow: UnitOfWork, services: Services, principal: Principal, case_id: int, *,
                error: SmeflowError | None = None, form: dict[str, str] | None = None, step_id: int | None = None,
-               notice: str | None = None) -> Response:
+               notice: str | None = None, confirm_error: SmeflowError | None = None) -> Response:
     view = case_view(uow.session, principal.user, case_id)
     today = services.clock.now().astimezone(ZoneInfo(services.settings.timezone)).date()
     c = view.case
@@ -70,19 +73,24 @@ def _case_page(request: Request, uow: UnitOfWork, services: Services, principal:
     decidable = [s for s in view.open_steps if actions.may_decide(uow.session, principal.user, s)]
     due = due_of_case(load_rules(), services.calendar, c)
     measures = measures_of(uow, c.id)
+    transfer = uow.session.get(ArrearsTransfer, c.id)
+    requests = confirmations_of_case(uow.session, c)
     runtime = ArrearsRuntime(services)
     step_decisions = {s.id: runtime.decisions(uow.session, c, s) for s in decidable}
     return render(request, "arrears/case.html", {
         "v": view, "c": c, "interest": interest, "interest_closed_on": closed_on,
         "due": due, "measures": measures, "rules": load_rules(),
-        "arrangement": services.settings.arrears_acceptance_arrangement,
+        "arrangement": services.settings.arrears_acceptance_arrangement, "transfer": transfer,
+        "intake": intake_of(c.source), "intakes": INTAKES,
         "measure_names": MEASURE_NAMES, "kinds": KIND_NAMES, "statuses": STATUS_NAMES,
         "decidable": decidable, "step_decisions": step_decisions, "fields": actions.FORM_FIELDS,
         "decisions": actions.DECISION_NAMES,
         "needs_reason": actions.NEEDS_REASON, "error": error.message if error else None,
         "error_field": error.field if isinstance(error, InvalidInput) else None, "form": form or {},
-        "error_step": step_id, "notice": notice,
-    }, status_code=status_of(error) if error else 200)
+        "error_step": step_id, "notice": notice, "requests": requests, "today": today,
+        "outcomes": OUTCOMES, "confirm_error": confirm_error.message if confirm_error else None,
+        "confirm_field": confirm_error.field if isinstance(confirm_error, InvalidInput) else None,
+    }, status_code=status_of(shown) if (shown := error or confirm_error) is not None else 200)
 
 
 @router.get("/arrears/cases/{case_id}")
@@ -91,6 +99,7 @@ def case_page(request: Request, case_id: int = Path(ge=1, le=MAX_ID), done: str 
               services: Services = Depends(get_services)) -> Response:
     """A case: facts, amounts and interest, the steps so far, the plan and repayments, the route history."""
     notice = ("投诉已登记，等待受理审查" if done == "registered"
+              else "省级转办的投诉已登记，已进入处理部门核查处理" if done == "transferred"
               else f"已办理：{actions.DECISION_NAMES.get(done, done)}" if done else None)
     return _case_page(request, uow, services, principal, case_id, notice=notice)
 

@@ -14,13 +14,15 @@ from app.web.templating import render
 from services.accounts.access import require_role
 from services.arrears import intake
 from services.arrears.statute import KIND_NAMES
+from services.arrears.transfer import INTAKE_COLUMNS, INTAKES
 from services.bootstrap import Services
 from services.db.models_arrears import ArrearsDebtor
 from services.errors import InvalidInput, SmeflowError
 from services.uow import UnitOfWork
 
 router = APIRouter()
-FIELDS = tuple(intake.COLUMNS)  # every field a complaint may carry, in the ledger's order
+LABELS = {**INTAKE_COLUMNS, **intake.COLUMNS}  # how it came (services.arrears.transfer), then the ledger's fields
+FIELDS = tuple(LABELS)
 MAX_FIELD = 2000
 DEBTOR_CHOICES = 500  # the form lists at most this many debtors; any registered one may be typed
 
@@ -34,9 +36,9 @@ def _form(request: Request, uow: UnitOfWork, form: dict[str, str], error: Smeflo
     field = error.field if isinstance(error, InvalidInput) else None
     return render(request, "arrears/register.html", {
         "form": form, "error": error.message if error else None, "error_field": field,
-        "error_label": intake.COLUMNS.get(field or "", ""), "error_rule": error.rule if isinstance(error, InvalidInput)
-        else None, "labels": intake.COLUMNS, "required": intake.REQUIRED, "debtors": _debtors(uow),
-        "kinds": KIND_NAMES}, status_code=status_code)
+        "error_label": LABELS.get(field or "", ""), "error_rule": error.rule if isinstance(error, InvalidInput)
+        else None, "labels": LABELS, "required": intake.REQUIRED, "debtors": _debtors(uow),
+        "kinds": KIND_NAMES, "intakes": INTAKES}, status_code=status_code)
 
 
 @router.get("/arrears/register")
@@ -66,4 +68,5 @@ def register_post(request: Request, principal: Principal = Depends(csrf_form),
     except SmeflowError as exc:
         uow.session.rollback()
         return _form(request, uow, form, exc, status_code=status_of(exc))
-    return RedirectResponse(f"/arrears/cases/{case.id}?done=registered", status_code=303)
+    done = "transferred" if case.source == "province" else "registered"
+    return RedirectResponse(f"/arrears/cases/{case.id}?done={done}", status_code=303)
