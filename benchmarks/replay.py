@@ -10,10 +10,13 @@ Both parts run on PostgreSQL by default (`--postgres`, each in its own scratch s
 Replay: cases built through the service layer (every step its own transaction, as in production)
 with return/resubmit loops to reach the history length: a history of N audit events is start, k
 district returns each followed by the applicant's resubmission, district approve, bureau approve,
-the public-notice timer, the payout and the finance completion (N = 6 + 2k). Timed: `replay_case`
-with a fresh engine (as the CLI and the auditor's page run it: load the record, parse the diagram,
-re-execute, compare) and with a reused engine (diagram already parsed); the baseline alongside is
-the same commands re-executed by the engine alone in memory (no database, no comparison).
+the public-notice timer, the payout and the finance completion (N = 6 + 2k). Timed (each includes
+loading the record from the database): `replay_case(detail=False)`, the verdict (reproduced, or the
+first differing step: the step-by-step replay runs only when the case differs), with a reused engine
+(diagram already parsed); `replay_case` step by step with every step's view (as the auditor's page
+and the CLI show it) with a reused engine and with a fresh one (parsing the diagram too). The
+baseline alongside is the same commands re-executed by the engine alone in memory (no database, no
+comparison); the ratio printed is replay time over baseline.
 
 Chain: a valid chain (hashes from services.audit.chain.event_hash) bulk-inserted with COPY into a scratch
 schema, then `services.audit.chain.verify` walks it; the baseline is event_hash alone over the same rows
@@ -127,32 +130,36 @@ def _engine_only(services: Services, app_id: int, engine: Engine) -> float:
     return time.perf_counter() - start
 
 
-def time_replays(services: Services, ids: list[int]) -> tuple[float, float, float, int]:
-    """Median seconds per case: fresh engine, reused engine, engine alone; and the history length."""
+def time_replays(services: Services, ids: list[int]) -> dict[str, float]:
+    """Median seconds per case of each way of replaying, and the history length (`events`)."""
     warm = Engine(services.stage_deadline)
-    fresh_t, warm_t, base_t = [], [], []
-    steps = 0
+    times: dict[str, list[float]] = {"fresh": [], "detail": [], "verdict": [], "base": []}
+    events = 0
     for app_id in ids:
-        for engine, sink in ((None, fresh_t), (warm, warm_t)):
+        for label, engine, detail in (("fresh", None, True), ("detail", warm, True), ("verdict", warm, False)):
             with services.uow() as uow:
                 t0 = time.perf_counter()
-                result = replay.replay_case(uow, services, application_id=app_id, engine=engine)
-                sink.append(time.perf_counter() - t0)
+                result = replay.replay_case(uow, services, application_id=app_id, engine=engine, detail=detail)
+                times[label].append(time.perf_counter() - t0)
             assert result.reproduced, result.verdict
-            steps = len(result.steps)
-        base_t.append(_engine_only(services, app_id, warm))
-    return statistics.median(fresh_t), statistics.median(warm_t), statistics.median(base_t), steps
+        with services.uow() as uow:
+            events = len(load_case(uow.session, app_id).events)
+        times["base"].append(_engine_only(services, app_id, warm))
+    return {**{k: statistics.median(v) for k, v in times.items()}, "events": events}
 
 
 def replay_benchmark(url: str, cases: int) -> None:
     services = prepare(url, 2 * cases)
     for label, loops, first in (("10-step", 2, 0), ("50-step", 22, cases)):
         ids = build_cases(services, first, cases, loops)
-        fresh, warm, base, steps = time_replays(services, ids)
+        t = time_replays(services, ids)
+        steps = int(t["events"])
         assert steps == 6 + 2 * loops
-        print(f"{label} history ({steps} events), {cases} cases: replay {fresh * 1000:7.1f} ms/case fresh engine, "
-              f"{warm * 1000:7.1f} ms/case reused engine ({warm / steps * 1000:.2f} ms/step); "
-              f"engine alone (baseline) {base * 1000:6.1f} ms/case; ratio reused/baseline {warm / base:.1f}")
+        print(f"{label} history ({steps} events), {cases} cases, ms per case: engine alone (baseline) "
+              f"{t['base'] * 1000:6.1f}; replay with a verdict (reused engine) {t['verdict'] * 1000:6.1f}, "
+              f"ratio {t['verdict'] / t['base']:.2f}; replay step by step with every step's view "
+              f"{t['detail'] * 1000:6.1f} reused engine ({t['detail'] / steps * 1000:.2f} ms/step, ratio "
+              f"{t['detail'] / t['base']:.2f}), {t['fresh'] * 1000:6.1f} fresh engine", flush=True)
     services.db.dispose()
 
 

@@ -2,7 +2,11 @@
 
 Each event's hash covers its content and the previous event's hash, so altering, removing or
 reordering any stored event breaks the chain from that point. Appends lock the single head row,
-so concurrent writers queue instead of forking the chain.
+so concurrent writers queue instead of forking the chain; to keep that queue short, `append` only
+queues the event in the session, and the queue is written last, just before COMMIT, after every
+other change of the transaction has been flushed (services.audit.chain_write). Anything that reads
+the chain in the same transaction (an ORM query of audit_event or audit_head) gets the queue
+written first, so it sees its own events.
 """
 
 from __future__ import annotations
@@ -12,19 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
+from services.audit.chain_write import HEAD_ID, Pending, canonical, write
 from services.db.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
-HEAD_ID = 1
 
 
-def canonical(value: Any) -> bytes:
-    """Deterministic JSON bytes (sorted keys) used for hashing."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def event_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, kind: str,
@@ -44,20 +44,43 @@ def ensure_head(session: Session) -> None:
 
 
 def append(session: Session, *, kind: str, actor: str, at: datetime, payload: dict[str, Any],
-           instance_id: int | None = None, application_id: int | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction."""
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
-    ).scalar_one()
-    text = canonical(payload).decode()
-    seq = head.seq + 1
-    digest = event_hash(head.hash, seq=seq, at=at, actor=actor, kind=kind,
-                        instance_id=instance_id, application_id=application_id, payload=text)
-    event = AuditEvent(seq=seq, at=at, actor=actor, kind=kind, instance_id=instance_id,
-                       application_id=application_id, payload=text, prev_hash=head.hash, hash=digest)
-    session.add(event)
-    head.seq, head.hash = seq, digest
-    return event
+           instance_id: int | None = None, application_id: int | None = None) -> None:
+    """Append one event in the caller's transaction (queued; written, head locked, just before COMMIT)."""
+    queue: list[Pending] | None = session.info.get(_QUEUE)
+    if queue is None:
+        queue = session.info[_QUEUE] = []
+    queue.append(Pending(kind=kind, actor=actor, at=at, payload=canonical(payload).decode(),
+                         instance_id=instance_id, application_id=application_id))
+
+
+_QUEUE = "smeflow_audit_queue"
+_CHAIN_MAPPERS = {AuditEvent.__mapper__, AuditHead.__mapper__}
+
+
+def write_queued(session: Session) -> None:
+    """Write the session's queued events now (after flushing its other changes)."""
+    queue = session.info.pop(_QUEUE, None)
+    if queue:
+        session.flush()
+        write(session, queue)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if session.get_nested_transaction() is None:  # a savepoint's release is not the end of the transaction
+        write_queued(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed (queue already written) or rolled back: nothing stays queued
+        session.info.pop(_QUEUE, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _before_chain_read(state: ORMExecuteState) -> None:
+    if state.session.info.get(_QUEUE) and _CHAIN_MAPPERS.intersection(state.all_mappers):
+        write_queued(state.session)
 
 
 @dataclass(frozen=True)

@@ -134,7 +134,7 @@ def archive(services: Services, *, now: datetime, actor: str = "system", dry_run
         return report
     for application_id in report.due:
         with services.uow() as uow:
-            result = replay_case(uow, services, application_id=application_id)
+            result = replay_case(uow, services, application_id=application_id, detail=False)
         if not result.reproduced:
             report.refused.append((application_id, f"replay {result.verdict}"))
             continue

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, case, null, select
 from sqlalchemy.orm import Session
 
 from services.audit import chain as audit
@@ -55,30 +55,52 @@ def sweep(services: Services, now: datetime, *, limit: int = 1000) -> SweepRepor
     return report
 
 
+_FIRE_READ_PLAIN = (select(ProcessInstance.version, case((ProcessInstance.version == bindparam("p_cached"), null()),
+                                                          else_=ProcessInstance.state),
+                           Application.id, Application.enterprise_id, Application.review_unit_code)
+                    .join(Application, Application.instance_id == ProcessInstance.id)
+                    .where(ProcessInstance.id == bindparam("p_id")))
+# built once (SQLAlchemy caches the compiled form); PostgreSQL: the instance row locked, skipped if held
+_FIRE_READ = {False: _FIRE_READ_PLAIN, True: _FIRE_READ_PLAIN.with_for_update(skip_locked=True, of=ProcessInstance)}
+
+
 def _fire_instance(services: Services, instance_id: int, now: datetime, report: SweepReport) -> None:
+    """One instance's due timers in one transaction: the instance and its application read in one
+    statement (the state only when the cached workflow is not at the row's version; on PostgreSQL the
+    instance row locked, skipped if another sweep holds it)."""
+    runtime = services.runtime
+    hit = runtime.cached(instance_id)
     with services.uow() as uow:
         session = uow.session
-        query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
-        if session.bind is not None and session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        inst = session.scalars(query).first()
-        if inst is None:
+        query = _FIRE_READ[session.get_bind().dialect.name == "postgresql"]
+        row = session.execute(query, {"p_id": instance_id, "p_cached": hit[0] if hit is not None else -1}).first()
+        if row is None:
             report.skipped += 1
             return
-        app = session.scalars(select(Application).where(Application.instance_id == inst.id)).one()
+        version, state, app = row[0], row[1], _AppRow(row[2], row[3], row[4])
         try:
-            fired = services.runtime.fire_timers(uow, inst=inst, application=app, now=now)
+            fired, step = runtime.fire_timers(uow, instance_id=instance_id, version=version, state=state,
+                                              application=app, now=now)
         except Conflict:
             report.skipped += 1
             return
-        overdue = session.scalars(select(WorkItem).where(
-            WorkItem.instance_id == inst.id, WorkItem.overdue.is_(True), WorkItem.escalation_level == 0,
-            WorkItem.status == "open")).all()
-        for item in overdue:
-            item.escalation_level = 1
-            _mail(services, session, item, app, now, level=1)
+        if step is not None and step.marked_overdue:
+            application = session.get_one(Application, app.id)
+            overdue = session.scalars(select(WorkItem).where(
+                WorkItem.instance_id == instance_id, WorkItem.overdue.is_(True), WorkItem.escalation_level == 0,
+                WorkItem.status == "open")).all()
+            for item in overdue:
+                item.escalation_level = 1
+                _mail(services, session, item, application, now, level=1)
         uow.commit()
         report.fired.extend((app.id, t.spec) for t in fired)
+
+
+@dataclass(frozen=True)
+class _AppRow:
+    id: int
+    enterprise_id: int
+    review_unit_code: str
 
 
 def _overdue_working_days(services: Services, item: WorkItem, now: datetime) -> int:

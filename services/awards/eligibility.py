@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, case, literal, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from services.audit import chain as audit
 from services.awards import labels
-from services.db.models import Application, Enterprise, ReviewUnit, User, WorkItem
+from services.db.models import Enterprise, ReviewUnit, User, WorkItem
 from services.mail import outbox
 
 # Steps where the same person may act again on a case: recording a public objection is not a
@@ -78,16 +79,40 @@ def _eligible(session: Session, item: WorkItem) -> list[User]:
             if earlier_stage(session, u.username, item) is None]
 
 
-def route_blocked_steps(session: Session, *, application: Application, actor: str, now: datetime) -> list[WorkItem]:
+def _needs_routing_query() -> Any:
+    item, user, decided = aliased(WorkItem), aliased(User), aliased(WorkItem)
+
+    def stage(spec: Any) -> Any:
+        return case(*((spec == k, literal(v)) for k, v in SAME_STAGE.items()), else_=spec)
+
+    barred = select(decided.id).where(
+        decided.application_id == item.application_id, decided.completed_by == user.username,
+        decided.task_spec.not_in(SOD_EXEMPT), stage(decided.task_spec) != stage(item.task_spec)).exists()
+    officer = select(user.id).where(
+        user.active.is_(True), user.role == item.role, user.unit_head.is_(False),
+        or_(item.review_unit_code.is_(None), user.review_unit_code == item.review_unit_code), ~barred).exists()
+    return select(item.id).where(
+        item.application_id == bindparam("p_app"), item.status == "open", item.blocked_reason.is_(None),
+        item.role != "applicant", item.task_spec.not_in(SOD_EXEMPT), ~officer).order_by(item.id)
+
+
+_NEEDS_ROUTING = _needs_routing_query()  # built once; SQLAlchemy caches its compiled form
+
+
+def needs_routing(session: Session, application_id: int) -> list[int]:
+    """The case's open steps (not the applicant's, not exempt, not yet flagged) that no active ordinary
+    officer of the step's role and unit may take: one query."""
+    return list(session.scalars(_NEEDS_ROUTING, {"p_app": application_id}))
+
+
+def route_blocked_steps(session: Session, *, application_id: int, enterprise_id: int, actor: str,
+                        now: datetime) -> list[WorkItem]:
     """Check the case's open steps; send those no ordinary officer may take to the unit head, and flag
     those no one may take. Runs in the caller's transaction; returns the items it changed."""
     changed = []
-    items = session.scalars(select(WorkItem).where(
-        WorkItem.application_id == application.id, WorkItem.status == "open",
-        WorkItem.blocked_reason.is_(None), WorkItem.role != "applicant")).all()
+    ids = needs_routing(session, application_id)
+    items = session.scalars(select(WorkItem).where(WorkItem.id.in_(ids)).order_by(WorkItem.id)).all() if ids else []
     for item in items:
-        if item.task_spec in SOD_EXEMPT:
-            continue
         eligible = _eligible(session, item)
         if any(not u.unit_head for u in eligible):
             continue
@@ -105,14 +130,14 @@ def route_blocked_steps(session: Session, *, application: Application, actor: st
                                    "请管理员为该单位增设经办人或指定单位负责人")
             to = _city_recipients(session)
         audit.append(session, kind="task.escalate", actor=actor, at=now, instance_id=item.instance_id,
-                     application_id=application.id,
+                     application_id=application_id,
                      payload={"work_item": item.id, "task": item.task_spec, "why": "segregation_of_duties",
                               "to": head.username if head else None})
         if to:
-            enterprise = session.get_one(Enterprise, application.enterprise_id)
+            enterprise = session.get_one(Enterprise, enterprise_id)
             outbox.enqueue(session, to=sorted(set(to)), template="task_blocked", now=now,
-                           dedupe_key=f"blocked:{item.id}", application_id=application.id,
-                           context={"application_id": application.id, "enterprise_name": enterprise.name,
+                           dedupe_key=f"blocked:{item.id}", application_id=application_id,
+                           context={"application_id": application_id, "enterprise_name": enterprise.name,
                                     "task_name": item.name, "unit_name": unit_name,
                                     "head_name": head.display_name if head else None,
                                     "reason": item.blocked_reason})

@@ -45,9 +45,14 @@ def install(session: Session, engine: Engine, docs: dict[str, bytes], *, source_
 
 
 def current_route(session: Session, engine: Engine, process_id: str) -> Route:
-    """The current version of a process, parsed (cached by hash in the engine)."""
-    row = session.scalars(select(ProcessDefinition).where(
-        ProcessDefinition.process_id == process_id, ProcessDefinition.current.is_(True))).first()
+    """The current version of a process, parsed (cached by hash in the engine: then only the current
+    version's hash is read, not its documents)."""
+    current = (ProcessDefinition.process_id == process_id, ProcessDefinition.current.is_(True))
+    digest = session.scalars(select(ProcessDefinition.hash).where(*current)).first()
+    cached = engine.cached_route(digest, process_id) if digest is not None else None
+    if cached is not None:
+        return cached
+    row = session.scalars(select(ProcessDefinition).where(*current)).first()
     if row is None:
         raise NotFound(f"流程 {process_id} 尚未安装流程图，请先运行 smeflow init")
     return route_of(engine, row)

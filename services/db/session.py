@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -23,7 +24,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # no write lock, so it never blocks a writer.
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping (a round trip before every transaction): a connection found dropped by the first
+    # statement of a transaction is replaced and the statement retried once (RetryingSession).
+    return create_engine(url, **kwargs)
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -40,5 +43,25 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+class RetryingSession(Session):
+    """A session whose transaction survives a pooled connection that the server dropped meanwhile
+    (restart, idle timeout): when the statement that begins a transaction fails because the
+    connection is gone, nothing of the transaction has happened yet, so the session rolls back
+    (SQLAlchemy has already discarded the dead connection and the pool's older ones) and runs the
+    statement once more on a fresh connection. A connection lost later in a transaction is an error
+    as before: what was done is rolled back and not repeated behind the caller's back."""
+
+    def _execute_internal(self, *args: Any, **kwargs: Any) -> Any:
+        if self.in_transaction() or self.new or self.dirty or self.deleted:
+            return super()._execute_internal(*args, **kwargs)
+        try:
+            return super()._execute_internal(*args, **kwargs)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            self.rollback()
+            return super()._execute_internal(*args, **kwargs)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, class_=RetryingSession, expire_on_commit=False)

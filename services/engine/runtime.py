@@ -27,6 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from services.engine.lanes import role_of_lane
 from services.engine.sandbox import make_script_engine
+from services.engine.state import StateWriter
 from services.engine.validate import parse_documents
 from services.errors import EngineFailure, NotFound
 
@@ -144,6 +145,7 @@ class Engine:
         self._deadline_fn = deadline_fn
         self._script_engine = make_script_engine({"stage_deadline": self._stage_deadline})
         self._serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+        self._state_writer = StateWriter(self._serializer, self.dumps_reference)
         self._routes: dict[str, Route] = {}
 
     def _stage_deadline(self, stage: str) -> str:
@@ -163,6 +165,11 @@ class Engine:
         route = Route(hash=key, process_id=spec.name, spec=spec, subprocess_specs=subs)
         self._routes[key] = route
         return route
+
+    def cached_route(self, digest: str, process_id: str) -> Route | None:
+        """The route of content hash `digest` if this engine has parsed (and checked) it already."""
+        cached = self._routes.get(digest)
+        return cached if cached is not None and cached.process_id == process_id else None
 
     def start(self, route: Route, data: Mapping[str, Any], now: datetime) -> tuple[BpmnWorkflow, Snapshot]:
         """Start an instance with `data` and run it to its first wait."""
@@ -282,7 +289,12 @@ class Engine:
         return dict(last.data) if last is not None else dict(wf.data)
 
     def dumps(self, wf: BpmnWorkflow) -> bytes:
-        """Serialize to JSON bytes (orjson)."""
+        """Serialize to JSON bytes (orjson): the bytes of `dumps_reference`, with the diagram part
+        (the process spec and its subprocess specs, which never change) converted once per spec."""
+        return self._state_writer.dumps(wf)
+
+    def dumps_reference(self, wf: BpmnWorkflow) -> bytes:
+        """The engine's own serializer, converting everything (what `dumps` must equal, byte for byte)."""
         dct = self._serializer.to_dict(wf)
         dct[self._serializer.VERSION_KEY] = self._serializer.VERSION
         return orjson.dumps(dct)

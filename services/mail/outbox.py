@@ -21,10 +21,10 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from notifications.render import render
+from services.db.dialect import sql
 from services.db.models_mail import MAIL_STATUSES, OutboxMail
 from services.errors import Conflict, InvalidInput, NotFound
 from services.uow import UnitOfWork
@@ -78,8 +78,7 @@ def _recipients(to: Sequence[str]) -> list[str]:
     return list(seen)
 
 
-def _dedupe_hit(session: Session, dedupe_key: str) -> bool:
-    return session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == dedupe_key)) is not None
+_DEDUPED: dict[str, Any] = {}
 
 
 def enqueue(session: Session, *, to: Sequence[str], template: str, context: Mapping[str, Any], now: datetime,
@@ -87,8 +86,9 @@ def enqueue(session: Session, *, to: Sequence[str], template: str, context: Mapp
     """Render mail `template` and add it to the outbox in the caller's transaction (no commit).
 
     Returns None without storing anything when no recipient is left after dropping blank addresses,
-    or when a mail with the same `dedupe_key` exists (also one another transaction commits meanwhile:
-    the unique constraint decides, inside a savepoint, so the caller's transaction stays usable).
+    or when a mail with the same `dedupe_key` exists (also one another transaction commits meanwhile):
+    the unique constraint decides, in the one INSERT ... ON CONFLICT DO NOTHING that stores the mail,
+    so the caller's transaction stays usable and nothing is read first.
     Raises InvalidInput for a malformed address, ValueError for an unknown template and
     jinja2.UndefinedError for a missing context value.
     """
@@ -96,23 +96,22 @@ def enqueue(session: Session, *, to: Sequence[str], template: str, context: Mapp
     if not recipients:
         log.warning("mail %s not queued: no recipient address", template)
         return None
-    if dedupe_key is not None and _dedupe_hit(session, dedupe_key):
-        return None
     rendered = render(template, context)
-    mail = OutboxMail(created_at=now, recipients=recipients, subject=rendered.subject, text_body=rendered.text,
-                      html_body=rendered.html, template=template, status="pending", attempts=0,
-                      next_attempt_at=now, dedupe_key=dedupe_key, application_id=application_id)
+    values = {"created_at": now, "recipients": recipients, "subject": rendered.subject, "text_body": rendered.text,
+              "html_body": rendered.html, "template": template, "status": "pending", "attempts": 0,
+              "next_attempt_at": now, "dedupe_key": dedupe_key, "application_id": application_id}
     if dedupe_key is None:
+        mail = OutboxMail(**values)
         session.add(mail)
         return mail
-    session.flush()  # the caller's pending changes, outside the savepoint, so their errors stay theirs
-    try:
-        with session.begin_nested():
-            session.add(mail)
-    except IntegrityError:
+    dialect = sql(session)
+    statement = _DEDUPED.get(dialect.__name__)
+    if statement is None:  # built once per dialect
+        statement = _DEDUPED[dialect.__name__] = dialect.insert_ignoring(OutboxMail, "dedupe_key").returning(OutboxMail)
+    stored = session.scalars(statement, [values]).first()
+    if stored is None:
         log.info("mail %s not queued: dedupe key %r already used", template, dedupe_key)
-        return None
-    return mail
+    return stored
 
 
 def build_message(mail: OutboxMail, *, now: datetime, domain: str = "smeflow") -> EmailMessage:

@@ -1,0 +1,70 @@
+"""PostgreSQL-only SQL of the hot path, with the same interface as services.db.sql_sqlite (chosen per
+session by services.db.dialect; the tests run on both).
+
+- `insert_ignoring`: INSERT ... ON CONFLICT (key) DO NOTHING, so a duplicate is decided by the
+  constraint in the one statement (no read before, no savepoint).
+- `append_chain`: the audit chain append in one statement: lock the head row, hash each event onto
+  the previous hash in the database (sha256 of the previous hash's text and the event's canonical
+  JSON, whose last key is `seq`: the caller sends the JSON up to `"seq":` and the statement closes
+  it with the sequence number and `}`), insert the events and move the head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Executable, LargeBinary, Table, Text, bindparam, cast, func, literal_column, select, union_all
+from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy.orm import Session
+
+from services.db.models import AuditEvent, AuditHead
+
+_EVENT: Table = AuditEvent.__table__  # type: ignore[assignment]
+_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
+_COLUMNS = ("at", "actor", "kind", "instance_id", "application_id", "payload")
+
+
+def insert_ignoring(entity: Any, *keys: str) -> Insert:
+    """INSERT that stores nothing (and raises nothing) when a row with the same `keys` exists."""
+    return insert(entity).on_conflict_do_nothing(index_elements=list(keys))
+
+
+def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: Sequence[dict[str, Any]]) -> None:
+    """Append events (canonical JSON up to `"seq":`, and their columns) after the chain head, in order."""
+    params: dict[str, Any] = {"close": b"}"}
+    for i, (body, row) in enumerate(zip(bodies, rows, strict=True)):
+        params[f"b{i}"] = body
+        params.update({f"{name}{i}": row[name] for name in _COLUMNS})
+    session.execute(_statement(head_id, len(rows)), params)
+
+
+_STATEMENTS: dict[tuple[int, int], Executable] = {}
+
+
+def _statement(head_id: int, n: int) -> Executable:
+    """Built once per event count, so SQLAlchemy's compiled cache serves every later use."""
+    statement = _STATEMENTS.get((head_id, n))
+    if statement is not None:
+        return statement
+    utf8: Any = literal_column("'UTF8'")
+    close = bindparam("close", type_=LargeBinary)
+    links = [select(_HEAD.c.seq.label("seq"), _HEAD.c.hash.label("hash"))
+             .where(_HEAD.c.id == head_id).with_for_update().cte("h0")]
+    for i in range(n):
+        prev = links[-1]
+        seq = prev.c.seq + 1
+        data = (func.convert_to(prev.c.hash, utf8).op("||")(bindparam(f"b{i}", type_=LargeBinary))
+                .op("||")(func.convert_to(cast(seq, Text), utf8)).op("||")(close))
+        digest = func.encode(func.sha256(data), literal_column("'hex'"))
+        links.append(select(seq.label("seq"), prev.c.hash.label("prev"), digest.label("hash")).cte(f"e{i + 1}"))
+    rows = [select(link.c.seq, *(bindparam(f"{name}{i}", type_=_EVENT.c[name].type) for name in _COLUMNS),
+                   link.c.prev, link.c.hash)
+            for i, link in enumerate(links[1:])]
+    columns = ["seq", *_COLUMNS, "prev_hash", "hash"]
+    inserted = insert(_EVENT).from_select(columns, rows[0] if n == 1 else union_all(*rows)).cte("ins")
+    last = links[-1]
+    statement = (_HEAD.update().where(_HEAD.c.id == head_id, _HEAD.c.seq == last.c.seq - n)  # the row as locked
+                 .values(seq=last.c.seq, hash=last.c.hash).add_cte(inserted))
+    _STATEMENTS[(head_id, n)] = statement
+    return statement

@@ -1,0 +1,48 @@
+"""SQLite SQL of the hot path, with the same interface as services.db.sql_postgresql (chosen per
+session by services.db.dialect; the tests run on both).
+
+SQLite runs every writing transaction under BEGIN IMMEDIATE (services.db.session), so writers are
+already serialised and nothing needs a row lock: the chain head is read, the events hashed here (the
+same bytes as the PostgreSQL statement hashes) and written with two statements.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.dialects.sqlite import Insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from services.db.models import AuditEvent, AuditHead
+
+_EVENT: Table = AuditEvent.__table__  # type: ignore[assignment]
+_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
+
+
+_HEAD_READ = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == bindparam("p_head"))
+_HEAD_MOVE = _HEAD.update().where(_HEAD.c.id == bindparam("p_head")).values(seq=bindparam("p_seq"),
+                                                                            hash=bindparam("p_hash"))
+_EVENTS = insert(_EVENT)
+
+
+def insert_ignoring(entity: Any, *keys: str) -> Insert:
+    """INSERT that stores nothing (and raises nothing) when a row with the same `keys` exists."""
+    return sqlite_insert(entity).on_conflict_do_nothing(index_elements=list(keys))
+
+
+def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: Sequence[dict[str, Any]]) -> None:
+    """Append events (canonical JSON up to `"seq":`, and their columns) after the chain head, in order."""
+    head = session.execute(_HEAD_READ, {"p_head": head_id}).one()
+    seq, prev = head.seq, head.hash
+    out = []
+    for body, row in zip(bodies, rows, strict=True):
+        seq += 1
+        digest = hashlib.sha256(prev.encode() + body + str(seq).encode() + b"}").hexdigest()
+        out.append({**row, "seq": seq, "prev_hash": prev, "hash": digest})
+        prev = digest
+    session.execute(_EVENTS, out)
+    session.execute(_HEAD_MOVE, {"p_head": head_id, "p_seq": seq, "p_hash": prev})
