@@ -64,7 +64,11 @@ def _statement(head_id: int, n: int) -> Executable:
     columns = ["seq", *_COLUMNS, "prev_hash", "hash"]
     inserted = insert(_EVENT).from_select(columns, rows[0] if n == 1 else union_all(*rows)).cte("ins")
     last = links[-1]
-    statement = (_HEAD.update().where(_HEAD.c.id == head_id, _HEAD.c.seq == last.c.seq - n)  # the row as locked
-                 .values(seq=last.c.seq, hash=last.c.hash).add_cte(inserted))
+    # The head row is matched by its key only: under READ COMMITTED a condition on its old values would
+    # be checked against the statement's snapshot, which a concurrent append may have made stale; the
+    # new values come from the chain computed on the row as locked by h0.
+    statement = (_HEAD.update().where(_HEAD.c.id == head_id)
+                 .values(seq=select(last.c.seq).scalar_subquery(), hash=select(last.c.hash).scalar_subquery())
+                 .add_cte(inserted))
     _STATEMENTS[(head_id, n)] = statement
     return statement

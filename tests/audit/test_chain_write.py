@@ -3,6 +3,8 @@ the head row is locked only for the append and the commit."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,3 +84,31 @@ def test_a_step_locks_the_head_last_and_every_write_changes_a_row(services: Serv
     head = next(i for i, s in enumerate(statements) if "audit_head" in s)
     assert statements[-1] == "COMMIT" and head >= len(statements) - 4, statements
     assert all(n >= 1 for s, n in sent if s.startswith(("UPDATE", "DELETE", "INSERT"))), str(sent)
+
+
+def test_an_append_that_waited_for_the_head_chains_onto_the_new_head(services: Services) -> None:
+    """Two transactions append at once: the second waits for the head, then numbers and hashes its
+    event after the first one's and moves the head (a regression: the head once stayed behind)."""
+    with services.uow() as uow:
+        seq = uow.session.get_one(AuditHead, audit.HEAD_ID).seq
+    first = services.uow()
+    with first as uow:
+        audit.append(uow.session, kind="test.first", actor="bureau", at=AT, payload={})
+        audit.write_queued(uow.session)  # holds the head (PostgreSQL: the row lock; SQLite: the write lock)
+
+        def second() -> None:
+            with services.uow() as other:
+                audit.append(other.session, kind="test.second", actor="bureau", at=AT, payload={})
+                other.commit()
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.5)
+        assert thread.is_alive()  # waiting for the head
+        uow.commit()
+    thread.join(timeout=30)
+    with services.uow() as uow:
+        head = uow.session.get_one(AuditHead, audit.HEAD_ID)
+        kinds = uow.session.scalars(select(AuditEvent.kind).where(AuditEvent.seq > seq).order_by(AuditEvent.seq))
+        assert list(kinds) == ["test.first", "test.second"] and head.seq == seq + 2
+        assert audit.verify(uow.session).ok
