@@ -15,7 +15,7 @@ from services.accounts import users
 from services.awards.demo import DEMO_PASSWORD, demo_uscc
 from services.bootstrap import Services
 from services.db.models import Call, Document
-from tests.helpers import act, pass_public_notice, snapshot
+from tests.helpers import act, apply_for, pass_public_notice, snapshot
 from tests.web.conftest import csrf_of
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -306,3 +306,17 @@ def test_a_refused_application_comes_back_as_the_form_with_the_input_kept(world:
     assert bad_file.status_code == 422 and "不是 PDF、JPEG 或 PNG" in bad_file.text
     assert 'value="45,000"' in bad_file.text and "本企业2023年获评</textarea>" in bad_file.text
     assert snapshot(world) == before and _blobs(world) == []
+
+
+def test_a_refused_correction_keeps_what_was_typed(world: Services, login: Login) -> None:
+    app_id = apply_for(world, "南昌精工智能装备有限公司", AWARD, 300_000_00)
+    act(world, app_id, "district-donghu", "return", reason="缺少审计报告")
+    c = login("applicant-a")
+    page = c.get(f"/my/applications/{app_id}").text
+    before = snapshot(world)
+    r = c.post(f"/my/applications/{app_id}/resubmit",
+               data={"csrf_token": csrf_of(page), "description": "已补充审计报告"},
+               files=[("files", ("审计报告.pdf", HTML, "application/pdf"))])
+    assert r.status_code == 422 and 'id="correct-error"' in r.text and "不是 PDF、JPEG 或 PNG" in r.text
+    assert "已补充审计报告</textarea>" in r.text and "退回意见" in r.text  # the page, not an error page
+    assert snapshot(world) == before

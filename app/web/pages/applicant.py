@@ -188,37 +188,55 @@ def my_applications(request: Request, status: str = "", principal: Principal = D
                                                  **offer_context(request, uow.session, user)})
 
 
+def _application_page(request: Request, uow: UnitOfWork, services: Services, principal: Principal,
+                      application_id: int, *, error: SmeflowError | None = None, where: str = "",
+                      description: str | None = None) -> Response:
+    detail = progress.detail(uow.session, principal.user, application_id)
+    return render(request, "applicant/application.html", {
+        "d": detail, "ok": request.query_params.get("ok"), "max_files": services.settings.upload_max_files,
+        "max_mib": services.settings.upload_max_bytes / (1024 * 1024),
+        "error": error.message if error else None, "error_where": where, "typed_description": description,
+    }, status_code=status_of(error) if error else 200)
+
+
 @router.get("/my/applications/{application_id}")
 def application_page(request: Request, application_id: IdPath, principal: Principal = Depends(current_principal),
                      uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> Response:
     """One application: stage and deadline, decisions with reasons, files, and the correction form."""
-    detail = progress.detail(uow.session, principal.user, application_id)
-    return render(request, "applicant/application.html", {
-        "d": detail, "ok": request.query_params.get("ok"), "max_files": services.settings.upload_max_files,
-        "max_mib": services.settings.upload_max_bytes / (1024 * 1024)})
+    return _application_page(request, uow, services, principal, application_id)
 
 
 @router.post("/my/applications/{application_id}/resubmit")
-def resubmit(application_id: IdPath, description: str = Form(""), files_: list[UploadFile | str] = NO_FILES,
-             principal: Principal = ApplicantForm, uow: UnitOfWork = Depends(get_uow),
-             services: Services = Depends(get_services)) -> Response:
-    """Correct a returned application and resubmit it to the district check."""
-    uploads = read_uploads(files_, services.settings)
-    claims.resubmit(uow, services, user=principal.user, application_id=application_id, description=description,
-                    uploads=uploads, now=services.clock.now())
-    uow.commit()
+def resubmit(request: Request, application_id: IdPath, description: str = Form(""),
+             files_: list[UploadFile | str] = NO_FILES, principal: Principal = ApplicantForm,
+             uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> Response:
+    """Correct a returned application and resubmit it to the district check. Refused: the page again
+    with the message beside the form and the description as typed (files to choose again)."""
+    try:
+        uploads = read_uploads(files_, services.settings)
+        claims.resubmit(uow, services, user=principal.user, application_id=application_id,
+                        description=description, uploads=uploads, now=services.clock.now())
+        uow.commit()
+    except (InvalidInput, Conflict) as exc:
+        uow.session.rollback()
+        return _application_page(request, uow, services, principal, application_id, error=exc, where="correct",
+                                 description=description[:5000])
     return _see_other(f"/my/applications/{application_id}?ok=resubmitted")
 
 
 @router.post("/my/applications/{application_id}/documents")
-def add_documents(application_id: IdPath, files_: list[UploadFile | str] = NO_FILES,
+def add_documents(request: Request, application_id: IdPath, files_: list[UploadFile | str] = NO_FILES,
                   principal: Principal = ApplicantForm, uow: UnitOfWork = Depends(get_uow),
                   services: Services = Depends(get_services)) -> Response:
-    """Add supporting files before the first decision."""
-    uploads = read_uploads(files_, services.settings)
-    claims.add_documents(uow, services, user=principal.user, application_id=application_id, uploads=uploads,
-                         now=services.clock.now())
-    uow.commit()
+    """Add supporting files before the first decision. Refused: the page again with the message."""
+    try:
+        uploads = read_uploads(files_, services.settings)
+        claims.add_documents(uow, services, user=principal.user, application_id=application_id, uploads=uploads,
+                             now=services.clock.now())
+        uow.commit()
+    except (InvalidInput, Conflict) as exc:
+        uow.session.rollback()
+        return _application_page(request, uow, services, principal, application_id, error=exc, where="documents")
     return _see_other(f"/my/applications/{application_id}?ok=documents")
 
 
