@@ -118,6 +118,10 @@ def act(uow: UnitOfWork, services: Services, *, task_id: int, username: str, ste
         raise Conflict(f"“{task.name}”已由 {task.completed_by} 办理，本次未作任何更改")
     _may_act(user, desk, task)
     case = session.get_one(ArrearsCase, task.case_id)
+    arrangement = services.settings.arrears_acceptance_arrangement
+    if task.role == "acceptance" and case.source == "complaint" and not arrangement:
+        raise Forbidden("本市已无代省级受理投诉部门受理投诉的安排（设置 arrears_acceptance_arrangement 为空）："
+                        "此投诉的受理审查和转交须由省级受理投诉部门办理")
     runtime = ArrearsRuntime(services)
     if case.instance_id is None:
         runtime.start(uow, case=case, actor=username, now=now)  # adopts `task`, the placeholder

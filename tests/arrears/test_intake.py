@@ -20,7 +20,7 @@ from services.audit import chain as audit
 from services.bootstrap import Services
 from services.db.models import AuditEvent
 from services.db.models_arrears import ArrearsCase, ArrearsTransfer
-from services.errors import InvalidInput, NotFound
+from services.errors import Forbidden, InvalidInput, NotFound
 from tests.arrears.conftest import PASSWORD, TEST_ARRANGEMENT, Campaign, build_campaign
 from tests.arrears.test_route import flow_data, utc_end_of
 
@@ -139,3 +139,15 @@ def test_the_case_page_says_where_the_complaint_came_from(services: Services) ->
         assert "专项行动台账案件，不是投诉" in page
         api = client.get(f"/api/v1/arrears/cases/{moved}").json()
     assert api["intake"] == "province" and api["transfer"]["document_no"] == "测试转〔2025〕7号"
+
+
+def test_without_the_arrangement_any_more_the_bureau_cannot_decide_a_complaints_acceptance(services: Services) -> None:
+    c = build_campaign(services)  # registered while the (test) arrangement was on record
+    own, ledger = c.register(n=1), c.register(n=2, intake="ledger")
+    services.settings = services.settings.model_copy(update={"arrears_acceptance_arrangement": ""})
+    with pytest.raises(Forbidden) as exc:
+        c.act(own, "acceptance_review", "bureau", "accept")
+    assert "arrears_acceptance_arrangement" in exc.value.message
+    assert c.case(own).status == "registered"  # nothing changed
+    c.act(ledger, "acceptance_review", "bureau", "accept")  # a ledger row needs no arrangement
+    assert "transfer" in c.open_steps(ledger)
