@@ -3,18 +3,31 @@ session by services.db.dialect; the tests run on both).
 
 - `insert_ignoring`: INSERT ... ON CONFLICT (key) DO NOTHING, so a duplicate is decided by the
   constraint in the one statement (no read before, no savepoint).
-- `append_chain`: the audit chain append in one statement: lock the head row, hash each event onto
-  the previous hash in the database (sha256 of the previous hash's text and the event's canonical
+- `append_chain`: the audit chain append of a step in one statement: lock the head row, hash each
+  event onto the previous hash in the database (sha256 of the previous hash's text and the event's canonical
   JSON, whose last key is `seq`: the caller sends the JSON up to `"seq":` and the statement closes
-  it with the sequence number and `}`), insert the events and move the head.
+  it with the sequence number and `}`), insert the events and move the head. A bulk transaction's
+  many events (more than ONE_STATEMENT_MAX) are hashed in Python after locking the head instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Executable, LargeBinary, Table, Text, bindparam, cast, func, literal_column, select, union_all
+from sqlalchemy import (
+    Executable,
+    LargeBinary,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
@@ -30,13 +43,40 @@ def insert_ignoring(entity: Any, *keys: str) -> Insert:
     return insert(entity).on_conflict_do_nothing(index_elements=list(keys))
 
 
+# Up to this many events (a step writes one to three) go in the one statement; a bulk transaction's
+# many events lock the head, are hashed here and inserted in one executemany.
+ONE_STATEMENT_MAX = 4
+
+
 def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: Sequence[dict[str, Any]]) -> None:
     """Append events (canonical JSON up to `"seq":`, and their columns) after the chain head, in order."""
+    if len(rows) > ONE_STATEMENT_MAX:
+        _append_many(session, head_id, bodies, rows)
+        return
     params: dict[str, Any] = {"close": b"}"}
     for i, (body, row) in enumerate(zip(bodies, rows, strict=True)):
         params[f"b{i}"] = body
         params.update({f"{name}{i}": row[name] for name in _COLUMNS})
     session.execute(_statement(head_id, len(rows)), params)
+
+
+_HEAD_LOCK = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == bindparam("p_head")).with_for_update()
+_HEAD_MOVE = _HEAD.update().where(_HEAD.c.id == bindparam("p_head")).values(seq=bindparam("p_seq"),
+                                                                            hash=bindparam("p_hash"))
+_EVENTS = insert(_EVENT)
+
+
+def _append_many(session: Session, head_id: int, bodies: Sequence[bytes], rows: Sequence[dict[str, Any]]) -> None:
+    head = session.execute(_HEAD_LOCK, {"p_head": head_id}).one()
+    seq, prev = head.seq, head.hash
+    out = []
+    for body, row in zip(bodies, rows, strict=True):
+        seq += 1
+        digest = hashlib.sha256(prev.encode() + body + str(seq).encode() + b"}").hexdigest()
+        out.append({**row, "seq": seq, "prev_hash": prev, "hash": digest})
+        prev = digest
+    session.execute(_EVENTS, out)
+    session.execute(_HEAD_MOVE, {"p_head": head_id, "p_seq": seq, "p_hash": prev})
 
 
 _STATEMENTS: dict[tuple[int, int], Executable] = {}

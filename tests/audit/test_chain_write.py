@@ -45,6 +45,22 @@ def test_events_written_at_commit_hash_as_event_hash_defines(services: Services)
     assert (head.seq, head.hash) == (seq, prev)
 
 
+def test_many_events_in_one_transaction_chain_in_order(services: Services) -> None:
+    """A bulk transaction (a list import, a policy load) appends hundreds of events at once."""
+    with services.uow() as uow:
+        seq = uow.session.get_one(AuditHead, audit.HEAD_ID).seq
+    with services.uow() as uow:
+        for i in range(300):
+            audit.append(uow.session, kind="test.bulk", actor="bureau", at=AT, payload={"i": i})
+        uow.commit()
+    with services.uow() as uow:
+        payloads = uow.session.scalars(select(AuditEvent.payload).where(AuditEvent.seq > seq)
+                                       .order_by(AuditEvent.seq)).all()
+        assert payloads == [audit.canonical({"i": i}).decode() for i in range(300)]
+        assert uow.session.get_one(AuditHead, audit.HEAD_ID).seq == seq + 300
+        assert audit.verify(uow.session).ok
+
+
 def test_a_rolled_back_transaction_appends_nothing_and_a_read_sees_its_own_events(services: Services) -> None:
     with services.uow() as uow:
         before = uow.session.get_one(AuditHead, audit.HEAD_ID).seq
