@@ -66,6 +66,7 @@ def sign_in(request: Request, uow: UnitOfWork, services: Services, *, username: 
             audit.append(uow.session, kind="login.locked", actor="anonymous", at=services.clock.now(),
                          payload={"scope": scope, "username": username[:80], "address": address,
                                   "failures": limit, "locked_until": locked.isoformat()})
+    throttle.prune(uow.session, now=now, window=rules.window, keep=[k for k, _, _ in keys])
     uow.commit()
     raise InvalidInput("password", WRONG)
 

@@ -32,8 +32,14 @@ class Started:
 
 
 def start(session: Session, *, user: User, now: datetime, hours: int) -> Started:
-    """A new session for `user` (and the user's expired sessions removed)."""
-    session.execute(delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now))
+    """A new session for `user`; expired sessions are removed on the way (those another transaction
+    holds are skipped: PostgreSQL SKIP LOCKED, so this never waits), so the table holds live ones."""
+    expired = select(UserSession.id).where(UserSession.expires_at <= now).limit(500)
+    if session.get_bind().dialect.name == "postgresql":
+        expired = expired.with_for_update(skip_locked=True)
+    held = list(session.scalars(expired))  # first lock them (skipping held ones), then delete only these
+    if held:
+        session.execute(delete(UserSession).where(UserSession.id.in_(held)))
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     expires = now + timedelta(hours=hours)
     session.add(UserSession(user_id=user.id, token_sha256=_digest(token), csrf=csrf, created_at=now,

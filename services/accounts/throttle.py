@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,21 @@ def record_failure(session: Session, key: str, *, limit: int, now: datetime, win
         return None
     row.failures, row.window_started_at, row.locked_until = 0, now, now + lockout
     return row.locked_until
+
+
+def prune(session: Session, *, now: datetime, window: timedelta, keep: list[str], batch: int = 500) -> None:
+    """Forget keys whose window ran out and that are not locked, so the table holds about one window's
+    failures. Called last in the failing sign-in's transaction; rows another transaction holds are
+    skipped (PostgreSQL SKIP LOCKED), so pruning never waits and cannot deadlock with a count."""
+    stale = (select(LoginThrottle.key)
+             .where(LoginThrottle.key.not_in(keep), LoginThrottle.window_started_at <= now - window,
+                    or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now))
+             .limit(batch))
+    if session.get_bind().dialect.name == "postgresql":
+        stale = stale.with_for_update(skip_locked=True)
+    held = list(session.scalars(stale))  # first lock them (skipping held ones), then delete only these
+    if held:
+        session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(held)))
 
 
 def clear(session: Session, key: str) -> None:

@@ -4,6 +4,7 @@ forwards it (item 12)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from sqlalchemy import select, update
 from services.awards.demo import DEMO_PASSWORD
 from services.bootstrap import Services
 from services.db.models import AuditEvent, LoginThrottle
+from tests.conftest import requires_postgres
 from tests.web.served import serve_env, served
 
 
@@ -81,3 +83,41 @@ def test_a_forged_forwarded_address_does_not_dodge_the_lock(world: Services, tmp
         last = httpx.post(f"{base}/login", data={"username": "admin", "password": DEMO_PASSWORD},
                           headers={"X-Forwarded-For": "203.0.113.99"}, follow_redirects=False, timeout=30)
         assert last.status_code == (429 if locked else 303)
+
+
+def test_stale_keys_are_forgotten(world: Services, client: TestClient) -> None:
+    assert client.post("/login", data={"username": "someone", "password": "x-x-x-x"}).status_code == 401
+    with world.uow() as uow:
+        uow.session.execute(update(LoginThrottle).values(window_started_at=datetime.now(UTC) - timedelta(minutes=16)))
+        uow.commit()
+    assert client.post("/login", data={"username": "another", "password": "x-x-x-x"}).status_code == 401
+    with world.uow() as uow:
+        keys = set(uow.session.scalars(select(LoginThrottle.key)))
+    assert keys == {"user:another", "addr:testclient"}  # user:someone's window ran out: gone
+
+
+@requires_postgres()
+def test_concurrent_failures_are_all_counted_without_deadlock(world: Services, live_url: str) -> None:
+    """24 failed sign-ins at once over HTTP (8 usernames, stale keys of others present to be pruned): each
+    is answered 401 or, once the address is locked, 429 (none a 500 from a deadlock); every failure is
+    counted once, no username is locked (3 < 5), and the address (limit 20) is, with one audit event."""
+    with world.uow() as uow:
+        old = datetime.now(UTC) - timedelta(hours=1)
+        uow.session.add_all([LoginThrottle(key=f"user:old-{n}", failures=1, window_started_at=old)
+                             for n in range(50)])
+        uow.commit()
+
+    def fail(n: int) -> int:
+        r = httpx.post(f"{live_url}/login", data={"username": f"racer-{n % 8}", "password": "x-x-x-x"}, timeout=60)
+        return r.status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes = list(pool.map(fail, range(24)))
+    assert set(codes) <= {401, 429} and codes.count(401) >= 20, codes
+    with world.uow() as uow:
+        rows = {r.key: r for r in uow.session.scalars(select(LoginThrottle))}
+        assert not any(k.startswith("user:old-") for k in rows)
+        assert sum(rows[f"user:racer-{n}"].failures for n in range(8)) == codes.count(401)
+        assert all(rows[f"user:racer-{n}"].locked_until is None for n in range(8))
+        assert rows["addr:127.0.0.1"].locked_until is not None
+    assert ['"scope":"address"' in e.payload for e in _events(world)] == [True]
