@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Set up from nothing, migrate the embedded SQLite database, load the demo data, and run the
-# web service (http://127.0.0.1:8000/) with the worker beside it. Ctrl-C stops both.
+# web service (http://127.0.0.1:8000/) with the worker and a local mail sink beside it (every message kept
+# under var/mailbox, read at /mailbox). Ctrl-C stops all; if the worker cannot start, all stop with exit 1.
 run: demo
 	$(BIN)/smeflow up
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import email.utils
 import os
 import re
 import uuid
@@ -64,6 +65,7 @@ def store_message(directory: Path, content: bytes, recipients: list[str], *, now
 class MailboxMessage:
     key: str  # the file name (the page's id)
     received_at: datetime
+    sent_at: datetime  # the message's Date header (the service's clock: the demo clock in the demo)
     recipients: tuple[str, ...]
     sender: str
     subject: str
@@ -84,7 +86,13 @@ def _parse(path: Path, *, body: bool) -> MailboxMessage | None:
         text = part.get_content() if part is not None else ""
     stamp = path.name.split("Z-", 1)[0]
     received = datetime.strptime(stamp, "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
-    return MailboxMessage(path.name, received, recipients, str(msg.get("From", "")), str(msg.get("Subject", "")),
+    try:
+        sent = email.utils.parsedate_to_datetime(str(msg["Date"])) if msg["Date"] else received
+    except (TypeError, ValueError):
+        sent = received
+    if sent.tzinfo is None:
+        sent = sent.replace(tzinfo=UTC)
+    return MailboxMessage(path.name, received, sent, recipients, str(msg.get("From", "")), str(msg.get("Subject", "")),
                           text)
 
 
