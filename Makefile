@@ -36,11 +36,13 @@ test: $(STAMP)
 # Mutation testing (mutmut 3; not in CI, slow): mutates the money, audit-chain, sandbox, deadline,
 # payout and scoping modules ([tool.mutmut] in pyproject.toml), runs the tests that cover each mutant,
 # then prints the score per module and every surviving mutant. MUTANTS_TIMEOUT bounds the run (s);
-# a stopped run resumes where it was. SQLite only.
+# a stopped run resumes where it was. MUTANTS narrows the run to mutant names (wildcards allowed,
+# e.g. MUTANTS='services.awards.payouts.*'); named mutants are run again. SQLite only.
 MUTANTS_TIMEOUT ?= 7200
+MUTANTS ?=
 mutants: $(STAMP)
 	$(BIN)/pip install -q 'mutmut==3.8.1'
-	-env -u SMEFLOW_TEST_DATABASE_URL timeout $(MUTANTS_TIMEOUT) $(BIN)/mutmut run --max-children 2
+	-env -u SMEFLOW_TEST_DATABASE_URL timeout -s INT $(MUTANTS_TIMEOUT) $(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/python tools/mutants_score.py
 
 bench: $(STAMP)

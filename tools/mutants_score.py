@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 from mutmut.stats import status_by_exit_code
@@ -22,6 +24,7 @@ def main(root: Path = Path("mutants")) -> int:
         return 1
     total: Counter[str] = Counter()
     survivors: list[str] = []
+    print(f"mutmut {version('mutmut')}, results as of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"{'module':40} {'killed':>7} {'survived':>9} {'no tests':>9} {'other':>6} {'score':>7}")
     for meta in metas:
         codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
@@ -39,7 +42,7 @@ def main(root: Path = Path("mutants")) -> int:
           f"{sum(total.values()) - killed - survived - total['no tests']:6} {score:>7}")
     not_run = total["not checked"]
     if not_run:
-        print(f"{not_run} mutants not run (the run stopped at its time limit)")
+        print(f"{not_run} mutants not run (the run stopped at its time limit, or was narrowed to other mutants)")
     print(f"\nsurviving mutants ({len(survivors)}; `.venv/bin/mutmut show NAME` prints the change):")
     for name in survivors:
         print(f"  {name}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from sqlalchemy import select
 
@@ -77,6 +78,12 @@ def test_payout_draws_on_both_lines_never_beyond_either(world: Services) -> None
         draws = sorted((d.fund_id, d.amount_fen) for d in uow.session.scalars(select(FundDraw)))
         ids = {f.code: f.id for f in uow.session.scalars(select(Fund))}
     assert draws == sorted([(ids["sme-2024"], 210_000_00), (ids["2024-donghu"], 90_000_00)])
+    with world.uow() as uow:  # the audit record names both lines and their parts
+        event = uow.session.scalars(select(AuditEvent).where(AuditEvent.kind == "payout")).one()
+        payout_id = uow.session.scalars(select(FundDraw.payout_id)).first()
+    assert (event.application_id, orjson.loads(event.payload)) == (app_id, {
+        "payout": payout_id, "fund": ids["sme-2024"], "amount_fen": 300_000_00, "reference": "P-1",
+        "draws": [["sme-2024", 210_000_00], ["2024-donghu", 90_000_00]]})
 
 
 def test_no_district_line_means_no_payout(world: Services) -> None:

@@ -4,19 +4,21 @@ payment reference, naming the field; the smallest amount, one fen, is paid to th
 These guards sit behind the route (finance only reaches the payout after the bureau set an amount),
 so the tests call the payout service directly, as a bug or a changed route would. Kills `make
 mutants` survivors in services/awards/payouts.py: `amount is None or amount <= 0` turned into
-`and`, `< 0` or `<= 1`. Equivalent: the default `district_percent=0` turned into 1 (its only
-caller, services/awards/tasks.py, always passes the setting).
+`and`, `< 0` or `<= 1`; a single-line payout's audit record given the parts (`draws`) only a
+two-line payout has. Equivalent: the default `district_percent=0` turned into 1 (its only caller,
+services/awards/tasks.py, always passes the setting).
 """
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from sqlalchemy import select
 
 from services.awards.demo import Demo
 from services.awards.payouts import pay
 from services.bootstrap import Services
-from services.db.models import Application, Call, Fund, Payout
+from services.db.models import Application, AuditEvent, Call, Fund, Payout
 from services.errors import InvalidInput
 from tests.helpers import act, apply_for, open_item, pass_public_notice
 
@@ -70,4 +72,9 @@ def test_one_fen_is_paid_to_the_fen(at_payout: tuple[Services, int]) -> None:
     assert _pay(s, app_id, awarded_fen=1) == 1
     with s.uow() as uow:
         assert uow.session.scalars(select(Fund.paid_fen)).all() == [1]
-        assert [(p.amount_fen, p.reference) for p in uow.session.scalars(select(Payout))] == [(1, "PAY-1")]
+        [payout] = uow.session.scalars(select(Payout)).all()
+        event = uow.session.scalars(select(AuditEvent).where(AuditEvent.kind == "payout")).one()
+    assert (payout.amount_fen, payout.reference) == (1, "PAY-1")
+    # one line paid it all: the audit record names the payout, its fund, amount and reference, no parts
+    assert (event.application_id, orjson.loads(event.payload)) == (app_id, {
+        "payout": payout.id, "fund": payout.fund_id, "amount_fen": 1, "reference": "PAY-1"})
