@@ -37,6 +37,8 @@ FIELD_LABELS = {
     "uscc": "统一社会信用代码", "year": "年度",
     "intake": "投诉来源", "transfer_from": "转办单位", "transfer_document": "转办文书文号",
     "complaint_accepted_on": "受理投诉部门受理日期", "transferred_on": "转交日期", "received_on": "收到转办材料日期",
+    "current_password": "当前密码", "new_password": "新密码", "new_password_again": "再次输入的新密码",
+    "days": "有效天数",
 }
 
 
