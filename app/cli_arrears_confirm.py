@@ -72,7 +72,9 @@ def list_cmd() -> None:
         with services.uow() as uow:
             rows = open_confirmations(uow)
             for r in rows:
-                typer.echo(f"{r.id}  {r.creditor_name}  {r.contract_no}  requested {r.requested_on}  due {r.due_on}")
+                mark = "（暂定：该年节假日安排未公布）" if r.due_provisional else ""
+                typer.echo(f"{r.id}  {r.creditor_name}  {r.contract_no}  requested {r.requested_on}  "
+                           f"due {r.due_on}{mark}")
         if not rows:
             typer.echo("no open 确权 request")
 

@@ -107,3 +107,21 @@ def test_cli_request_answer_and_list(campaign: Campaign, monkeypatch: pytest.Mon
                                "2024-06-10"])
     assert done.exit_code == 0 and "confirmed on 2024-06-10" in done.output, done.output
     assert "no open" in runner.invoke(app, ["arrears", "confirmation", "list"]).output
+
+
+def test_cli_marks_a_last_day_in_a_year_without_the_holiday_notice(campaign: Campaign,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from config.settings import get_settings
+
+    point_env_at(campaign.services, monkeypatch)
+    monkeypatch.setenv("SMEFLOW_CALENDAR_PACKAGE_THROUGH", "2026")  # 2027: its State Council notice unknown
+    get_settings.cache_clear()
+    runner = CliRunner()
+    # requested Wed 2026-12-02: 30 days = Fri 2027-01-01, 元旦 by the 办法 (computed), then Sat and Sun:
+    # Mon 2027-01-04, provisional (no 补假 or 调休 of 2027 is known)
+    ok = runner.invoke(app, ["arrears", "confirmation", "request", "--creditor", CREDITOR, "--creditor-name",
+                             "南昌测试科技有限公司", "--debtor", DEBTORS["big"][0], "--contract", "HT-27", "--amount",
+                             "1000", "--financing", "保理", "--requested", "2026-12-02"])
+    assert ok.exit_code == 0 and "by 2027-01-04 (provisional)" in ok.output, ok.output
+    listed = runner.invoke(app, ["arrears", "confirmation", "list"]).output
+    assert "due 2027-01-04（暂定：该年节假日安排未公布）" in listed
