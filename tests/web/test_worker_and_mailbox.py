@@ -85,6 +85,12 @@ def test_dashboard_tells_a_beating_worker_from_a_silent_one(world: Services, log
     record_state(world.sessions, name="host-b:12", state="serving")  # a beat now
     page = login("manager").get("/dashboard").text
     assert "后台任务正常：1 个进程运行中" in page and "host-b · 进程号 12" in page
+    with TestClient(create_app(world)) as api:
+        token = api.post("/api/v1/tokens", json={"username": "manager", "password": DEMO_PASSWORD}).json()["token"]
+        board = api.get("/api/v1/dashboard", headers={"Authorization": f"Bearer {token}"}).json()
+    assert board["workers_ok"] is True
+    assert [(w["name"], w["state"], w["alive"]) for w in board["workers"]] == [
+        ("host-b:12", "serving", True), ("host-a:11", "serving", False)]
 
 
 def test_the_mail_sink_keeps_each_message_and_each_user_reads_their_own(world: Services, login: Login) -> None:

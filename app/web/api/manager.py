@@ -120,6 +120,15 @@ class RouteOut(BaseModel):
     ended: dict[str, int] = Field(description="finished cases per end event")
 
 
+class WorkerOut(BaseModel):
+    name: str = Field(description="host:pid of the smeflow worker process")
+    state: str = Field(description="starting, serving, failed or stopped")
+    alive: bool = Field(description="serving, with a heartbeat within three heartbeat intervals")
+    detail: str | None = Field(description="why it failed (the worker's own message)")
+    started_at: datetime
+    seen_at: datetime
+
+
 class DashboardOut(BaseModel):
     filters: FiltersOut
     total: int
@@ -131,6 +140,8 @@ class DashboardOut(BaseModel):
     funds: list[FundOut]
     outbox: OutboxOut
     routes: list[RouteOut]
+    workers_ok: bool = Field(description="at least one worker runs the scheduled flows")
+    workers: list[WorkerOut] = Field(description="the workers seen in the last day, newest first")
 
 
 class CaseOut(BaseModel):
@@ -181,7 +192,9 @@ def _dashboard_out(board: dashboard.Dashboard, routes: list[RouteOut]) -> Dashbo
         outbox=OutboxOut(counts=board.outbox, failed=[
             FailedMailOut(id=m.id, recipients=list(m.recipients), subject=m.subject, attempts=m.attempts,
                           last_error=m.last_error) for m in board.failed_mails]),
-        routes=routes)
+        routes=routes, workers_ok=board.workers.ok,
+        workers=[WorkerOut(name=w.name, state=w.state, alive=w.alive, detail=w.detail,
+                           started_at=w.started_at, seen_at=w.seen_at) for w in board.workers.workers])
 
 
 def _filters(services: Services, call: int | None, award: str | None, unit: str | None,
