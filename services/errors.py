@@ -15,15 +15,15 @@ class SmeflowError(Exception):
 #: (the API keeps the field's code in `field`, beside the message)
 FIELD_LABELS = {
     "account_name": "开户名", "account_no": "银行账号", "accepted_on": "验收日期", "active": "账号状态",
-    "add_fen": "追加金额", "against": "被投诉单位", "agreed_days": "约定付款期限（天）", "agreed_rate": "约定利率",
-    "amount": "金额", "answered_on": "答复日期", "as_of": "截至日期", "award": "奖励", "award_amount": "奖励金额",
+    "add_fen": "追加金额", "against": "比较版本", "agreed_days": "约定付款期限（天）", "agreed_rate": "约定利率",
+    "amount": "金额", "answered_on": "答复日期", "as_of": "测算日期", "award": "奖励", "award_amount": "奖励金额",
     "award_type": "奖励类型", "award_types": "奖励类型", "bank_name": "开户银行", "budget": "预算",
     "budget_fen": "预算", "by": "办理人", "call": "申报批次", "call_id": "申报批次", "claim_code": "认领码",
     "closes_on": "截止日期", "commitments": "承诺事项", "confirmed_amount": "确认金额", "contract_no": "合同编号",
     "creditor_name": "债权企业名称", "creditor_uscc": "债权企业统一社会信用代码", "debtor_kind": "债务人类型",
     "debtor_uscc": "债务人统一社会信用代码", "decision": "决定", "delivered_on": "交付日期",
     "demo_clock": "演示时钟", "department": "处理部门", "description": "情况说明", "display_name": "姓名",
-    "document_no": "认定文号", "draft": "草稿", "edition": "政策版本", "email": "电子邮箱", "enterprise": "企业",
+    "document_no": "认定文号", "draft": "草案", "edition": "政策版本", "email": "电子邮箱", "enterprise": "企业",
     "extension_until": "延长至", "file": "文件", "files": "附件", "financing": "融资情况", "format": "格式",
     "fund": "资金", "honour_id": "荣誉", "honour_type": "荣誉类型", "inspection_due_on": "检验期限",
     "instalments": "分期计划", "issuer": "认定机关", "jump": "跳转", "kind": "类型", "level": "认定级别",

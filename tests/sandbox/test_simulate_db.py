@@ -144,13 +144,13 @@ def test_cli_and_workbook_show_the_same_totals(pool: Services, services_env: Ser
 
 
 @pytest.mark.parametrize(("args", "needle"), [
-    (["policy", "simulate", "missing.toml"], "draft"),
-    (["policy", "simulate", "2022-109", "--against", "nope"], "against"),
-    (["policy", "simulate", str(DRAFT_FILE), "--as-of", "2031-01-01"], "as_of"),
-    (["policy", "simulate", "2022-109"], "against"),
-    (["policy", "simulate", "2022-109", "--take-up", "2"], "take_up"),
-    (["policy", "simulate", "2022-109", "--as-of", "yesterday"], "as_of"),
-    (["policy", "simulate", "2022-109", "--user", "auditor"], "角色"),
+    (["policy", "simulate", "missing.toml"], "草案："),
+    (["policy", "simulate", "2022-109", "--against", "nope"], "比较版本："),
+    (["policy", "simulate", str(DRAFT_FILE), "--as-of", "2031-01-01"], "测算日期："),
+    (["policy", "simulate", "2022-109"], "比较版本："),
+    (["policy", "simulate", "2022-109", "--take-up", "2"], "申领比例："),
+    (["policy", "simulate", "2022-109", "--as-of", "yesterday"], "测算日期："),
+    (["policy", "simulate", "2022-109", "--user", "auditor"], "只有市中小企业局、市财政局、管理人员"),
 ])
 def test_cli_bad_input_one_line(pool: Services, services_env: Services, args: list[str], needle: str) -> None:
     result = CliRunner().invoke(app, args)

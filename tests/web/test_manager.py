@@ -24,6 +24,7 @@ from services.bootstrap import Services
 from services.dashboard import percentile
 from services.db.models import AuditEvent, ProcessDefinition
 from services.db.models_mail import OutboxMail
+from services.errors import field_label
 from services.mail import outbox
 from tests.helpers import act, apply_for, clock, pass_public_notice, today
 from tests.smtp import SmtpServer
@@ -192,7 +193,7 @@ def test_bad_filters_are_422_naming_the_field(world: Services, login: Login) -> 
             api = c.get(path, params=params)
             assert api.status_code == 422 and field_of(api.json()) == field, (path, params)
         page = c.get("/dashboard", params=params)
-        assert page.status_code == 422 and f"{field}:" in page.text, params
+        assert page.status_code == 422 and f"{field_label(field)}：" in page.text, params  # 申报批次：…
         assert c.get("/dashboard/cases.csv", params=params).status_code == 422, params
 
 
