@@ -15,7 +15,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def create_app(services: Services | None = None) -> FastAPI:
     """Build the ASGI app around a wired service (default: from the environment)."""
-    from app.web import docs, errors, headers, limits
+    from app.web import docs, errors, headers, json_text, limits, openapi
     from app.web.api import router as api_router
     from app.web.pages import router as pages_router
     from app.web.security import SessionCodec
@@ -28,9 +28,11 @@ def create_app(services: Services | None = None) -> FastAPI:
     services.settings.audit_key()  # generated on first start, or a refused key stops the start here
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     errors.install(app)
-    app.add_middleware(limits.RequestBodyLimits)  # inside: sees the body before the routes do
+    app.add_middleware(json_text.JsonTextCheck)  # innermost: reads a JSON body already bounded and timed
+    app.add_middleware(limits.RequestBodyLimits)  # sees the body before the routes do
     app.add_middleware(headers.SecurityHeaders)  # outside: its headers are on every answer, refusals too
     app.include_router(api_router)
     app.include_router(pages_router)
     app.include_router(docs.router)  # /api/docs, Swagger UI served from /static
+    openapi.install(app)
     return app

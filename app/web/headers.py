@@ -41,7 +41,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = policy_for(scope["path"], headers.get("content-type", ""))
+                    headers["Content-Security-Policy"] = policy_for(headers.get("content-type", ""))
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Referrer-Policy", "same-origin")
                 headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -52,6 +52,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def policy_for(path: str, content_type: str) -> str:
+def policy_for(content_type: str) -> str:
     """The Content-Security-Policy of an answer that did not set its own."""
     return PAGE_POLICY if content_type.startswith("text/html") else DATA_POLICY

@@ -54,6 +54,9 @@ COLUMNS: dict[str, str] = {
 }
 REQUIRED = ("creditor_uscc", "creditor_name", "debtor_uscc", "contract_no", "signed_on", "delivered_on", "amount")
 MAX_FEN = 10**15  # ten trillion yuan: anything above is a typo
+#: Dates a ledger row may carry: the working-day calendar computes the holidays of a year it does not
+#: know from the lunar calendar (lunardate, 1900-2099), and statutory periods are counted in it.
+EARLIEST, LATEST = date(1900, 1, 1), date(2099, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +97,15 @@ def _text(value: Any) -> str:
 
 
 def parse_date(value: Any, field: str) -> date:
-    """A date from a date cell or text YYYY-MM-DD (also YYYY/MM/DD); InvalidInput otherwise."""
+    """A date from a date cell or text YYYY-MM-DD (also YYYY/MM/DD) within EARLIEST..LATEST;
+    InvalidInput otherwise."""
+    day = _parse_date(value, field)
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidInput(field, f"日期须在 {EARLIEST} 至 {LATEST} 之间：{day}")
+    return day
+
+
+def _parse_date(value: Any, field: str) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -121,10 +132,12 @@ def parse_fen(value: Any, field: str) -> int:
         raise InvalidInput(field, f"金额格式无效：{_text(value)!r}（单位：元，最多两位小数）") from exc
     if not amount.is_finite():
         raise InvalidInput(field, "金额格式无效")
+    if amount.adjusted() >= 20 or amount * 100 >= MAX_FEN:  # checked before scaling: 1e999999 * 100 overflows
+        raise InvalidInput(field, f"金额须小于 {MAX_FEN // 100:,} 元")
     fen = amount * 100
     if fen != fen.to_integral_value():
         raise InvalidInput(field, "金额最多两位小数")
-    if fen <= 0 or fen >= MAX_FEN:
+    if fen <= 0:
         raise InvalidInput(field, "金额须大于 0")
     return int(fen)
 
@@ -145,8 +158,10 @@ def _optional_rate_ppm(value: Any, field: str) -> int | None:
         rate = Decimal(repr(value)) if isinstance(value, float) else Decimal(_text(value).rstrip("%"))
     except InvalidOperation as exc:
         raise InvalidInput(field, f"利率格式无效：{_text(value)!r}（年利率，百分数，如 4.35）") from exc
+    if not rate.is_finite() or rate <= 0 or rate > 100:  # bounded before scaling: 1e999999 * 10000 overflows
+        raise InvalidInput(field, "年利率须在 0 到 100 之间，最多四位小数")
     ppm = rate * 10_000
-    if not rate.is_finite() or rate <= 0 or rate > 100 or ppm != ppm.to_integral_value():
+    if ppm != ppm.to_integral_value():
         raise InvalidInput(field, "年利率须在 0 到 100 之间，最多四位小数")
     return int(ppm)
 

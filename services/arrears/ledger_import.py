@@ -33,6 +33,7 @@ from services.db.base import UTCDateTime
 from services.db.models_arrears import ArrearsCase, ArrearsDebtor, ArrearsImport, ArrearsTask
 from services.errors import InvalidInput
 from services.uow import UnitOfWork
+from services.xlsx_safety import check_xlsx
 
 if TYPE_CHECKING:
     from services.bootstrap import Services
@@ -82,20 +83,39 @@ def _decode(content: bytes) -> str:
     raise InvalidInput("file", "CSV 须为 UTF-8 或 GB18030 编码")
 
 
-def read_table(content: bytes, filename: str) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
-    """The header and the (row number, values) of a CSV or XLSX file; blank rows are skipped."""
+def _xlsx_rows(book: Any) -> Iterator[tuple[int, list[Any]]]:
+    """The first sheet's rows; openpyxl reads the sheet lazily, so a damaged one fails here."""
+    try:
+        for i, r in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1):
+            yield i, list(r)
+    except Exception as exc:  # openpyxl and its XML parser raise many kinds for a damaged sheet
+        raise InvalidInput("file", f"无法读取 XLSX 文件：{type(exc).__name__}") from exc
+
+
+def _csv_rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
+    reader = csv.reader(io.StringIO(_decode(content)))
+    try:
+        yield from enumerate(reader, start=1)
+    except csv.Error as exc:
+        raise InvalidInput("file", f"CSV 格式错误（第 {reader.line_num} 行）：{exc}") from exc
+
+
+def read_table(content: bytes, filename: str, *, max_bytes: int | None = None
+               ) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
+    """The header and the (row number, values) of a CSV or XLSX file; blank rows are skipped. An XLSX
+    is opened only after services.xlsx_safety passed it (no DTD or entity, no zip bomb past 64 x
+    `max_bytes`, default the file's own size)."""
     if filename.lower().endswith((".xlsx", ".xlsm")):
         from openpyxl import load_workbook
 
+        check_xlsx(content, max_bytes or max(len(content), 1))
         try:
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             raise InvalidInput("file", f"无法读取 XLSX 文件：{type(exc).__name__}") from exc
-        rows: Iterator[tuple[int, list[Any]]] = (
-            (i, list(r)) for i, r in enumerate(book.worksheets[0].iter_rows(values_only=True), start=1))
+        rows: Iterator[tuple[int, list[Any]]] = _xlsx_rows(book)
     elif filename.lower().endswith(".csv"):
-        reader = csv.reader(io.StringIO(_decode(content)))
-        rows = ((i, r) for i, r in enumerate(reader, start=1))
+        rows = _csv_rows(content)
     else:
         raise InvalidInput("file", "只接受 .csv 或 .xlsx 文件")
     filled = ((n, v) for n, v in rows if any(x not in (None, "") for x in v))
@@ -128,7 +148,7 @@ def import_ledger(uow: UnitOfWork, services: Services, *, content: bytes, filena
     rules = load_rules()
     check_limits(services, rules)
     report = ImportReport(filename=filename, sha256=hashlib.sha256(content).hexdigest())
-    header, rows = read_table(content, filename)
+    header, rows = read_table(content, filename, max_bytes=services.settings.arrears_import_max_bytes)
     where = _columns(header, report)
     if where is None:
         return report

@@ -88,6 +88,8 @@ def month_bounds(month: str) -> tuple[date, date]:
         first = date(year, number, 1)
     except ValueError as exc:
         raise InvalidInput("month", f"月份格式应为 YYYY-MM：{month!r}") from exc
+    if not 1900 <= year <= 2099:
+        raise InvalidInput("month", f"月份须在 1900-01 至 2099-12 之间：{month!r}")
     return first, first.replace(day=monthcal.monthrange(year, number)[1])
 
 

@@ -23,7 +23,11 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from app.web import create_app
 from config.settings import Settings
@@ -117,7 +121,8 @@ def errors_say_what_is_wrong(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
-CHECKS = [not_a_server_error, errors_say_what_is_wrong]
+# Every answer is one the document declares (app/web/openapi.py adds the refusals), with its schema.
+CHECKS = [not_a_server_error, errors_say_what_is_wrong, status_code_conformance, response_schema_conformance]
 
 
 def _users(case: Any) -> tuple[str, ...]:

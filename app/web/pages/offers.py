@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -89,7 +89,7 @@ def respond(
 @router.get("/offers")
 def offers_page(
     request: Request,
-    call: int | None = None,
+    call: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     principal: Principal = Depends(current_principal),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
