@@ -34,10 +34,15 @@ def get_services(request: Request) -> Services:
     return services
 
 
-def get_uow(services: Services = Depends(get_services)) -> Iterator[UnitOfWork]:
-    """One unit of work per request; handlers that change state call uow.commit()."""
+def get_uow(request: Request, services: Services = Depends(get_services)) -> Iterator[UnitOfWork]:
+    """One unit of work per request; handlers that change state call uow.commit(). The page templates
+    read names through it too (request.state.uow): a second unit of work would wait for this one."""
     with services.uow() as uow:
-        yield uow
+        request.state.uow = uow
+        try:
+            yield uow
+        finally:
+            request.state.uow = None
 
 
 @dataclass

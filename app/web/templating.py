@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -10,10 +12,13 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from sqlalchemy import select
 
 from services.accounts.users import ROLE_NAMES
 from services.audit.kinds import kind_label
 from services.awards import labels
+from services.db.models import User
 from services.mail.mailbox import sink_enabled
 from services.money import yuan
 from services.time import due
@@ -46,6 +51,36 @@ def demo_banner(services: Any) -> str | None:
     return f"演示环境 · 演示时钟 {clock.now().astimezone(ZoneInfo(services.settings.timezone)):%Y-%m-%d %H:%M}"
 
 
+#: accounts that are not people: what they are called
+NOT_PEOPLE = {"system": "系统（计时器与督办）", "demo": "演示数据", "smeflow demo": "演示数据"}
+_CODE_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[._-][A-Za-z0-9]+)+|[a-z]+")
+
+
+def _people(request: Request) -> Callable[[str | None], Markup]:
+    """`person(username)`: the account's name with its username in <code> beside it (looked up once per
+    page, in the request's own unit of work)."""
+    names: dict[str, str] = {}
+
+    def person(username: str | None) -> Markup:
+        if not username:
+            return Markup("—")
+        if username not in names:
+            uow = getattr(request.state, "uow", None)
+            found = uow.session.scalar(select(User.display_name).where(User.username == username)) if uow else None
+            names[username] = found or NOT_PEOPLE.get(username, "用户")
+        return Markup("{} <code>{}</code>").format(names[username], username)
+
+    return person
+
+
+def code_like(value: object) -> bool:
+    """A stored code (`donghu`, `m2-srdi-sme-province`, `case.start`) rather than words: shown in <code>."""
+    return isinstance(value, str) and _CODE_LIKE.fullmatch(value) is not None
+
+
+_env.tests["code_like"] = code_like
+
+
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200,
            headers: dict[str, str] | None = None) -> HTMLResponse:
     """Render a page; the layout gets the signed-in user and the CSRF token when there is one."""
@@ -60,6 +95,7 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         "due_day": lambda d: due.due_text(d, services.settings.timezone),
         "demo_clock": demo_banner(services),
         "mailbox_on": sink_enabled(services.settings),
+        "person": _people(request),
     }
     html = _env.get_template(template).render({**base, **context})
     return HTMLResponse(html, status_code=status_code, headers=headers)

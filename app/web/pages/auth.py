@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 
 from app.web.deps import Principal, csrf_form, current_principal, get_services, get_uow
 from app.web.errors import status_of
@@ -16,6 +17,7 @@ from app.web.templating import render
 from services.accounts import sessions, tokens, users
 from services.audit import chain as audit
 from services.bootstrap import Services
+from services.db.models import ReviewUnit
 from services.errors import InvalidInput, SmeflowError
 from services.uow import UnitOfWork
 
@@ -85,8 +87,10 @@ def home(principal: Principal = Depends(current_principal)) -> Response:
 def _account(request: Request, uow: UnitOfWork, principal: Principal, extra: dict[str, Any] | None = None,
              status_code: int = 200) -> Response:
     own = tokens.listed(uow.session, user=principal.user, owner=principal.user)
+    unit = principal.user.review_unit_code
+    name = uow.session.scalar(select(ReviewUnit.name_zh).where(ReviewUnit.code == unit)) if unit else None
     return render(request, "account.html", {"tokens": own, "now": wall_now(), "error": None, "done": None,
-                                            **(extra or {})}, status_code=status_code)
+                                            "unit_name": name, **(extra or {})}, status_code=status_code)
 
 
 @router.get("/account")
