@@ -172,6 +172,7 @@ class HistoryEntry:
     at: datetime | None
     decision: str | None
     reason: str | None
+    username: str | None = None  # who acted (the page shows it in <code> beside the name)
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,8 @@ def history_of(session: Session, application_id: int) -> list[HistoryEntry]:
                             .order_by(WorkItem.completed_at, WorkItem.id))
     rows = list(items)
     names = _names(session, {i.completed_by for i in rows if i.completed_by})
-    return [HistoryEntry(i.name, _who(i.completed_by, names), i.completed_at, i.outcome, i.reason) for i in rows]
+    return [HistoryEntry(i.name, _who(i.completed_by, names), i.completed_at, i.outcome, i.reason,
+                         i.completed_by if i.completed_by in names else None) for i in rows]
 
 
 def _names(session: Session, usernames: set[str]) -> dict[str, str]:

@@ -154,7 +154,7 @@ def test_award_from_application_to_payout_in_a_browser(world: Services, live_url
     # -- the bureau sets the amount and approves ---------------------------------------------------------
     bureau = sign_in(chromium_browser, live_url, "bureau")
     decide_from_inbox(bureau, app_id, "市中小企业局复审")
-    assert "区县初审 · 东湖区经办人（district-donghu） · 通过" in text(bureau)
+    assert "区县初审 · 东湖区经办人 district-donghu · 通过" in text(bureau)
     bureau.check("input[name=decision][value=approve]")
     bureau.fill("input[name=amount_yuan]", "250,000")
     steps.shot(bureau, "bureau-task")

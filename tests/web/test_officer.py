@@ -85,7 +85,7 @@ def test_district_approves_and_the_case_moves_to_the_bureau(world: Services, log
     assert "案件现处于：市中小企业局复审" in done and f'href="/tasks/{item_id}"' not in done
     assert application(world, app_id).stage == "bureau_review"
     bureau_page = login("bureau").get(f"/tasks/{open_item(world, app_id).id}").text
-    assert "区县初审 · 东湖区经办人（district-donghu） · <strong>通过</strong>" in bureau_page
+    assert "区县初审 · 东湖区经办人 <code>district-donghu</code> · <strong>通过</strong>" in bureau_page
 
 
 def test_return_needs_a_reason_and_keeps_what_was_typed(world: Services, login: Login) -> None:
