@@ -23,9 +23,8 @@ import builtins
 import operator
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -63,15 +62,14 @@ class Budget:
 _current: ContextVar[Budget | None] = ContextVar("smeflow_expression_budget", default=None)
 
 
-@contextmanager
-def running() -> Iterator[Budget]:
-    """A fresh budget for one evaluation (the guards below charge the innermost one)."""
-    budget = Budget(time.monotonic() + MAX_SECONDS)
-    token = _current.set(budget)
-    try:
-        yield budget
-    finally:
-        _current.reset(token)
+def start() -> Token[Budget | None]:
+    """A fresh budget for one evaluation (the guards below charge the innermost one); pass the token
+    to stop() when the evaluation ends. (Not a context manager: this runs on every evaluation.)"""
+    return _current.set(Budget(time.monotonic() + MAX_SECONDS))
+
+
+def stop(token: Token[Budget | None]) -> None:
+    _current.reset(token)
 
 
 def _charge(amount: int) -> None:
@@ -280,6 +278,9 @@ class Budgeted(ast.NodeTransformer):
 
     def _display(self, node: ast.expr) -> ast.AST:
         self.generic_visit(node)
+        parts = [*node.keys, *node.values] if isinstance(node, ast.Dict) else getattr(node, "elts", [])
+        if all(isinstance(part, ast.Constant) for part in parts):
+            return node  # literals only: as large as the source, which is bounded (MAX_SOURCE_LENGTH)
         if isinstance(getattr(node, "ctx", ast.Load()), ast.Load):
             return ast.copy_location(ast.Call(ast.Name("_built", ast.Load()), [node], []), node)
         return node

@@ -23,12 +23,12 @@ from typing import Any, Literal, cast
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 
+from services.engine import budget
 from services.engine.budget import (
     GUARDED_FUNCTIONS,
     GUARDS,
     MAX_SEQUENCE_LENGTH,
     Budgeted,
-    running,
     static_problems,
 )
 from services.engine.expression_errors import (
@@ -317,8 +317,11 @@ class RestrictedEnvironment(TaskDataEnvironment):
         """Evaluate a checked expression against the task data."""
         code = compile_checked(expression, "eval", self._names)
         names = ChainMap(context, cast(dict[str, Any], external_context)) if external_context else context
-        with running():
+        token = budget.start()
+        try:
             return eval(code, self._scope, names)
+        finally:
+            budget.stop(token)
 
     def execute(
         self,
@@ -331,10 +334,11 @@ class RestrictedEnvironment(TaskDataEnvironment):
         self.check_for_overwrite(context, external)
         code = compile_checked(script, "exec", self._names)
         names = ChainMap(context, external) if external else context
+        token = budget.start()
         try:
-            with running():
-                exec(code, self._scope, names)
+            exec(code, self._scope, names)
         finally:
+            budget.stop(token)
             self._remove_globals_and_functions_from_context(context, external)
         return True
 
