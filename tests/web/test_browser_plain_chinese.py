@@ -103,6 +103,7 @@ class Crawl:
     pages: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     too_wide: list[str] = field(default_factory=list)  # pages that scroll sideways at 390 px
+    refused: list[str] = field(default_factory=list)  # what the pages' Content-Security-Policy blocked
 
 
 def known_codes(services: Services) -> set[str]:
@@ -239,6 +240,7 @@ def crawl(browser: Browser, base: str, username: str, codes: set[str], folder: P
     and the diagram follow the width) and note whether it scrolls sideways there."""
     result = Crawl(username)
     context = browser.new_context(viewport={"width": WIDE, "height": 900}, locale="zh-CN")
+    context.on("console", lambda m: result.refused.append(m.text) if "Content Security Policy" in m.text else None)
     page = sign_in(context, base, username)
     queue = [urlsplit(page.url).path, *DETOURS, *ERRORS.get(username, [])]
     seen: set[str] = set()
@@ -276,12 +278,15 @@ def test_every_page_as_every_role_reads_plain_chinese(full_demo: Services, serve
     codes = known_codes(full_demo)
     findings: list[Finding] = []
     too_wide: dict[str, list[str]] = {}
+    refused: dict[str, list[str]] = {}
     for username in USERS:
         crawl_result = crawl(chromium_browser, served, username, codes, shots)
         assert len(crawl_result.pages) >= 3, (username, crawl_result.pages)
         findings.extend(crawl_result.findings)
         if username.startswith("applicant-") and crawl_result.too_wide:
             too_wide[username] = crawl_result.too_wide
+        if crawl_result.refused:
+            refused[username] = crawl_result.refused[:5]
     first: dict[tuple[str, str], Finding] = {}
     for f in findings:
         first.setdefault((pattern(f.path.split("?")[0]), f.token), f)
@@ -289,3 +294,4 @@ def test_every_page_as_every_role_reads_plain_chinese(full_demo: Services, serve
     (shots / "identifiers.txt").write_text(report + "\n", encoding="utf-8")
     assert not findings, f"identifiers a person would read:\n{report}"
     assert not too_wide, f"applicant pages wider than {PHONE} px: {too_wide}"
+    assert not refused, f"blocked by the pages' Content-Security-Policy (issue 12 item 8): {refused}"
