@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,9 @@ class Seeder:
                 user = users.create_user(session, hasher=s.password_hasher, username=f"bench-officer-{k}",
                                          display_name=f"基准经办人{k}", role="district", password=PASSWORD,
                                          review_unit_code=unit)
-                self.officers.append(Officer(user.username, unit,
-                                             tokens.issue(session, user=user, name="bench", now=s.clock.now())))
+                token, _row = tokens.issue(session, user=user, name="bench", now=datetime.now(UTC),
+                                           days=s.settings.api_token_days, max_days=s.settings.api_token_days)
+                self.officers.append(Officer(user.username, unit, token))
             uow.commit()
 
     def cases(self, units: list[str]) -> list[int]:

@@ -78,7 +78,8 @@ class Settings(BaseSettings):
 
     environment: Environment = Field(
         default_factory=lambda: _default("environment"),
-        description="Deployment environment; the development secret key is refused outside development/test.",
+        description="Deployment environment: public secrets are refused outside test, the demo outside "
+        "development/test; production always marks the session cookie Secure.",
     )
     data_dir: Path = Field(
         default_factory=lambda: Path(_default("data_dir")),

@@ -18,16 +18,18 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue(session: Session, *, user: User, name: str, now: datetime, days: int, max_days: int) -> str:
+def issue(session: Session, *, user: User, name: str, now: datetime, days: int,
+          max_days: int) -> tuple[str, ApiToken]:
     """Create a token for `user` valid `days` (at most `max_days`); returns the plaintext (the only time
-    it is seen)."""
+    it is seen) and the stored row."""
     if not 1 <= days <= max_days:
         raise InvalidInput("days", f"令牌有效期为 1 至 {max_days} 天")
     token = "smf_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name[:80] or "api", token_sha256=_digest(token), created_at=now,
-                         expires_at=now + timedelta(days=days), revoked=False))
+    row = ApiToken(user_id=user.id, name=name[:80] or "api", token_sha256=_digest(token), created_at=now,
+                   expires_at=now + timedelta(days=days), revoked=False)
+    session.add(row)
     session.flush()
-    return token
+    return token, row
 
 
 def resolve(session: Session, token: str, now: datetime, *, record_use: bool = True) -> User | None:

@@ -71,11 +71,11 @@ def create_token(request: Request, body: TokenRequest, uow: UnitOfWork = Depends
     """Issue a bearer token for the user (shown once), valid `days` (default api_token_days)."""
     user = sign_in(request, uow, services, username=body.username, password=body.password)
     limit = services.settings.api_token_days
-    token = tokens.issue(uow.session, user=user, name=body.name, now=wall_now(), days=body.days or limit,
-                         max_days=limit)
+    token, row = tokens.issue(uow.session, user=user, name=body.name, now=wall_now(), days=body.days or limit,
+                              max_days=limit)
+    answer = TokenResponse(token=token, id=row.id, expires_at=row.expires_at)
     uow.commit()
-    row = tokens.listed(uow.session, user=user, owner=user)[0]
-    return TokenResponse(token=token, id=row.id, expires_at=row.expires_at)
+    return answer
 
 
 @router.get("/tokens", response_model=list[TokenInfo])
