@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from services.accounts.users import ROLE_NAMES
 from services.audit.kinds import kind_label
-from services.awards import labels
+from services.awards import files, labels
 from services.db.models import User
 from services.mail.mailbox import sink_enabled
 from services.money import yuan
@@ -32,6 +32,8 @@ _env.filters["day_text"] = due.day_text  # a last day (date): `2024年7月3日�
 _env.filters["status_zh"] = labels.status
 _env.filters["decision_zh"] = labels.decision
 _env.filters["kind_zh"] = kind_label
+_env.filters["file_kind"] = files.kind_name
+_env.filters["file_size"] = files.size_text
 _env.filters["role_zh"] = lambda role: ROLE_NAMES.get(role, "其他角色") if role else "—"
 
 

@@ -120,8 +120,8 @@ def claimable(session: Session, services: Services, *, enterprise_id: int, today
                                              after_paid=services.settings.higher_award_after_lower_paid)
             reason = None
             if not kind:
-                reason = (f"未登记“{edition.honour_type(award.honour_type).name_zh}”"
-                          f"（{edition.level(award.level).name_zh}）荣誉")
+                reason = (f"尚未登记所需荣誉：{edition.honour_type(award.honour_type).name_zh}"
+                          f"（{edition.level(award.level).name_zh}）")
             elif not good:
                 reason = (f"荣誉认定日期不在政策适用范围 {edition.coverage_from} 至 {edition.in_force_until} 内")
             elif same is not None:

@@ -96,7 +96,8 @@ def check_uploads(uploads: list[Upload], *, max_bytes: int, max_files: int, alre
             raise InvalidInput(FIELD, f"文件“{name}”的内容不是 PDF、JPEG 或 PNG（按文件内容识别，不看扩展名）")
         extensions = SIGNATURES[ctype][1]
         if not name.lower().endswith(extensions):
-            raise InvalidInput(FIELD, f"文件“{name}”的扩展名与内容（{ctype}）不符，应为 {'/'.join(extensions)}")
+            raise InvalidInput(FIELD, f"文件“{name}”的扩展名与内容（{kind_name(ctype)}）不符，"
+                                      f"应为 {'/'.join(extensions)}")
         checked.append(CheckedFile(name, ctype, up.data, hashlib.sha256(up.data).hexdigest()))
     return checked
 
@@ -181,5 +182,20 @@ def read_content(data_dir: Path, doc: Document) -> bytes:
     return data
 
 
+#: what a person calls each kind of file the service takes
+KIND_NAMES = {"application/pdf": "PDF 文件", "image/jpeg": "JPEG 图片", "image/png": "PNG 图片"}
+
+
+def kind_name(content_type: str) -> str:
+    return KIND_NAMES.get(content_type, "其他文件")
+
+
+def size_text(n: int) -> str:
+    """A file size as people read it: `0.6 KB`, `245.3 KB`, `1.2 MB`, `10 MB` (1 MB = 1024 KB)."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+    return f"{max(n, 1) / 1024:.1f}".removesuffix(".0") + " KB"
+
+
 def _mib(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n} 字节"
+    return size_text(n)

@@ -70,7 +70,7 @@ def test_files_are_recognised_by_their_content_not_their_name() -> None:
     assert ok[0].sha256 == hashlib.sha256(PDF).hexdigest()
     cases = [
         (files.Upload("evil.pdf", HTML), "不是 PDF、JPEG 或 PNG"),
-        (files.Upload("picture.pdf", PNG), "扩展名与内容（image/png）不符"),
+        (files.Upload("picture.pdf", PNG), "扩展名与内容（PNG 图片）不符"),
         (files.Upload("empty.pdf", b""), "空文件"),
         (files.Upload("big.pdf", PDF + bytes(1024)), "超过大小上限"),
         (files.Upload("/", PDF), "文件名不能为空"),
@@ -233,8 +233,15 @@ def test_claimable_awards_say_why_not(world: Services) -> None:
     first = offers()
     assert first[AWARD].eligible and first[AWARD].cap_fen == 30_000_000 and first[AWARD].reason is None
     assert "适用范围 2021-01-01" in (first["m2-srdi-sme-city"].reason or "")
-    assert first["m2-single-champion-national"].reason == "未登记“制造业单项冠军企业”（国家级）荣誉"
+    assert first["m2-single-champion-national"].reason == "尚未登记所需荣誉：制造业单项冠军企业（国家级）"
     app_id = _apply(world, "applicant-a", [])
     after = offers()
     assert not after[AWARD].eligible and after[AWARD].application_id == app_id
     assert f"已申报（申报号 {app_id}）" in (after[AWARD].reason or "")
+
+
+def test_sizes_and_kinds_read_as_people_say_them() -> None:
+    assert [files.size_text(n) for n in (0, 602, 1024, 251_187, 1_258_291, 10 * 1024 * 1024)] == [
+        "0 KB", "0.6 KB", "1 KB", "245.3 KB", "1.2 MB", "10 MB"]
+    assert [files.kind_name(t) for t in ("application/pdf", "image/png", "image/jpeg", "text/html")] == [
+        "PDF 文件", "PNG 图片", "JPEG 图片", "其他文件"]

@@ -83,7 +83,7 @@ def test_applicant_main_path_over_the_pages(world: Services, login: Login) -> No
 
     calls = c.get("/calls").text
     assert "专精特新“小巨人”企业" in calls and "300,000.00" in calls and "可申报" in calls
-    assert "未登记“制造业单项冠军企业”（国家级）荣誉" in calls
+    assert "尚未登记所需荣誉：制造业单项冠军企业（国家级）" in calls
     link = re.search(r'href="(/calls/\d+/apply\?award=m2-little-giant-national)"', calls)
     assert link
     form = c.get(link.group(1)).text
@@ -207,7 +207,7 @@ def test_another_enterprise_application_and_file_answer_404(world: Services, cli
 @pytest.mark.parametrize(("name", "content", "rule"), [
     ("page.pdf", HTML, "不是 PDF、JPEG 或 PNG"),
     ("photo.pdf", PNG, "扩展名与内容"),
-    ("huge.pdf", PDF + bytes(10 * 1024 * 1024), "超过大小上限 10 MiB"),
+    ("huge.pdf", PDF + bytes(10 * 1024 * 1024), "超过大小上限 10 MB"),
 ])
 def test_bad_uploads_are_rejected_and_nothing_is_stored(world: Services, client: TestClient, token: Token,
                                                         login: Login, name: str, content: bytes, rule: str) -> None:

@@ -66,6 +66,8 @@ ALLOWED_PATTERNS = [
     re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$"),  # a mail address is data, not a code
     re.compile(r"\.(pdf|png|jpe?g)$", re.I),  # the name of a file the applicant uploaded
 ]
+#: what a machine calls a file's type or size, not a person: application/pdf, MiB
+MACHINE = re.compile(r"(application|image|text)/[\w.+-]+|MiB|KiB")
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-/:@+]*[A-Za-z0-9_]|[A-Za-z]")
 # the text a person can see: every visible text node outside code/pre/script/style (SVG labels included),
 # button captions, placeholders and option texts
@@ -124,16 +126,17 @@ def offenders(texts: list[str], codes: set[str]) -> list[tuple[str, str]]:
             token = token.rstrip(".:/")
             if token in ALLOWED or any(p.search(token) for p in ALLOWED_PATTERNS):
                 continue
-            if "_" in token or re.search(r"[A-Za-z]\.[A-Za-z]", token) or token in codes:
+            if "_" in token or re.search(r"[A-Za-z]\.[A-Za-z]", token) or token in codes or MACHINE.fullmatch(token):
                 found.append((token, text[:120]))
     return found
 
 
 def test_identifier_scan_flags_codes_and_passes_plain_chinese() -> None:
     codes = {"bureau", "donghu", "case.start"}
-    assert offenders(["流程 award_base", "事件 case.start", "（bureau）", "东湖区 donghu"], codes) == [
+    assert offenders(["流程 award_base", "事件 case.start", "（bureau）", "东湖区 donghu", "application/pdf",
+                      "10 MiB"], codes) == [
         ("award_base", "流程 award_base"), ("case.start", "事件 case.start"), ("bureau", "（bureau）"),
-        ("donghu", "东湖区 donghu")]
+        ("donghu", "东湖区 donghu"), ("application/pdf", "application/pdf"), ("MiB", "10 MiB")]
     assert offenders(["市中小企业局复审员", "2024年7月4日（周四）前，剩余 3 个工作日", "300,000.00 元", "PDF，1.2 MB",
                       "a@example.com", "认定文件.pdf", "PAY-2024-0001", "bpmn.io"], codes) == []
 

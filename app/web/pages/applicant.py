@@ -57,6 +57,15 @@ def _int(value: str, field: str) -> int:
 
 
 # -- the enterprise --------------------------------------------------------------------------
+TIERS = {3: "国家级", 2: "省级", 1: "市级"}
+
+
+def level_label(name: str, rank: int) -> str:
+    """One wording for every level: `国家级`, `省级（江西省）`, `市级（南昌市）`."""
+    tier = TIERS.get(rank)
+    return name if tier is None or name.endswith("级") else f"{tier}（{name}）"
+
+
 @router.get("/enterprise")
 def enterprise_page(request: Request, principal: Principal = Depends(current_principal),
                     uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> Response:
@@ -74,7 +83,9 @@ def enterprise_page(request: Request, principal: Principal = Depends(current_pri
                 "honours": list(session.scalars(select(Honour).where(Honour.enterprise_id == ent.id)
                                                 .order_by(Honour.recognised_on.desc())))}
     kinds = {h.code: h.name_zh for ed in services.editions for h in ed.honour_types}
-    levels = {lv.code: lv.name_zh for ed in services.editions for lv in ed.levels}
+    ranked = {lv.code: lv for ed in services.editions for lv in ed.levels}
+    levels = {lv.code: level_label(lv.name_zh, lv.rank)  # highest first: 国家级, 省级（江西省）, 市级（南昌市）
+              for lv in sorted(ranked.values(), key=lambda lv: -lv.rank)}
     return render(request, "applicant/enterprise.html", {**ctx, "kinds": kinds, "levels": levels,
                                                          "ok": request.query_params.get("ok")})
 
