@@ -95,6 +95,8 @@ def render(request: Request, template: str, context: dict[str, Any], status_code
         "local_dt": lambda d: d.astimezone(tz).strftime("%Y-%m-%d %H:%M") if d else "—",
         "deadline": lambda d: deadline_text(request, d),
         "due_day": lambda d: due.due_text(d, services.settings.timezone),
+        "first_day": lambda d: due.day_text(d.astimezone(tz).date()) if d else "—",
+        "last_day": lambda d: due.day_text(due.last_day(d, services.settings.timezone)) if d else "—",
         "demo_clock": demo_banner(services),
         "mailbox_on": sink_enabled(services.settings),
         "person": _people(request),

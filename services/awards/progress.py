@@ -43,6 +43,8 @@ class Row:
     overdue: bool
     returned: bool  # waiting for the applicant's correction
     created_at: datetime
+    stage: str = ""  # the diagram's step (public_notice: a period that ends by itself, not work to do)
+    stage_since: datetime | None = None  # when that step began
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class OpenStep:
     office: str
     due_at: datetime | None
     overdue: bool
+    stage: str = ""
+    since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,8 @@ def applications(session: Session, user: User, *, limit: int = 500) -> list[Row]
         dues = [i.due_at for i in open_items if i.due_at is not None]
         rows.append(Row(app.id, enterprise, award, call, app.status, app.stage_name, app.requested_fen,
                         app.awarded_fen, min(dues) if dues else None, any(i.overdue for i in open_items),
-                        any(i.task_spec == claims.CORRECTION for i in open_items), app.created_at))
+                        any(i.task_spec == claims.CORRECTION for i in open_items), app.created_at,
+                        app.stage, min((i.created_at for i in open_items), default=None)))
     return rows
 
 
@@ -118,7 +123,7 @@ def detail(session: Session, user: User, application_id: int) -> Detail:
                                  .order_by(WorkItem.completed_at.is_(None), WorkItem.completed_at, WorkItem.id)))
     history = tuple(Step(i.name, _office(i, units), i.outcome, i.reason, i.completed_at)
                     for i in items if i.status != "open")
-    open_steps = tuple(OpenStep(i.id, i.name, _office(i, units), i.due_at, i.overdue)
+    open_steps = tuple(OpenStep(i.id, i.name, _office(i, units), i.due_at, i.overdue, i.task_spec, i.created_at)
                        for i in items if i.status == "open")
     documents = tuple(session.scalars(select(Document).where(Document.application_id == app.id)
                                       .order_by(Document.id)))

@@ -102,7 +102,7 @@ def test_newcomer_walks_a_case_on_the_demo_clock(demo_url: str, browser: Browser
     admin = sign_in(browser, demo_url, "admin")
     with admin.expect_navigation():
         admin.locator("#demo-banner").get_by_role("link", name="拨动演示时钟").click()
-    assert "下一个到期期限：2025-06-24 00:00" in text(admin)
+    assert "下一个到期期限：2025年6月23日（周一）前" in text(admin)
     with admin.expect_navigation():
         admin.get_by_role("button", name="拨到下一个到期期限之后").click()
     assert "已将演示时钟拨至 2025-06-24 00:01；到期检查触发了 1 个计时器" in text(admin)

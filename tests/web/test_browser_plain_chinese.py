@@ -298,3 +298,19 @@ def test_every_page_as_every_role_reads_plain_chinese(full_demo: Services, serve
     assert not findings, f"identifiers a person would read:\n{report}"
     assert not too_wide, f"applicant pages wider than {PHONE} px: {too_wide}"
     assert not refused, f"blocked by the pages' Content-Security-Policy (issue 12 item 8): {refused}"
+    public_notice_reads_as_a_period(chromium_browser, served)
+
+
+def public_notice_reads_as_a_period(browser: Browser, base: str) -> None:
+    """applicant-g's case is in its public notice from Monday 16 June 2025: five working days (17, 18, 19,
+    20, 23 June) make the 23rd its last day. It reads as a period that ends by itself, not as work."""
+    context = browser.new_context(viewport={"width": PHONE, "height": 844}, locale="zh-CN")
+    page = sign_in(context, base, "applicant-g")
+    page.goto(f"{base}/my")
+    assert "公示至 2025年6月23日（周一）" in page.locator("main").inner_text()
+    with page.expect_navigation():
+        page.get_by_role("link", name=re.compile(r"^#\d+$")).first.click()
+    notice = page.locator("#public-notice").inner_text()
+    assert "公示中：2025年6月16日（周一） 至 2025年6月23日（周一）（最后一日）" in notice
+    assert "自动转入市财政局拨付" in notice and "剩余" not in notice
+    context.close()

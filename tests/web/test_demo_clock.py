@@ -66,7 +66,7 @@ def test_admin_moves_the_clock_to_the_end_of_the_public_notice(demo: Services,
     page = admin.get("/admin/demo-clock").text
     assert "当前演示时间：<strong id=\"demo-now\">2025-06-16 10:0" in page
     # the public notice lasts 5 working days from 2025-06-16: it ends at midnight after 2025-06-23
-    assert "下一个到期期限：2025-06-24 00:00" in page
+    assert "下一个到期期限：2025年6月23日（周一）前" in page
 
     back = admin.post("/admin/demo-clock", data={"csrf_token": csrf_of(page), "to": "2025-01-01 09:00"})
     assert back.status_code == 422 and "只能向前拨" in back.text
