@@ -24,7 +24,7 @@ from services.awards.demo import Demo
 from services.bootstrap import Services
 from services.db.models import Call, WorkItem
 from services.db.models_mail import OutboxMail
-from tests.helpers import apply_for, clock, open_item
+from tests.helpers import act, apply_for, clock, open_item, pass_public_notice
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -103,3 +103,39 @@ def test_escalation_on_three_consecutive_working_days_is_not_a_day_late(june: Se
     clock(s).set(at("2024-07-04T09:00"))  # Thursday: 3 working days overdue
     assert item.id in sweep(s, s.clock.now()).escalated
     assert state(s, item.id).escalation_level == 2
+
+
+# a timer that is not a deadline (the public notice) opens finance's payout: new work, not overdue work
+def test_a_task_opened_when_a_timer_fires_is_not_marked_overdue_or_escalated(june: Services) -> None:
+    """Only a deadline marks work overdue (level 1, a mail to the unit head and managers): the sweep
+    that fires the public notice's timer leaves the payout it opens unmarked and unmailed."""
+    s = june
+    app_id = apply_for(s, "南昌精工智能装备有限公司", "m2-little-giant-national", 300_000_00)
+    act(s, app_id, "district-donghu", "approve")
+    act(s, app_id, "bureau", "approve", amount_fen=150_000_00)
+    fired = pass_public_notice(s).fired
+    assert [spec for app, spec in fired if app == app_id] != []  # the public notice ended
+    payout = open_item(s, app_id)
+    assert payout.task_spec == "finance_payout"
+    assert (payout.overdue, payout.escalation_level) == (False, 0)
+    assert escalation_mails(s, payout.id) == []
+
+
+# the worker's sweep runs in another process than the web service that opened the case
+def test_a_sweep_in_another_process_fires_the_deadline(june: Services) -> None:
+    """A process that has never loaded the case (nothing cached) reads its state from the database and
+    fires its deadline."""
+    from config.settings import Settings
+    from services.bootstrap import build
+    from services.time.clock import ManualClock
+
+    s = june
+    app_id = apply_for(s, "南昌精工智能装备有限公司", "m2-little-giant-national", 300_000_00)
+    item = open_item(s, app_id)
+    worker = build(Settings(database_url=s.settings.database_url, environment="test", data_dir=s.settings.data_dir,
+                            argon2_time_cost=1, argon2_memory_kib=64), clock=ManualClock(at("2024-06-21T00:30")))
+    try:
+        assert (app_id, "district_check_deadline") in sweep(worker, worker.clock.now()).fired
+    finally:
+        worker.db.dispose()
+    assert (state(s, item.id).overdue, state(s, item.id).escalation_level) == (True, 1)
