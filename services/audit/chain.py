@@ -57,18 +57,19 @@ _QUEUE = "smeflow_audit_queue"
 _CHAIN_MAPPERS = {AuditEvent.__mapper__, AuditHead.__mapper__}
 
 
-def write_queued(session: Session) -> None:
-    """Write the session's queued events now (after flushing its other changes)."""
+def write_queued(session: Session, *, committing: bool = False) -> None:
+    """Write the session's queued events now (after flushing its other changes). `committing`: the
+    transaction commits right after, so the dialect may send the append and the COMMIT together."""
     queue = session.info.pop(_QUEUE, None)
     if queue:
         session.flush()
-        write(session, queue)
+        write(session, queue, commit=committing)
 
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     if session.get_nested_transaction() is None:  # a savepoint's release is not the end of the transaction
-        write_queued(session)
+        write_queued(session, committing=True)
 
 
 @event.listens_for(Session, "after_transaction_end")

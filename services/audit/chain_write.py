@@ -48,7 +48,9 @@ class Pending:
                 "application_id": self.application_id, "payload": self.payload}
 
 
-def write(session: Session, events: list[Pending]) -> None:
-    """Append `events` to the chain, in order, in the session's transaction."""
+def write(session: Session, events: list[Pending], *, commit: bool = False) -> None:
+    """Append `events` to the chain, in order, in the session's transaction; with `commit`, the
+    dialect may commit the transaction with the append (PostgreSQL: both sent in one flight)."""
     if events:
-        sql(session).append_chain(session, HEAD_ID, [e.body_prefix() for e in events], [e.row() for e in events])
+        sql(session).append_chain(session, HEAD_ID, [e.body_prefix() for e in events], [e.row() for e in events],
+                                  commit=commit)

@@ -131,7 +131,7 @@ class CaseRuntime:
             wf, snap = self.engine.start(route, data, now)
         state = self.engine.dumps(wf)
         status = "completed" if wf.is_completed() else "running"
-        inst_id = session.execute(_INSERT_INSTANCE, {
+        inst_id = session.connection().execute(_INSERT_INSTANCE, {
             "definition_hash": route.hash, "state": state, "serializer_version": SERIALIZER_VERSION, "version": 1,
             "status": status, "created_at": now, "updated_at": now}).scalar_one()
         step = Step(inst_id, 1, snap, {"instance_id": inst_id})
@@ -151,9 +151,11 @@ class CaseRuntime:
         """Complete a work item with `data`: one step, one transaction. `version` is the instance's
         row version when the caller read it; `application_values` go into the application's UPDATE."""
         session = uow.session
-        claimed = session.execute(_COMPLETE_ITEM, {"p_item": item.id, "p_now": now, "p_actor": actor,
+        if session.new or session.dirty or session.deleted:
+            session.flush()  # the caller's ORM changes first, as before the Core statements below
+        claimed = session.connection().execute(_COMPLETE_ITEM, {"p_item": item.id, "p_now": now, "p_actor": actor,
                                                    "p_outcome": outcome, "p_reason": reason})
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if claimed.rowcount != 1:
             session.rollback()
             row = session.execute(_ITEM_DONE, {"p_item": item.id}).one()
             raise Conflict(f"待办 #{item.id} 已由 {row.completed_by} 办理，本次未作任何更改")
@@ -219,7 +221,7 @@ class CaseRuntime:
         hit = self._cache.get(instance_id)
         if hit is not None and hit[0] == version:
             return hit[1], hit[2]
-        row = session.execute(_READ_VERSION_STATE, {"p_id": instance_id}).one()
+        row = session.connection().execute(_READ_VERSION_STATE, {"p_id": instance_id}).one()
         wf = self.engine.loads(row.state)
         snap = self.engine.snapshot(wf)
         if row.version == version:
@@ -243,7 +245,7 @@ class CaseRuntime:
         hit = self._cache.pop(instance_id, None)
         if version is None or (state is None and (hit is None or hit[0] != version)):
             cached_version = hit[0] if hit is not None else -1
-            row = session.execute(_READ_STATE, {"p_id": instance_id, "p_cached": cached_version}).one()
+            row = session.connection().execute(_READ_STATE, {"p_id": instance_id, "p_cached": cached_version}).one()
             version, state = row[0], row[1]
         if hit is not None and hit[0] == version and state is None:
             return hit[1], hit[2], version
@@ -255,9 +257,9 @@ class CaseRuntime:
         state = self.engine.dumps(wf)
         values = {"state": state, "version": version + 1, "updated_at": now,
                   "status": "completed" if wf.is_completed() else "running"}
-        saved = session.execute(_SAVE, {"p_id": instance_id, "p_version": version, "p_state": state,
+        saved = session.connection().execute(_SAVE, {"p_id": instance_id, "p_version": version, "p_state": state,
                                         "p_new_version": version + 1, "p_now": now, "p_status": values["status"]})
-        if saved.rowcount != 1:  # type: ignore[attr-defined]
+        if saved.rowcount != 1:
             raise Conflict("案件同时被他人改动，本次未作任何更改")
         _sync(session, ProcessInstance, instance_id, values)
         return state
@@ -279,7 +281,8 @@ class CaseRuntime:
     @staticmethod
     def _write_application(session: Session, application_id: int, values: Mapping[str, Any]) -> None:
         names = tuple(sorted(values))
-        session.execute(_app_update(names), {"p_id": application_id, **{f"p_{n}": values[n] for n in names}})
+        params = {"p_id": application_id, **{f"p_{n}": values[n] for n in names}}
+        session.connection().execute(_app_update(names), params)
         _sync(session, Application, application_id, values)
 
     # -- mirror rows ------------------------------------------------------------------------
@@ -305,12 +308,12 @@ class CaseRuntime:
         now_ids = {t.task_id for t in after}
         gone = [t.task_id for t in before if t.task_id not in now_ids]
         if gone:
-            session.execute(_TIMERS_GONE, {"p_id": instance_id, "p_tasks": gone})
+            session.connection().execute(_TIMERS_GONE, {"p_id": instance_id, "p_tasks": gone})
         had = {t.task_id for t in before}
         new = [{"instance_id": instance_id, "task_id": t.task_id, "event_spec": t.spec, "due_at": t.due_at}
                for t in after if t.task_id not in had]
         if new:
-            session.execute(_INSERT_TIMERS, new)
+            session.connection().execute(_INSERT_TIMERS, new)
 
     def _mirror_items(self, session: Session, step: Step, application: AppRef, before: tuple[HumanTask, ...],
                       now: datetime, completed: str | None, overdue: set[str | None]) -> None:
@@ -321,12 +324,13 @@ class CaseRuntime:
         for late in (True, False):
             ids = [t.task_id for t in gone if (t.spec in overdue) is late]
             if ids:
-                session.execute(_CLOSE_ITEMS[late], {"p_id": step.instance_id, "p_tasks": ids, "p_now": now})
+                params = {"p_id": step.instance_id, "p_tasks": ids, "p_now": now}
+                session.connection().execute(_CLOSE_ITEMS[late], params)
         still = [t for t in before if t.task_id in ready]
         step.left_open = len(still)
         late_open = [t.task_id for t in still if t.spec in overdue]
         if late_open:
-            session.execute(_MARK_OVERDUE, {"p_id": step.instance_id, "p_tasks": late_open})
+            session.connection().execute(_MARK_OVERDUE, {"p_id": step.instance_id, "p_tasks": late_open})
             step.marked_overdue = True
         had = {t.task_id for t in before}
         due_by_task = {t.attached_to: t.due_at for t in step.after.timers if t.attached_to}
@@ -343,7 +347,7 @@ class CaseRuntime:
                 "overdue": False, "escalation_level": 0,
             })
         if step.opened:
-            session.execute(_INSERT_ITEMS, step.opened)
+            session.connection().execute(_INSERT_ITEMS, step.opened)
 
 
 def _sync(session: Session, model: type[Any], ident: int, values: Mapping[str, Any]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, case, null, select
@@ -55,13 +55,15 @@ def sweep(services: Services, now: datetime, *, limit: int = 1000) -> SweepRepor
     return report
 
 
-_FIRE_READ_PLAIN = (select(ProcessInstance.version, case((ProcessInstance.version == bindparam("p_cached"), null()),
-                                                          else_=ProcessInstance.state),
-                           Application.id, Application.enterprise_id, Application.review_unit_code)
-                    .join(Application, Application.instance_id == ProcessInstance.id)
-                    .where(ProcessInstance.id == bindparam("p_id")))
-# built once (SQLAlchemy caches the compiled form); PostgreSQL: the instance row locked, skipped if held
-_FIRE_READ = {False: _FIRE_READ_PLAIN, True: _FIRE_READ_PLAIN.with_for_update(skip_locked=True, of=ProcessInstance)}
+_PI: Any = ProcessInstance.__table__
+_APP: Any = Application.__table__
+_FIRE_READ_PLAIN = (select(_PI.c.version, case((_PI.c.version == bindparam("p_cached"), null()), else_=_PI.c.state),
+                           _APP.c.id, _APP.c.enterprise_id, _APP.c.review_unit_code)
+                    .join(_APP, _APP.c.instance_id == _PI.c.id)
+                    .where(_PI.c.id == bindparam("p_id")))
+# built once, plain Core (SQLAlchemy caches the compiled form); PostgreSQL: the instance row locked,
+# skipped if another sweep holds it
+_FIRE_READ = {False: _FIRE_READ_PLAIN, True: _FIRE_READ_PLAIN.with_for_update(skip_locked=True, of=_PI)}
 
 
 def _fire_instance(services: Services, instance_id: int, now: datetime, report: SweepReport) -> None:

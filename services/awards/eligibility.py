@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, literal, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from services.audit import chain as audit
 from services.awards import labels
@@ -80,20 +80,23 @@ def _eligible(session: Session, item: WorkItem) -> list[User]:
 
 
 def _needs_routing_query() -> Any:
-    item, user, decided = aliased(WorkItem), aliased(User), aliased(WorkItem)
+    """Plain Core on the tables (no ORM entities): neither its execution nor its rows cost ORM work."""
+    items: Any = WorkItem.__table__
+    users: Any = User.__table__
+    item, user, decided = items.alias("item"), users.alias("officer"), items.alias("decided")
 
     def stage(spec: Any) -> Any:
         return case(*((spec == k, literal(v)) for k, v in SAME_STAGE.items()), else_=spec)
 
-    barred = select(decided.id).where(
-        decided.application_id == item.application_id, decided.completed_by == user.username,
-        decided.task_spec.not_in(SOD_EXEMPT), stage(decided.task_spec) != stage(item.task_spec)).exists()
-    officer = select(user.id).where(
-        user.active.is_(True), user.role == item.role, user.unit_head.is_(False),
-        or_(item.review_unit_code.is_(None), user.review_unit_code == item.review_unit_code), ~barred).exists()
-    return select(item.id).where(
-        item.application_id == bindparam("p_app"), item.status == "open", item.blocked_reason.is_(None),
-        item.role != "applicant", item.task_spec.not_in(SOD_EXEMPT), ~officer).order_by(item.id)
+    barred = select(decided.c.id).where(
+        decided.c.application_id == item.c.application_id, decided.c.completed_by == user.c.username,
+        decided.c.task_spec.not_in(SOD_EXEMPT), stage(decided.c.task_spec) != stage(item.c.task_spec)).exists()
+    officer = select(user.c.id).where(
+        user.c.active.is_(True), user.c.role == item.c.role, user.c.unit_head.is_(False),
+        or_(item.c.review_unit_code.is_(None), user.c.review_unit_code == item.c.review_unit_code), ~barred).exists()
+    return select(item.c.id).where(
+        item.c.application_id == bindparam("p_app"), item.c.status == "open", item.c.blocked_reason.is_(None),
+        item.c.role != "applicant", item.c.task_spec.not_in(SOD_EXEMPT), ~officer).order_by(item.c.id)
 
 
 _NEEDS_ROUTING = _needs_routing_query()  # built once; SQLAlchemy caches its compiled form
@@ -102,7 +105,7 @@ _NEEDS_ROUTING = _needs_routing_query()  # built once; SQLAlchemy caches its com
 def needs_routing(session: Session, application_id: int) -> list[int]:
     """The case's open steps (not the applicant's, not exempt, not yet flagged) that no active ordinary
     officer of the step's role and unit may take: one query."""
-    return list(session.scalars(_NEEDS_ROUTING, {"p_app": application_id}))
+    return list(session.connection().execute(_NEEDS_ROUTING, {"p_app": application_id}).scalars())
 
 
 def route_blocked_steps(session: Session, *, application_id: int, enterprise_id: int, actor: str,

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, and_, bindparam, case, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from services.accounts.users import get_user
 from services.awards import eligibility, notices
@@ -30,42 +30,41 @@ from services.uow import UnitOfWork
 if TYPE_CHECKING:
     from services.bootstrap import Services
 
-_Decided = aliased(WorkItem)
-
-
 def _stage(spec: Any) -> Any:
     """SQL: the stage a task spec counts as for segregation of duties (eligibility.SAME_STAGE)."""
     return case(*((spec == k, literal(v)) for k, v in eligibility.SAME_STAGE.items()), else_=spec)
 
 
 def _query(*, lock: bool) -> Any:
-    """The read, with parameters `p_user` and `p_item` (built once per variant: see _QUERIES)."""
+    """The read, with parameters `p_user` and `p_item` (built once per variant: see _QUERIES). Plain
+    Core on the tables (no ORM entities), so neither its execution nor its row costs ORM work."""
+    wi, u, a, c = (t.__table__ for t in (WorkItem, User, Application, Call))
+    pi, e, at = (t.__table__ for t in (ProcessInstance, Enterprise, AwardType))
+    decided = wi.alias("decided")
     username: Any = bindparam("p_user")
-    item_id: Any = bindparam("p_item")
-    earlier = (select(_Decided.name).where(
-        _Decided.application_id == WorkItem.application_id, _Decided.completed_by == username,
-        _Decided.task_spec.not_in(eligibility.SOD_EXEMPT), _stage(_Decided.task_spec) != _stage(WorkItem.task_spec))
-        .order_by(_Decided.id).limit(1).scalar_subquery())
-    query = (select(WorkItem.id, WorkItem.instance_id, WorkItem.application_id, WorkItem.task_id, WorkItem.task_spec,
-                    WorkItem.name, WorkItem.role, WorkItem.review_unit_code, WorkItem.enterprise_id, WorkItem.status,
-                    WorkItem.assignee, WorkItem.completed_by,
-                    User.role.label("user_role"), User.review_unit_code.label("user_unit"),
-                    User.enterprise_id.label("user_enterprise"), User.active,
-                    Application.call_id, Application.enterprise_id.label("app_enterprise"), Application.award_type_code,
-                    Application.policy_revision_id, Application.review_unit_code.label("app_unit"),
-                    Application.requested_fen, Application.awarded_fen, Call.edition_code, Call.fund_id,
-                    ProcessInstance.version,
-                    Enterprise.name.label("enterprise_name"), Enterprise.email, AwardType.name_zh.label("award_name"),
+    earlier = (select(decided.c.name).where(
+        decided.c.application_id == wi.c.application_id, decided.c.completed_by == username,
+        decided.c.task_spec.not_in(eligibility.SOD_EXEMPT), _stage(decided.c.task_spec) != _stage(wi.c.task_spec))
+        .order_by(decided.c.id).limit(1).scalar_subquery())
+    query = (select(wi.c.id, wi.c.instance_id, wi.c.application_id, wi.c.task_id, wi.c.task_spec, wi.c.name,
+                    wi.c.role, wi.c.review_unit_code, wi.c.enterprise_id, wi.c.status, wi.c.assignee,
+                    wi.c.completed_by,
+                    u.c.role.label("user_role"), u.c.review_unit_code.label("user_unit"),
+                    u.c.enterprise_id.label("user_enterprise"),
+                    a.c.call_id, a.c.enterprise_id.label("app_enterprise"), a.c.award_type_code,
+                    a.c.policy_revision_id, a.c.review_unit_code.label("app_unit"), a.c.requested_fen,
+                    a.c.awarded_fen, c.c.edition_code, c.c.fund_id, pi.c.version,
+                    e.c.name.label("enterprise_name"), e.c.email, at.c.name_zh.label("award_name"),
                     earlier.label("earlier"))
-             .select_from(WorkItem)
-             .join(User, and_(User.username == username, User.active.is_(True)))
-             .join(Application, Application.id == WorkItem.application_id)
-             .join(Call, Call.id == Application.call_id)
-             .join(ProcessInstance, ProcessInstance.id == WorkItem.instance_id)
-             .join(Enterprise, Enterprise.id == Application.enterprise_id)
-             .join(AwardType, AwardType.code == Application.award_type_code)
-             .where(WorkItem.id == item_id))
-    return query.with_for_update(of=WorkItem) if lock else query
+             .select_from(wi)
+             .join(u, and_(u.c.username == username, u.c.active.is_(True)))
+             .join(a, a.c.id == wi.c.application_id)
+             .join(c, c.c.id == a.c.call_id)
+             .join(pi, pi.c.id == wi.c.instance_id)
+             .join(e, e.c.id == a.c.enterprise_id)
+             .join(at, at.c.code == a.c.award_type_code)
+             .where(wi.c.id == bindparam("p_item")))
+    return query.with_for_update(of=wi) if lock else query
 
 
 _QUERIES = {lock: _query(lock=lock) for lock in (True, False)}

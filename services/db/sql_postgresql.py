@@ -48,8 +48,14 @@ def insert_ignoring(entity: Any, *keys: str) -> Insert:
 ONE_STATEMENT_MAX = 4
 
 
-def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: Sequence[dict[str, Any]]) -> None:
-    """Append events (canonical JSON up to `"seq":`, and their columns) after the chain head, in order."""
+def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: Sequence[dict[str, Any]], *,
+                 commit: bool = False) -> None:
+    """Append events (canonical JSON up to `"seq":`, and their columns) after the chain head, in order.
+
+    With `commit` (the transaction commits right after: the session's before_commit), the statement
+    and the COMMIT are sent together in psycopg's pipeline mode, so the head row is locked for the
+    statement and the commit only, not for a round trip back to this process in between; the
+    session's own COMMIT that follows finds the transaction already committed and does nothing."""
     if len(rows) > ONE_STATEMENT_MAX:
         _append_many(session, head_id, bodies, rows)
         return
@@ -57,7 +63,14 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
     for i, (body, row) in enumerate(zip(bodies, rows, strict=True)):
         params[f"b{i}"] = body
         params.update({f"{name}{i}": row[name] for name in _COLUMNS})
-    session.execute(_statement(head_id, len(rows)), params)
+    statement = _statement(head_id, len(rows))
+    driver = session.connection().connection.driver_connection if commit else None
+    if driver is None or not hasattr(driver, "pipeline"):
+        session.connection().execute(statement, params)
+        return
+    with driver.pipeline():
+        session.connection().execute(statement, params)
+        driver.commit()
 
 
 _HEAD_LOCK = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == bindparam("p_head")).with_for_update()
@@ -67,7 +80,7 @@ _EVENTS = insert(_EVENT)
 
 
 def _append_many(session: Session, head_id: int, bodies: Sequence[bytes], rows: Sequence[dict[str, Any]]) -> None:
-    head = session.execute(_HEAD_LOCK, {"p_head": head_id}).one()
+    head = session.connection().execute(_HEAD_LOCK, {"p_head": head_id}).one()
     seq, prev = head.seq, head.hash
     out = []
     for body, row in zip(bodies, rows, strict=True):
@@ -75,8 +88,8 @@ def _append_many(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
         digest = hashlib.sha256(prev.encode() + body + str(seq).encode() + b"}").hexdigest()
         out.append({**row, "seq": seq, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.execute(_EVENTS, out)
-    session.execute(_HEAD_MOVE, {"p_head": head_id, "p_seq": seq, "p_hash": prev})
+    session.connection().execute(_EVENTS, out)
+    session.connection().execute(_HEAD_MOVE, {"p_head": head_id, "p_seq": seq, "p_hash": prev})
 
 
 _STATEMENTS: dict[tuple[int, int], Executable] = {}

@@ -34,9 +34,11 @@ def insert_ignoring(entity: Any, *keys: str) -> Insert:
     return sqlite_insert(entity).on_conflict_do_nothing(index_elements=list(keys))
 
 
-def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: Sequence[dict[str, Any]]) -> None:
-    """Append events (canonical JSON up to `"seq":`, and their columns) after the chain head, in order."""
-    head = session.execute(_HEAD_READ, {"p_head": head_id}).one()
+def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: Sequence[dict[str, Any]], *,
+                 commit: bool = False) -> None:
+    """Append events (canonical JSON up to `"seq":`, and their columns) after the chain head, in order.
+    (`commit` is for the PostgreSQL module's sake: here the caller's COMMIT follows as usual.)"""
+    head = session.connection().execute(_HEAD_READ, {"p_head": head_id}).one()
     seq, prev = head.seq, head.hash
     out = []
     for body, row in zip(bodies, rows, strict=True):
@@ -44,5 +46,5 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
         digest = hashlib.sha256(prev.encode() + body + str(seq).encode() + b"}").hexdigest()
         out.append({**row, "seq": seq, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.execute(_EVENTS, out)
-    session.execute(_HEAD_MOVE, {"p_head": head_id, "p_seq": seq, "p_hash": prev})
+    session.connection().execute(_EVENTS, out)
+    session.connection().execute(_HEAD_MOVE, {"p_head": head_id, "p_seq": seq, "p_hash": prev})

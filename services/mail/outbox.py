@@ -106,12 +106,14 @@ def enqueue(session: Session, *, to: Sequence[str], template: str, context: Mapp
         return mail
     dialect = sql(session)
     statement = _DEDUPED.get(dialect.__name__)
-    if statement is None:  # built once per dialect
-        statement = _DEDUPED[dialect.__name__] = dialect.insert_ignoring(OutboxMail, "dedupe_key").returning(OutboxMail)
-    stored = session.scalars(statement, [values]).first()
+    if statement is None:  # built once per dialect, plain Core
+        table: Any = OutboxMail.__table__
+        statement = _DEDUPED[dialect.__name__] = dialect.insert_ignoring(table, "dedupe_key").returning(table.c.id)
+    stored = session.connection().execute(statement, values).scalar()
     if stored is None:
         log.info("mail %s not queued: dedupe key %r already used", template, dedupe_key)
-    return stored
+        return None
+    return OutboxMail(id=stored, **values)  # the row as stored (not attached to the session)
 
 
 def build_message(mail: OutboxMail, *, now: datetime, domain: str = "smeflow") -> EmailMessage:
