@@ -10,17 +10,16 @@ Override any field from the environment, e.g. ``SMEFLOW_DATABASE_URL``,
 
 from __future__ import annotations
 
-import ipaddress
 import tomllib
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config import settings_checks as checks
 from config.secrets import TEST_AUDIT_SIGNING_KEY, TEST_SECRET_KEY, InsecureSecretError, check_secret, install_secret
 
 __all__ = [
@@ -327,53 +326,27 @@ class Settings(BaseSettings):
     @classmethod
     def _merge_stage_limits(cls, value: Any) -> Any:
         """Merge a partial override over the defaults and reject unknown stages."""
-        if not isinstance(value, dict):
-            return value
-        defaults = _default("stage_limits")
-        unknown = sorted(set(value) - set(defaults))
-        if unknown:
-            raise ValueError(f"unknown stage(s) {unknown}; known stages: {sorted(defaults)}")
-        return {**defaults, **value}
+        return checks.merge_stage_limits(value, _default("stage_limits"))
 
     @field_validator("stage_limits")
     @classmethod
     def _positive_limits(cls, value: dict[str, int]) -> dict[str, int]:
-        bad = {k: v for k, v in value.items() if v <= 0}
-        if bad:
-            raise ValueError(f"stage limits must be positive working days, got {bad}")
-        return value
+        return checks.positive_limits(value)
 
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxy_addresses(cls, value: str) -> str:
-        for item in filter(None, (part.strip() for part in value.split(","))):
-            if item == "*":
-                continue
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError as exc:
-                raise ValueError(f"{item!r} is not an IP address or network (or *)") from exc
-        return value
+        return checks.proxy_addresses(value)
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return checks.known_timezone(value)
 
     @model_validator(mode="after")
     def _finish(self) -> Settings:
         self._secrets()
-        if self.clock is not None:
-            if self.environment not in _DEV_ENVIRONMENTS:
-                raise ValueError(f"setting clock (SMEFLOW_CLOCK): a fixed clock is honoured only in development "
-                                 f"and test, not in environment {self.environment!r}; unset it")
-            if self.clock.tzinfo is None or self.clock.utcoffset() is None:
-                raise ValueError("setting clock (SMEFLOW_CLOCK): must carry its UTC offset, "
-                                 "e.g. 2024-06-03T10:00+08:00")
+        checks.fixed_clock(self.clock, self.environment, _DEV_ENVIRONMENTS)
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir.as_posix()}/smeflow.db"
         return self
