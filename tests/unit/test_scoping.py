@@ -27,3 +27,15 @@ def test_an_unknown_role_sees_no_case(services: Services) -> None:
         assert uow.session.scalars(scope_applications(select(Application.id), stranger)).all() == []
         with pytest.raises(NotFound, match=f"^案件 #{app_id} 不存在$"):
             visible_application(uow.session, stranger, app_id)
+
+
+def test_a_refused_role_is_told_which_roles_may_act_by_their_chinese_names() -> None:
+    """Kills the `make mutants` survivor of `require_role` that raised Forbidden without its message."""
+    from services.accounts.access import require_role
+    from services.errors import Forbidden
+
+    auditor = User(username="a", display_name="x", role="auditor", password_hash="-")
+    with pytest.raises(Forbidden) as caught:
+        require_role(auditor, "bureau", "finance")
+    assert str(caught.value) == "此操作只有市中小企业局、市财政局可以进行"
+    require_role(auditor, "auditor")  # one of the roles: allowed
