@@ -263,3 +263,22 @@ def test_highest_only_after_a_lower_award_was_paid_pays_nothing_more(world: Serv
         calls = claimable(uow.session, world, enterprise_id=c_id, today=date(2024, 6, 15))
     province = next(a for a in calls[0].awards if a.code == "m2-srdi-sme-province")
     assert not province.eligible and "不再奖励差额" in (province.reason or "")
+
+
+def test_offers_written_in_slices_keep_one_transaction_and_the_chain(world: Services,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bulk offers let go of the session's objects every OFFERS_PER_FLUSH offers: with a slice of one,
+    each offer still gets its case, its mail and its audit event, and the chain verifies."""
+    from services.audit.chain import verify
+    from services.db.models import AuditEvent
+    from services.pool import offers as offers_module
+
+    monkeypatch.setattr(offers_module, "OFFERS_PER_FLUSH", 1)
+    report = run_import(world, csv_file("offers-slices", LIST))
+    assert report.offers_made == 2
+    with world.uow() as uow:
+        kinds = uow.session.scalars(select(AuditEvent.kind).where(AuditEvent.kind == "offer.make")).all()
+        assert len(kinds) == 2
+        assert len(uow.session.scalars(select(OutboxMail).where(OutboxMail.template == "offer_made")).all()) == 1
+        assert verify(uow.session).ok
+    assert sorted(_offers(world)) == ["m2-little-giant-national", "m2-srdi-sme-province"]
