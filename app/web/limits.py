@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import HTTPException
 from starlette.concurrency import run_in_threadpool
@@ -85,6 +86,32 @@ def refusal(scope: Scope, exc: HTTPException) -> Response:
     return page
 
 
+NUL_RULE = "不能包含空字符（NUL）"
+
+
+def nul_field(scope: Scope) -> str | None:
+    """The first query parameter (or the path) that carries a NUL character, else None."""
+    if "\x00" in scope["path"]:
+        return "path"
+    query = scope.get("query_string", b"")
+    if b"%00" not in query.lower() and b"\x00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "")[:40] or "query"
+    return "query"
+
+
+def nul_refusal(scope: Scope, field: str) -> Response:
+    """422 naming the field: JSON `{detail, field, rule}` under /api/, the error page elsewhere."""
+    from services.errors import field_label
+
+    message = f"{field_label(field)}：{NUL_RULE}"
+    if scope["path"].startswith("/api/"):
+        return JSONResponse({"detail": message, "field": field, "rule": NUL_RULE}, status_code=422)
+    return refusal(scope, HTTPException(422, message))
+
+
 def _signed_in(request: Request) -> bool:
     """Whether the request carries a valid session or token, checked as the routes check it (nothing
     is written: the unit of work is not committed)."""
@@ -108,6 +135,10 @@ class RequestBodyLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        nul = nul_field(scope)
+        if nul is not None:  # PostgreSQL text cannot hold NUL: refused here, for every route at once
+            await nul_refusal(scope, nul)(scope, receive, send)
             return
         headers = Headers(scope=scope)
         declared = headers.get("content-length")

@@ -40,3 +40,13 @@ def test_a_surrogate_pair_is_ordinary_text(world: Services, client: TestClient) 
     r = client.post("/api/v1/tokens", content=b'{"username": "\\ud83d\\ude00", "password": "x"}',
                     headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["field"] == "password"  # no such user: the ordinary refusal
+
+
+def test_a_nul_in_a_query_or_path_is_a_422_naming_the_parameter(world: Services, login) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL text cannot hold NUL: refused before any route reads it (pages and API alike)."""
+    c = login("bureau")
+    api = c.get("/api/v1/arrears/cases", params={"department": "a\x00b"})
+    assert api.status_code == 422 and api.json()["field"] == "department"
+    page = c.get("/pool", params={"q": "a\x00b"})
+    assert page.status_code == 422 and "空字符" in page.text
+    assert c.get("/admin/diagrams/%00.bpmn").status_code == 422
