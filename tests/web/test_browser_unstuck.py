@@ -114,7 +114,7 @@ def test_a_measure_9_case_of_a_one_officer_district_reaches_payout_through_the_u
 
     head = sign_in(chromium_browser, live_url, "head-donghu")
     open_step(head, app_id, "现场核查", BASE_ENTERPRISE)
-    assert "区县初审 · 东湖区经办人（district-donghu） · 通过" in text(head)
+    assert "区县初审 · 东湖区经办人 district-donghu · 通过" in text(head)  # the username in <code> beside the name
     decide(head, "approve", steps, "head-onsite-check")
     assert "案件现处于：市中小企业局复审" in text(head)
 
