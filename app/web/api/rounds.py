@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import JSONResponse
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.web.deps import current_user, get_services, get_uow
 from config.policy_check import MAX_FILE_BYTES, Issue
 from services.accounts.access import require_role
+from services.awards.claims import local_today
 from services.bootstrap import Services
 from services.db.models import User
 from services.errors import SmeflowError
@@ -66,10 +66,6 @@ class LoadOut(BaseModel):
     edition: EditionOut
 
 
-def _today(services: Services) -> date:
-    return services.clock.now().astimezone(ZoneInfo(services.settings.timezone)).date()
-
-
 def _edition_out(r: store.RevisionRow, today: date) -> EditionOut:
     e, key = r.edition, store.state(r.edition, today)
     return EditionOut(edition_code=e.code, revision=e.revision, doc_no=e.doc_no, title=e.title,
@@ -87,7 +83,7 @@ def list_editions(user: User = Depends(current_user), uow: UnitOfWork = Depends(
                   services: Services = Depends(get_services)) -> list[EditionOut]:
     """Every stored revision of every edition, with its state by today's date."""
     require_role(user, *EDITION_READERS)
-    today = _today(services)
+    today = local_today(services)
     return [_edition_out(r, today) for r in store.revisions(uow.session)]
 
 
@@ -117,7 +113,7 @@ def load_edition(file: Annotated[UploadFile, File()], user: User = Depends(curre
         return JSONResponse(CheckOut(ok=False, issues=_issues(exc.issues)).model_dump(), status_code=422)
     uow.after_commit(services.edition_cache.invalidate)
     uow.commit()
-    today = _today(services)
+    today = local_today(services)
     row = next(_edition_out(r, today) for r in store.revisions(uow.session)
                if r.latest and r.edition.code == loaded.edition.code)
     out = LoadOut(stored=loaded.stored, edition=row)
