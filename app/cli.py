@@ -40,15 +40,18 @@ app.add_typer(outbox_app, name="outbox")
 @app.command()
 def init() -> None:
     """Create or migrate the database, load policy data and install the bundled diagrams."""
+    from sqlalchemy.engine import make_url
+
     from services.setup import initialise
 
     def body() -> None:
         services = services_from_env()
         for line in initialise(services):
-            typer.echo(f"installed route {line}")
+            typer.echo(f"已安装流程：{line}")
         services.settings.session_secret()  # both secrets are generated on first start when not set
         services.settings.audit_key()
-        typer.echo(f"database ready: {services.settings.database_url}")
+        url = make_url(services.settings.database_url).render_as_string(hide_password=True)
+        typer.echo(f"数据库已就绪：{url}")
 
     guarded(body)
 
@@ -79,7 +82,7 @@ def complete(
     reference: Annotated[str | None, typer.Option("--reference", help="payment reference (finance)")] = None,
 ) -> None:
     """Complete a work item with a decision."""
-    from services.awards import tasks
+    from services.awards import labels, tasks
     from services.money import parse_yuan
 
     def body() -> None:
@@ -89,7 +92,7 @@ def complete(
             done = tasks.complete(uow, services, item_id=item, username=user, now=services.clock.now(),
                                   decision=tasks.Decision(decision, reason, fen, reference))
             uow.commit()
-        typer.echo(f"work item {done.id} ({done.name}) completed: {decision}")
+        typer.echo(f"工作项 {done.id}（{done.name}）已办理：{labels.decision(decision)}")
 
     guarded(body)
 
@@ -110,8 +113,8 @@ def sweep() -> None:
     def body() -> None:
         services = services_from_env()
         report = run_sweep(services, services.clock.now())
-        typer.echo(f"fired {len(report.fired)} timer(s) on {report.due_instances} case(s); "
-                   f"escalated {len(report.escalated)} work item(s)")
+        typer.echo(f"到期处理 {len(report.fired)} 项（涉及 {report.due_instances} 件申报）；"
+                   f"升级督办工作项 {len(report.escalated)} 个")
 
     guarded(body)
 
@@ -125,9 +128,9 @@ def remind() -> None:
         services = services_from_env()
         report = run_reminders(services, services.clock.now())
         if not report.working_day:
-            typer.echo("today is not a working day (工作日): no digest")
+            typer.echo("今天不是工作日：不发送待办提醒")
             return
-        typer.echo(f"queued {report.queued} digest(s) for {report.officers} officer(s)")
+        typer.echo(f"已为 {report.officers} 名经办人排队发送待办提醒 {report.queued} 封")
 
     guarded(body)
 
@@ -140,7 +143,8 @@ def outbox_send() -> None:
     def body() -> None:
         services = services_from_env()
         r = send_pending(services, services.clock.now())
-        typer.echo(f"sent {r.sent}, retrying later {r.retried}, failed {r.failed}, reclaimed {r.reclaimed}")
+        typer.echo(f"已发送 {r.sent} 封，稍后重试 {r.retried} 封，发送失败 {r.failed} 封，"
+                   f"收回中断的发送 {r.reclaimed} 封")
 
     guarded(body)
 
@@ -157,7 +161,7 @@ def outbox_retry(mail_id: Annotated[int, typer.Argument(help="id of a failed mai
         with services.uow() as uow:
             retry_mail(uow.session, user=get_user(uow.session, user), mail_id=mail_id, now=services.clock.now())
             uow.commit()
-        typer.echo(f"mail {mail_id} queued again")
+        typer.echo(f"邮件 {mail_id} 已重新排队发送")
 
     guarded(body)
 
@@ -229,7 +233,7 @@ def bpmn_validate(files: Annotated[list[Path], typer.Argument(help="BPMN/DMN fil
     for name, problems in results.items():
         found = [p for p in problems if p.severity == "error"]
         if not found:
-            typer.echo(f"{name}: OK" + (f" ({len(problems)} warning(s))" if problems else ""))
+            typer.echo(f"{name}：通过" + (f"（{len(problems)} 个警告）" if problems else ""))
         for problem in problems:
             typer.echo(str(problem))
         errors += len(found)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
-from app.cli_common import guarded, services_from_env
+from app.cli_common import fail, guarded, services_from_env
 
 users_app = typer.Typer(help="User accounts: create, set a password, end sessions", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens: list and revoke", no_args_is_help=True)
@@ -21,7 +22,10 @@ ACTOR = "smeflow-cli"
 
 
 def _password() -> str:
-    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+    password = str(typer.prompt("密码", hide_input=True))
+    if str(typer.prompt("再次输入密码", hide_input=True)) != password:
+        fail("密码：两次输入的密码不一致")
+    return password
 
 
 @users_app.command("add")
@@ -33,6 +37,7 @@ def users_add(username: Annotated[str, typer.Argument(help="login name")],
               email: Annotated[str | None, typer.Option("--email")] = None) -> None:
     """Create a user (e.g. the first admin of an install); the password is prompted for."""
     from services.accounts import users
+    from services.accounts.users import ROLE_NAMES
     from services.audit import chain as audit
 
     def body() -> None:
@@ -47,7 +52,7 @@ def users_add(username: Annotated[str, typer.Argument(help="login name")],
                                   "review_unit": created.review_unit_code, "enterprise": None,
                                   "unit_head": False})
             uow.commit()
-        typer.echo(f"created user {username} ({role})")
+        typer.echo(f"已创建用户 {username}（{ROLE_NAMES.get(role, role)}）")
 
     guarded(body)
 
@@ -69,7 +74,7 @@ def users_password(username: Annotated[str, typer.Argument(help="login name")]) 
                          payload={"user": target.id, "username": target.username, "by": "cli",
                                   "sessions_ended": ended})
             uow.commit()
-        typer.echo(f"new password set for {username}; {ended} session(s) ended")
+        typer.echo(f"已为用户 {username} 设置新密码；结束其登录会话 {ended} 个")
 
     guarded(body)
 
@@ -84,7 +89,7 @@ def users_sign_out(username: Annotated[str, typer.Argument(help="login name")]) 
         with services.uow() as uow:
             ended = sessions.end_all(uow.session, users.find_user(uow.session, username).id)
             uow.commit()
-        typer.echo(f"{ended} session(s) of {username} ended")
+        typer.echo(f"已结束用户 {username} 的登录会话 {ended} 个")
 
     guarded(body)
 
@@ -100,15 +105,20 @@ def tokens_list(user: Annotated[str | None, typer.Option("--user", help="only th
     def body() -> None:
         services = services_from_env()
         now = datetime.now(UTC)
+        zone = ZoneInfo(services.settings.timezone)
+
+        def local(when: datetime) -> str:
+            return f"{when.astimezone(zone):%Y-%m-%d %H:%M}"
+
         with services.uow() as uow:
             query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
             if user is not None:
                 query = query.where(ApiToken.user_id == users.find_user(uow.session, user).id)
             for token, owner in uow.session.execute(query.order_by(ApiToken.id)):
-                state = "revoked" if token.revoked else "expired" if token.expires_at <= now else "live"
-                used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "-"
-                typer.echo(f"{token.id}\t{owner}\t{token.name}\t{token.created_at:%Y-%m-%d %H:%M}\t"
-                           f"{token.expires_at:%Y-%m-%d %H:%M}\t{used}\t{state}")
+                state = "已撤销" if token.revoked else "已过期" if token.expires_at <= now else "有效"
+                used = local(token.last_used_at) if token.last_used_at else "-"
+                typer.echo(f"{token.id}\t{owner}\t{token.name}\t{local(token.created_at)}\t"
+                           f"{local(token.expires_at)}\t{used}\t{state}")
 
     guarded(body)
 
@@ -124,9 +134,9 @@ def tokens_revoke(token_id: Annotated[int, typer.Argument(help="token id (from `
         with services.uow() as uow:
             row = uow.session.get(ApiToken, token_id)
             if row is None:
-                raise NotFound(f"no token {token_id}")
+                raise NotFound(f"API 令牌 {token_id} 不存在")
             row.revoked = True
             uow.commit()
-        typer.echo(f"token {token_id} revoked")
+        typer.echo(f"已撤销 API 令牌 {token_id}")
 
     guarded(body)

@@ -17,6 +17,7 @@ from app.cli_common import fail, guarded, services_from_env
 fund_app = typer.Typer(help="Budget lines per year: the city's special fund, the districts' matching funds",
                        no_args_is_help=True)
 call_app = typer.Typer(help="Calls (申报批次) of the edition in force today", no_args_is_help=True)
+CALL_STATES = {"open": "受理中", "pending": "未开始", "ended": "已截止", "closed": "已提前截止"}
 UserOpt = Annotated[str, typer.Option("--user", help="who acts (recorded in the audit)")]
 
 
@@ -46,7 +47,7 @@ def fund_create(year: Annotated[int, typer.Option("--year", help="budget year")]
             fund = funds.create(uow.session, user=get_user(uow.session, user), year=year, line=line,
                                 budget_fen=parse_yuan(budget, "budget"), name=name, now=services.clock.now())
             uow.commit()
-        typer.echo(f"created {fund.code}: {fund.name}, budget {yuan(fund.budget_fen)} yuan")
+        typer.echo(f"已创建资金 {fund.code}：{fund.name}，预算 {yuan(fund.budget_fen)} 元")
 
     guarded(body)
 
@@ -70,7 +71,7 @@ def fund_adjust(code: Annotated[str, typer.Argument(help="fund code, e.g. 2025-c
                                 now=services.clock.now(), to_fen=parse_yuan(to, "to") if to is not None else None,
                                 by_fen=parse_yuan(by, "by") if by is not None else None)
             uow.commit()
-        typer.echo(f"adjusted {fund.code}: budget {yuan(before)} -> {yuan(fund.budget_fen)} yuan")
+        typer.echo(f"已调整资金 {fund.code}（{fund.name}）的预算：{yuan(before)} 元 → {yuan(fund.budget_fen)} 元")
 
     guarded(body)
 
@@ -92,10 +93,10 @@ def fund_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON (
                                   ensure_ascii=False, indent=2))
             return
         if not lines:
-            typer.echo("no budget line yet; `smeflow fund create --year Y --budget YUAN --user bureau`")
+            typer.echo("尚无资金预算；请用 `smeflow fund create --year 年度 --budget 金额 --user 用户名` 创建")
         for f in lines:
-            typer.echo(f"{f.code}  {f.name}  budget {yuan(f.budget_fen)}  committed {yuan(f.committed_fen)}  "
-                       f"paid {yuan(f.paid_fen)}  available {yuan(f.available_fen)}")
+            typer.echo(f"{f.code}  {f.name}  预算 {yuan(f.budget_fen)} 元  已核定未拨付 {yuan(f.committed_fen)} 元  "
+                       f"已拨付 {yuan(f.paid_fen)} 元  可用 {yuan(f.available_fen)} 元")
 
     guarded(body)
 
@@ -113,23 +114,24 @@ def call_open(title: Annotated[str, typer.Option("--title")],
     from services.accounts.users import get_user
     from services.awards import admin
     from services.awards.claims import local_today
+    from services.time.due import day_text
 
     def body() -> None:
         services = services_from_env()
         today = local_today(services)
         edition = edition_for(services.editions, today)
         if edition is None:
-            fail(f"edition: no policy edition is in force on {today}; load one with `smeflow policy load FILE`")
+            fail(f"政策版本：{day_text(today)}没有施行中的政策版本；请先用 `smeflow policy load 文件` 载入")
             return
         codes = list(award or [a.code for a in edition.award_types])
         with services.uow() as uow:
             call = admin.open_call(uow.session, user=get_user(uow.session, user), editions=[edition],
                                    edition_code=edition.code, title=title, opens_on=today,
-                                   closes_on=_day("closes", closes), award_types=codes,
+                                   closes_on=_day("closes_on", closes), award_types=codes,
                                    fund_code=fund or f"{today.year}-city", now=services.clock.now())
             uow.commit()
-        typer.echo(f"opened call {call.id} “{call.title}” under {edition.code}: {call.opens_on} to {call.closes_on}, "
-                   f"{len(call.award_types)} award types")
+        typer.echo(f"已开启申报批次 {call.id}“{call.title}”（政策版本 {edition.code}）：{day_text(call.opens_on)}至"
+                   f"{day_text(call.closes_on)}，{len(call.award_types)} 项奖励")
 
     guarded(body)
 
@@ -148,7 +150,7 @@ def call_close(call_id: Annotated[int, typer.Argument(help="call id (see `smeflo
             call = admin.close_call(uow.session, user=get_user(uow.session, user), call_id=call_id,
                                     now=services.clock.now(), today=local_today(services))
             uow.commit()
-        typer.echo(f"closed call {call.id} “{call.title}”")
+        typer.echo(f"已提前截止申报批次 {call.id}“{call.title}”，此后不再受理申报")
 
     guarded(body)
 
@@ -175,8 +177,9 @@ def call_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")
             typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
             return
         if not out:
-            typer.echo("no call yet")
+            typer.echo("尚无申报批次")
         for o in out:
-            typer.echo(f"{o['id']}  {o['state']}  {o['opens_on']} to {o['closes_on']}  {o['edition']}  {o['title']}")
+            typer.echo(f"{o['id']}  {CALL_STATES[str(o['state'])]}  {o['opens_on']} 至 {o['closes_on']}  "
+                       f"政策版本 {o['edition']}  {o['title']}")
 
     guarded(body)

@@ -50,10 +50,10 @@ def guarded(fn: Callable[[], T]) -> T:
         fail(exc.message)
     except InsecureSecretError as exc:  # a refused secret: the message names the variable, never the value
         fail(str(exc))
-    except (OperationalError, ProgrammingError) as exc:
+    except (OperationalError, ProgrammingError):
         if os.environ.get("SMEFLOW_DEBUG"):
             raise
-        fail(f"database not ready ({type(exc.orig).__name__}); run `smeflow init` first")
+        fail("数据库未就绪：请先运行 `smeflow init`（设置 SMEFLOW_DEBUG=1 可看到详细原因）")
     except ValueError as exc:  # settings and policy files report as ValueError subclasses
         if os.environ.get("SMEFLOW_DEBUG"):
             raise

@@ -10,11 +10,13 @@ from services.audit import chain as audit
 from services.awards import catalogue, routes
 from services.bootstrap import Services
 from services.db.migrate import upgrade
+from services.engine.names import process_name
 from services.policy import store
 
 
 def initialise(services: Services) -> list[str]:
-    """Bring a database to a working state; returns the installed diagram hashes."""
+    """Bring a database to a working state; returns one line per installed diagram (its name and
+    hash), for `smeflow init` to print."""
     upgrade(services.db)
     installed = []
     with services.uow() as uow:
@@ -24,6 +26,6 @@ def initialise(services: Services) -> list[str]:
             store.load(uow.session, file.read_bytes(), file.name, actor="smeflow init", now=services.clock.now())
         for name, docs in routes.bundled_documents().items():
             row = routes.install(uow.session, services.engine, docs, source_name=name, now=services.clock.now())
-            installed.append(f"{row.process_id} {row.hash[:12]}")
+            installed.append(f"{process_name(row.bpmn_xml, row.process_id)}，版本 {row.hash[:12]}")
         uow.commit()
     return installed

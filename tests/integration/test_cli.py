@@ -57,7 +57,7 @@ def test_inbox_and_complete(cli: CliRunner, services: Services) -> None:
     assert inbox.exit_code == 0 and "区县初审" in inbox.output and str(item.id) in inbox.output
     assert "没有待办" in run(cli, "tasks", "--user", "district-xihu").output
     done = run(cli, "complete", str(item.id), "--user", "district-donghu", "--decision", "approve")
-    assert done.exit_code == 0 and "completed" in done.output
+    assert done.exit_code == 0 and f"工作项 {item.id}（区县初审）已办理：通过" in done.output
     bureau_item = open_item(services, app_id)
     one_line_error(run(cli, "complete", str(bureau_item.id), "--user", "bureau", "--decision", "approve",
                        "--amount", "300000.01"), "金额", "超过上限")
@@ -82,13 +82,13 @@ def test_bad_input_is_one_line(cli: CliRunner, services: Services, args: list[st
 def test_uninitialised_database_says_so(cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SMEFLOW_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
     get_settings.cache_clear()
-    one_line_error(run(cli, "cases"), "smeflow init")
+    one_line_error(run(cli, "cases"), "数据库未就绪", "smeflow init")
 
 
 def test_bpmn_validate(cli: CliRunner) -> None:
     shipped = sorted((ROOT / "bpmn").glob("*.bpmn"))
     ok = run(cli, "bpmn", "validate", *[str(p) for p in shipped])
-    assert ok.exit_code == 0 and ok.output.count(": OK") == len(shipped) >= 3
+    assert ok.exit_code == 0 and ok.output.count("：通过") == len(shipped) >= 3
     bad = run(cli, "bpmn", "validate", str(FIXTURES / "malicious.bpmn"), str(FIXTURES / "malformed.bpmn"),
               str(FIXTURES / "unquoted_duration.bpmn"), str(FIXTURES / "gap.dmn"), str(ROOT / "missing.bpmn"))
     assert bad.exit_code == 1
@@ -101,6 +101,7 @@ def test_init_is_idempotent(cli: CliRunner) -> None:
     first, second = run(cli, "init"), run(cli, "init")
     assert first.exit_code == second.exit_code == 0
     assert first.output.splitlines()[:3] == second.output.splitlines()[:3]
+    assert "已安装流程：清欠案件，版本 " in first.output and "数据库已就绪：sqlite:///" in first.output
 
 
 def test_arrears_demo_follows_the_award_demo(cli: CliRunner, services: Services) -> None:

@@ -42,9 +42,9 @@ def test_the_cli_runs_at_the_set_instant(services: Services, monkeypatch: pytest
     runner = CliRunner()
     monkeypatch.setenv("SMEFLOW_CLOCK", "2024-06-10T09:00+08:00")  # Monday, 端午节
     get_settings.cache_clear()
-    assert "not a working day" in runner.invoke(app, ["remind"]).output
+    assert "今天不是工作日：不发送待办提醒" in runner.invoke(app, ["remind"]).output
     monkeypatch.setenv("SMEFLOW_CLOCK", "2024-06-11T09:00+08:00")  # Tuesday
     get_settings.cache_clear()
     result = runner.invoke(app, ["remind"])
-    assert result.exit_code == 0 and "queued 0 digest(s) for 0 officer(s)" in result.output
+    assert result.exit_code == 0 and "已为 0 名经办人排队发送待办提醒 0 封" in result.output
     get_settings.cache_clear()
