@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import time as _time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -169,7 +170,7 @@ class WorkingCalendar:
         ``package_through``, years after it are not taken from the chinesecalendar package.
         """
         self._package_through = package_through
-        self._periods: dict[tuple[date, int, bool], tuple[date, bool]] = {}
+        self._periods: dict[tuple[Any, ...], tuple[date, bool]] = {}
         if extra_dir is not None and not extra_dir.is_dir():
             raise CalendarError(extra_dir, "", "calendar directory does not exist")
         self._dirs = tuple(d for d in (CALENDAR_DIR, extra_dir) if d is not None)
@@ -269,33 +270,29 @@ class WorkingCalendar:
         """The last day of a period of ``days`` calendar days that starts the day after ``start``, and provisional.
 
         With ``roll``, a last day that is a rest day moves to the next working day (民法典 第二百零三条).
-        Memoised (a ledger of 100,000 rows has few distinct delivery dates); the memo is dropped
-        when the calendar learns a year, and a provisional answer looks for new year files first.
+        Memoised (a ledger of 100,000 rows has few distinct delivery dates).
         """
-        key = (start, days, roll)
-        hit = self._periods.get(key)
-        if hit is not None and hit[1] and self._watch_dir is not None and _time.monotonic() >= self._next_scan:
-            self._scan_watch_dir()
-            hit = self._periods.get(key)
-        if hit is not None:
-            return hit
+        return self._memo((start, days, roll), lambda: self._period_end(start, days, roll))
+
+    def _period_end(self, start: date, days: int, roll: bool) -> tuple[date, bool]:
         end = start + timedelta(days=days)
         provisional = not self.is_known_year(end.year)
         if roll:
             while not self.is_workday(end):
                 end += timedelta(days=1)
                 provisional = provisional or not self.is_known_year(end.year)
-        if len(self._periods) >= _PERIOD_MEMO_MAX:
-            self._periods = {}
-        self._periods[key] = (end, provisional)
         return end, provisional
 
     def add_working_days(self, start: date, n: int) -> tuple[date, bool]:
         """Return the ``n``-th working day after ``start`` (before it if ``n`` < 0), and provisional.
 
         ``start`` itself is not counted; ``n == 0`` returns ``start``. The flag is
-        True if any day looked at fell in a year whose holidays are unknown.
+        True if any day looked at fell in a year whose holidays are unknown. Memoised: every
+        waiting stage timer's expression asks for its deadline again whenever its case runs a step.
         """
+        return self._memo((start, n), lambda: self._add_working_days(start, n))
+
+    def _add_working_days(self, start: date, n: int) -> tuple[date, bool]:
         step = 1 if n >= 0 else -1
         remaining = abs(n)
         day, provisional = start, False
@@ -306,6 +303,21 @@ class WorkingCalendar:
             if workday:
                 remaining -= 1
         return day, provisional
+
+    def _memo(self, key: tuple[Any, ...], compute: Callable[[], tuple[date, bool]]) -> tuple[date, bool]:
+        """A day computed before for ``key``, or ``compute()``'s, kept. The memo is dropped when the
+        calendar learns a year, and a provisional answer looks for new year files first."""
+        hit = self._periods.get(key)
+        if hit is not None and hit[1] and self._watch_dir is not None and _time.monotonic() >= self._next_scan:
+            self._scan_watch_dir()
+            hit = self._periods.get(key)
+        if hit is not None:
+            return hit
+        value = compute()
+        if len(self._periods) >= _PERIOD_MEMO_MAX:
+            self._periods = {}
+        self._periods[key] = value
+        return value
 
     def deadline(self, start: datetime, working_days: int, tz: str) -> Deadline:
         """Return the end of the ``working_days``-th working day after ``start``'s local date.
