@@ -25,6 +25,14 @@ def _fen(value: int) -> str:
     return yuan(value)
 
 
+def _rules_text(code: str) -> str:
+    """`2020 年条例（国务院令第728号）`, as the case page names the rules a due date follows."""
+    from services.arrears.rules import load_rules
+
+    edition = next((e for e in load_rules().editions if e.code == code), None)
+    return f" {edition.code} 年条例（{edition.order}）" if edition else "合同约定"
+
+
 @arrears_app.command("import")
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="ledger, .csv or .xlsx", exists=True, dir_okay=False)],
@@ -43,11 +51,11 @@ def import_cmd(
         for error in report.errors[:50]:
             typer.echo(str(error))
         if report.error_count > 50:
-            typer.echo(f"... and {report.error_count - 50} more error(s)")
-        typer.echo(f"{file.name}: {report.rows} row(s); created {report.created}, already imported "
-                   f"{report.existing}, rejected {report.rejected}")
+            typer.echo(f"……另有 {report.error_count - 50} 处错误未列出")
+        typer.echo(f"{file.name}：共 {report.rows} 行；新建案件 {report.created} 件，此前已导入 {report.existing} 件，"
+                   f"未通过校验 {report.rejected} 行")
         if report.error_count and not partial:
-            fail(f"{report.error_count} error(s): nothing was imported (use --partial to import the valid rows)")
+            fail(f"共 {report.error_count} 处错误，未导入任何数据（加 `--partial` 可只导入校验通过的行）")
 
     guarded(body)
 
@@ -160,11 +168,11 @@ def register(
             uow.commit()
         from services.arrears.rules import load_rules
         from services.arrears.statute import due_of_case
+        from services.time.due import day_text
 
         due = due_of_case(load_rules(), services.calendar, case)
-        mark = ("（暂定：该年节假日安排未公布，补假、调休未计）provisional"
-                if due is not None and due.provisional else "")
-        typer.echo(f"case {case.id} registered; payment was due {case.due_on}{mark} ({case.rules} rules)")
+        mark = "（暂定：该年节假日安排未公布，补假、调休未计）" if due is not None and due.provisional else ""
+        typer.echo(f"案件 {case.id} 已登记；应付日期 {day_text(case.due_on)}{mark}，依据{_rules_text(case.rules)}")
 
     guarded(body)
 
@@ -202,7 +210,7 @@ def act(
     field: Annotated[list[str] | None, typer.Option("--field", help="NAME=VALUE, e.g. amount=12000")] = None,
 ) -> None:
     """Decide an open step (fields: amount, extension_until, instalments, paid_on, reference, document_no...)."""
-    from services.arrears.actions import Step
+    from services.arrears.actions import DECISION_NAMES, Step
     from services.arrears.actions import act as act_step
 
     def body() -> None:
@@ -210,14 +218,15 @@ def act(
         for item in field or []:
             name, sep, value = item.partition("=")
             if not sep:
-                fail(f"--field {item!r}: expected NAME=VALUE")
+                fail(f"`--field {item}`：格式应为 字段=值，例如 `amount=12000`")
             fields[name.strip()] = value
         services = services_from_env()
         with services.uow() as uow:
             done = act_step(uow, services, task_id=step, username=user, now=services.clock.now(),
                             step=Step(decision, reason, fields))
             uow.commit()
-        typer.echo(f"step {done.id} ({done.name}) of case {done.case_id}: {decision}")
+        typer.echo(f"案件 {done.case_id} 的事项 {done.id}（{done.name}）已办理："
+                   f"{DECISION_NAMES.get(decision, decision)}")
 
     guarded(body)
 
@@ -230,8 +239,7 @@ def sweep() -> None:
     def body() -> None:
         services = services_from_env()
         r = run(services, services.clock.now())
-        typer.echo(f"fired {len(r.fired)} timer(s) on {r.due_cases} case(s); {r.marked_overdue} acceptance "
-                   "review(s) newly overdue")
+        typer.echo(f"到期处理 {len(r.fired)} 项（涉及 {r.due_cases} 件案件）；新逾期的受理审查 {r.marked_overdue} 件")
 
     guarded(body)
 
@@ -244,8 +252,8 @@ def remind() -> None:
     def body() -> None:
         services = services_from_env()
         r = run(services, services.clock.now())
-        typer.echo(f"queued {r.digests} digest(s), {r.escalated} escalation(s)" if r.working_day
-                   else "today is not a working day (工作日): nothing sent")
+        typer.echo(f"已排队发送待办提醒 {r.digests} 封、督办邮件 {r.escalated} 封、确权提醒 {r.confirmations} 封"
+                   if r.working_day else "今天不是工作日：不发送提醒")
 
     guarded(body)
 
@@ -259,8 +267,8 @@ def monthly(force: Annotated[bool, typer.Option("--force", help="run even if tod
     def body() -> None:
         services = services_from_env()
         r = run(services, services.clock.now(), force=force)
-        typer.echo(f"report {r.month} written to {r.path}; mail {'queued' if r.mailed else 'already sent'}"
-                   if r.ran else "not the first working day of the month: nothing to do (--force to run)")
+        typer.echo(f"{r.month} 月报已写入 {r.path}；邮件{'已排队发送' if r.mailed else '此前已发送'}"
+                   if r.ran else "今天不是本月第一个工作日：不生成月报（加 `--force` 可立即生成）")
 
     guarded(body)
 
@@ -276,6 +284,7 @@ def oversee(
 ) -> None:
     """Record a measure of the city SME bureau on a case (2025 第二十三条), outside the complaint route."""
     from services.arrears.oversight import KINDS, record_measure
+    from services.time.due import day_text
 
     def body() -> None:
         services = services_from_env()
@@ -283,7 +292,7 @@ def oversee(
             row = record_measure(uow, services, case_id=case_id, kind=kind, document_no=document_no, reason=reason,
                                  actor=user, now=services.clock.now())
             uow.commit()
-        typer.echo(f"case {case_id}: {KINDS[row.kind]} {row.document_no} recorded on {row.acted_on}")
+        typer.echo(f"案件 {case_id}：已记录{KINDS[row.kind]} {row.document_no}（{day_text(row.acted_on)}）")
 
     guarded(body)
 
@@ -324,15 +333,16 @@ def officer(
     head: Annotated[bool, typer.Option("--head", help="the department's head (approves extensions)")] = False,
 ) -> None:
     """Let a user act for a handling department."""
-    from services.arrears.registry import add_officer
+    from services.arrears.registry import add_officer, department_names
 
     def body() -> None:
         services = services_from_env()
         with services.uow() as uow:
             add_officer(uow.session, username=username, department=department, head=head, actor="cli",
                         now=services.clock.now())
+            name = department_names(uow.session).get(department, department)
             uow.commit()
-        typer.echo(f"{username} acts for {department}" + (" as head" if head else ""))
+        typer.echo(f"{username} 可代表{name}办理清欠案件" + ("（部门负责人，审批延期）" if head else ""))
 
     guarded(body)
 
@@ -348,7 +358,7 @@ def debtors_import(file: Annotated[Path, typer.Argument(help="CSV: uscc,name,kin
         with services.uow() as uow:
             added = import_debtors(uow.session, content=file.read_bytes(), actor="cli", now=services.clock.now())
             uow.commit()
-        typer.echo(f"{len(added)} debtor(s) registered")
+        typer.echo(f"已登记债务人 {len(added)} 个")
 
     guarded(body)
 

@@ -25,6 +25,7 @@ def request_cmd(
 ) -> None:
     """Record a 确权 request; the debtor confirms within 30 days of it."""
     from services.arrears.confirmation import request_confirmation
+    from services.time.due import day_text
 
     def body() -> None:
         services = services_from_env()
@@ -33,8 +34,8 @@ def request_cmd(
         with services.uow() as uow:
             row = request_confirmation(uow, services, record=record, actor=user, now=services.clock.now())
             uow.commit()
-        typer.echo(f"request {row.id}: the debtor confirms by {row.due_on}"
-                   f"{' (provisional)' if row.due_provisional else ''} ({row.article})")
+        mark = "（暂定：该年节假日安排未公布）" if row.due_provisional else ""
+        typer.echo(f"确权请求 {row.id} 已登记：债务人须于 {day_text(row.due_on)}前确认{mark}（{row.article}）")
 
     guarded(body)
 
@@ -48,7 +49,8 @@ def answer_cmd(
     user: Annotated[str, typer.Option("--user")] = "bureau",
 ) -> None:
     """Record the debtor's answer to a 确权 request."""
-    from services.arrears.confirmation import answer_confirmation
+    from services.arrears.confirmation import OUTCOMES, answer_confirmation
+    from services.time.due import day_text
 
     def body() -> None:
         services = services_from_env()
@@ -56,8 +58,10 @@ def answer_cmd(
             row = answer_confirmation(uow, services, request_id=request_id, outcome=outcome, confirmed_amount=amount,
                                       answered_on=answered, actor=user, now=services.clock.now())
             uow.commit()
-        late = f" (late: due {row.due_on})" if row.answered_on is not None and row.answered_on > row.due_on else ""
-        typer.echo(f"request {row.id}: {row.outcome} on {row.answered_on}{late}")
+        on = day_text(row.answered_on) if row.answered_on is not None else "—"
+        late = (f"；逾期答复（应于 {day_text(row.due_on)}前确认）"
+                if row.answered_on is not None and row.answered_on > row.due_on else "")
+        typer.echo(f"确权请求 {row.id}：{OUTCOMES.get(str(row.outcome), str(row.outcome))}，答复日期 {on}{late}")
 
     guarded(body)
 
@@ -66,6 +70,7 @@ def answer_cmd(
 def list_cmd() -> None:
     """Requests not answered yet, oldest due date first."""
     from services.arrears.confirmation import open_confirmations
+    from services.time.due import day_text
 
     def body() -> None:
         services = services_from_env()
@@ -73,9 +78,9 @@ def list_cmd() -> None:
             rows = open_confirmations(uow)
             for r in rows:
                 mark = "（暂定：该年节假日安排未公布）" if r.due_provisional else ""
-                typer.echo(f"{r.id}  {r.creditor_name}  {r.contract_no}  requested {r.requested_on}  "
-                           f"due {r.due_on}{mark}")
+                typer.echo(f"{r.id}  {r.creditor_name}  合同 {r.contract_no}  请求日期 {day_text(r.requested_on)}  "
+                           f"确认期限 {day_text(r.due_on)}前{mark}")
         if not rows:
-            typer.echo("no open 确权 request")
+            typer.echo("没有待答复的确权请求")
 
     guarded(body)

@@ -76,7 +76,7 @@ def test_cli_records_a_measure_and_refuses_a_bad_one_in_one_line(campaign: Campa
     point_env_at(campaign.services, monkeypatch)
     ok = CliRunner().invoke(app, ["arrears", "oversee", str(cid), "--kind", "supervision",
                                   "--document-no", "督〔2024〕5号", "--reason", "逾期未付"])
-    assert ok.exit_code == 0 and "督办 督〔2024〕5号" in ok.output, ok.output
+    assert ok.exit_code == 0 and f"案件 {cid}：已记录督办 督〔2024〕5号（" in ok.output, ok.output
     bad = CliRunner().invoke(app, ["arrears", "oversee", str(cid), "--kind", "fine", "--document-no", "x",
                                    "--reason", "y"])
     assert bad.exit_code != 0 and "类型" in bad.output and "Traceback" not in bad.output
