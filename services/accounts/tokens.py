@@ -54,7 +54,7 @@ def resolve(session: Session, token: str, now: datetime, *, record_use: bool = T
 def listed(session: Session, *, user: User, owner: User) -> list[ApiToken]:
     """`owner`'s tokens, newest first: for the owner themself or an admin (others: NotFound)."""
     if owner.id != user.id and user.role != "admin":
-        raise NotFound(f"no user named {owner.username!r}")
+        raise NotFound(f"没有用户名为 {owner.username!r} 的账号")
     return list(session.scalars(select(ApiToken).where(ApiToken.user_id == owner.id)
                                 .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
 

@@ -61,8 +61,23 @@ def find_user(session: Session, username: str) -> User:
     """A user by name, active or not, or NotFound."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"no user named {username[:80]!r}")
+        raise NotFound(f"没有用户名为 {username[:80]!r} 的账号")
     return user
+
+
+#: accounts that are not people, as a message names them
+NOT_PEOPLE = {"system": "系统"}
+
+
+def person_name(session: Session, username: str | None) -> str:
+    """Who an account is, as a message names them: the display name (`东湖区经办人`), never the username,
+    which only the pages show, in a <code> beside the name; 系统 for the route itself."""
+    if not username:
+        return "—"
+    if username in NOT_PEOPLE:
+        return NOT_PEOPLE[username]
+    name = session.scalar(select(User.display_name).where(User.username == username))
+    return name or "其他用户"
 
 
 def get_user(session: Session, username: str) -> User:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.accounts.users import get_user
+from services.accounts.users import get_user, person_name
 from services.arrears.cases import ArrearsRuntime
 from services.arrears.registry import Desk, officer_departments, scope_tasks
 from services.arrears.rules import load_rules
@@ -115,7 +115,7 @@ def act(uow: UnitOfWork, services: Services, *, task_id: int, username: str, ste
     desk = officer_departments(session, user)
     task = visible_task(session, user, task_id)
     if task.status != "open":
-        raise Conflict(f"“{task.name}”已由 {task.completed_by} 办理，本次未作任何更改")
+        raise Conflict(f"“{task.name}”已由 {person_name(session, task.completed_by)} 办理，本次未作任何更改")
     _may_act(user, desk, task)
     case = session.get_one(ArrearsCase, task.case_id)
     arrangement = services.settings.arrears_acceptance_arrangement

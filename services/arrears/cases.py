@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from services.accounts.users import person_name
 from services.arrears.transfer import intake_of
 from services.audit import chain as audit
 from services.awards.routes import current_route
@@ -108,7 +109,8 @@ class ArrearsRuntime:
         if claimed != 1:
             session.rollback()
             done = session.get_one(ArrearsTask, task.id)
-            raise Conflict(f"“{done.name}”已由 {done.completed_by} 办理（{done.completed_at:%Y-%m-%d %H:%M} UTC），"
+            who = person_name(session, done.completed_by)
+            raise Conflict(f"“{done.name}”已由 {who} 办理（{done.completed_at:%Y-%m-%d %H:%M} UTC），"
                            "本次未作任何更改")
         inst = session.get_one(ProcessInstance, case.instance_id)
         wf = self.engine.loads(inst.state)

@@ -28,6 +28,7 @@ from services.audit import chain as audit
 from services.db.models import Enterprise, User
 from services.db.models_arrears import ArrearsCase, ArrearsConfirmation, ArrearsDebtor, ArrearsOfficer
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from services.labels import one_of
 from services.mail import outbox
 from services.uow import UnitOfWork
 
@@ -103,7 +104,7 @@ def answer_confirmation(uow: UnitOfWork, services: Services, *, request_id: int,
     if row.outcome is not None:
         raise Conflict(f"确权请求 {request_id} 已于 {row.answered_on} 答复，本次未作任何更改")
     if outcome not in OUTCOMES:
-        raise InvalidInput("outcome", f"须为 {'、'.join(f'{k}（{v}）' for k, v in OUTCOMES.items())} 之一")
+        raise InvalidInput("outcome", f"须为 {one_of(OUTCOMES)} 之一")
     day = parse_date(answered_on, "answered_on")
     today = now.astimezone(ZoneInfo(services.settings.timezone)).date()
     if day < row.requested_on or day > today:

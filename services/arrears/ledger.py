@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from services.arrears.cases import ACTIVE
 from services.arrears.registry import Desk, SelectT, department_names, officer_departments, scope_cases, visible_case
+from services.arrears.statute import KIND_NAMES
 from services.db.models import AuditEvent, User
 from services.db.models_arrears import (
     DEBTOR_KINDS,
@@ -29,6 +30,7 @@ from services.db.models_arrears import (
     ArrearsTask,
 )
 from services.errors import InvalidInput
+from services.labels import one_of
 
 __all__ = [
     "CLOSED_WITHOUT_DEBT",
@@ -74,9 +76,9 @@ class LedgerFilters:
 
     def check(self) -> None:
         if self.kind is not None and self.kind not in DEBTOR_KINDS:
-            raise InvalidInput("kind", f"债务人类型须为 {'、'.join(DEBTOR_KINDS)} 之一")
+            raise InvalidInput("kind", f"债务人类型须为 {one_of(KIND_NAMES, DEBTOR_KINDS)} 之一")
         if self.status is not None and self.status not in STATUS_FILTERS:
-            raise InvalidInput("status", f"状态须为 {', '.join(STATUS_FILTERS)} 之一")
+            raise InvalidInput("status", f"状态须为 {one_of({'active': '在办', **STATUS_NAMES}, STATUS_FILTERS)} 之一")
 
     def apply(self, query: SelectT) -> SelectT:
         if self.kind:

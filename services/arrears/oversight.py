@@ -22,6 +22,7 @@ from services.arrears.rules import load_rules
 from services.audit import chain as audit
 from services.db.models_arrears import ArrearsOversight
 from services.errors import Forbidden, InvalidInput
+from services.labels import one_of
 from services.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def record_measure(uow: UnitOfWork, services: Services, *, case_id: int, kind: s
         raise Forbidden("第二十三条的函询、约谈、督办、通报由市中小企业局记录")
     case = visible_case(session, user, case_id)
     if kind not in KINDS:
-        raise InvalidInput("kind", f"措施须为 {'、'.join(f'{k}（{v}）' for k, v in KINDS.items())} 之一")
+        raise InvalidInput("kind", f"措施须为 {one_of(KINDS)} 之一")
     document_no, reason = document_no.strip(), reason.strip()
     if not document_no or len(document_no) > 120:
         raise InvalidInput("document_no", "须填写文号或记录编号，最多 120 个字符")

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from services.arrears.rules import ArrearsRules
 from services.arrears.statute import period_end
 from services.errors import InvalidInput
+from services.labels import one_of
 
 if TYPE_CHECKING:
     from services.bootstrap import Services
@@ -88,7 +89,7 @@ def check_intake(raw: Mapping[str, Any], services: Services) -> str:
     if not intake:
         intake = "province" if any(raw.get(f) for f in TRANSFER_FIELDS) else "arrangement"
     if intake not in SOURCES:
-        raise InvalidInput("intake", f"须为 {'、'.join(f'{k}（{v}）' for k, v in INTAKES.items())} 之一")
+        raise InvalidInput("intake", f"须为 {one_of(INTAKES)} 之一")
     if intake == "arrangement" and not services.settings.arrears_acceptance_arrangement:
         raise InvalidInput("intake", "本市未登记代省级受理投诉部门受理投诉的安排（设置 "
                                      "arrears_acceptance_arrangement）：投诉由省级受理投诉部门受理并转交后，"

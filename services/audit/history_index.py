@@ -16,6 +16,7 @@ from services.audit.history import require_reader
 from services.db.models import Application, AuditEvent, AwardType, Enterprise, ReviewUnit, User
 from services.db.models_audit import AuditVerification
 from services.errors import InvalidInput
+from services.labels import APPLICATION_STATUS, one_of
 
 if TYPE_CHECKING:
     from services.bootstrap import Services
@@ -119,7 +120,7 @@ def case_list(session: Session, *, user: User, status: str | None = None, q: str
     query = access.scope_applications(query, user)
     if status:
         if status not in STATUSES:
-            raise InvalidInput("status", f"须为 {', '.join(STATUSES)} 之一")
+            raise InvalidInput("status", f"须为 {one_of(APPLICATION_STATUS, STATUSES)} 之一")
         query = query.where(Application.status == status)
     needle = "".join(c for c in (q or "") if c.isprintable()).strip()[:100]
     if needle:

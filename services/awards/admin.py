@@ -22,6 +22,7 @@ from services.audit import chain as audit
 from services.awards import calls, enterprises
 from services.db.models import ApiToken, Call, Enterprise, Fund, ReviewUnit, User, WorkItem
 from services.errors import Conflict, InvalidInput, NotFound
+from services.labels import one_of
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,79}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -125,7 +126,7 @@ def create_user(session: Session, *, user: User, hasher: PasswordHasher, usernam
     email = (email or "").strip() or None
     _check_text(display_name, email)
     if role not in users.ROLES:
-        raise InvalidInput("role", f"角色须为 {', '.join(users.ROLES)} 之一")
+        raise InvalidInput("role", f"角色须为 {one_of(users.ROLE_NAMES, users.ROLES)} 之一")
     review_unit_code = review_unit_code if role == "district" else None
     enterprise_id = enterprise_id if role == "applicant" else None
     if role == "district":
@@ -160,7 +161,7 @@ def update_user(session: Session, *, user: User, username: str, changes: UserCha
     before = _state(target)
     role = changes.role or target.role
     if role not in users.ROLES:
-        raise InvalidInput("role", f"角色须为 {', '.join(users.ROLES)} 之一")
+        raise InvalidInput("role", f"角色须为 {one_of(users.ROLE_NAMES, users.ROLES)} 之一")
     unit = changes.review_unit_code or (target.review_unit_code if role == "district" else None)
     enterprise_id = changes.enterprise_id or (target.enterprise_id if role == "applicant" else None)
     display_name = target.display_name if changes.display_name is None else changes.display_name

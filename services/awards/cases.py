@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from services.accounts.users import person_name
 from services.audit import chain as audit
 from services.db.models import Application, ProcessInstance, Timer, WorkItem
 from services.engine.runtime import SERIALIZER_VERSION, Engine, HumanTask, Route, Snapshot, WaitingTimer, stages_used
@@ -158,7 +159,7 @@ class CaseRuntime:
         if claimed.rowcount != 1:
             session.rollback()
             row = session.execute(_ITEM_DONE, {"p_item": item.id}).one()
-            raise Conflict(f"待办 #{item.id} 已由 {row.completed_by} 办理，本次未作任何更改")
+            raise Conflict(f"待办 #{item.id} 已由 {person_name(session, row.completed_by)} 办理，本次未作任何更改")
         _sync(session, WorkItem, item.id, {"status": "completed", "completed_at": now, "completed_by": actor,
                                            "outcome": outcome, "reason": reason})
         wf, before, version = self._checkout(session, item.instance_id, version)

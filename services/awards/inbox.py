@@ -255,12 +255,13 @@ def _names(session: Session, usernames: set[str]) -> dict[str, str]:
 
 
 def _who(username: str | None, names: dict[str, str]) -> str:
-    """'东湖区经办人（district-donghu）', '系统' for the route itself, '—' for nobody."""
+    """'东湖区经办人' (the page puts the username in a <code> beside it), '系统' for the route itself,
+    '—' for nobody."""
     if username is None:
         return "—"
     if username == "system":
         return "系统"
-    return f"{names[username]}（{username}）" if username in names else username
+    return names.get(username, "其他用户")
 
 
 def _fund(session: Session, app: Application) -> FundView:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-STATUS = {"running": "办理中", "paid": "已拨付", "rejected": "不予通过", "completed": "已办结",
-          "lapsed": "逾期失效", "declined": "企业放弃"}
+from services.labels import APPLICATION_STATUS
+
+STATUS = APPLICATION_STATUS
 DECISION = {"approve": "通过", "return": "退回补正", "reject": "不予通过", "objection": "异议",
             "pay": "拨付", "resubmit": "重新提交", "timer": "期满",
             "defer": "暂缓拨付", "return_review": "退回复审", "confirm": "确认", "decline": "放弃"}

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.db.models import User
+from services.accounts.users import person_name
 from services.engine.runtime import HumanTask
 from services.errors import InvalidInput, NotFound
 from services.money import yuan
@@ -73,6 +72,5 @@ def cap_for(services: Services, revision_id: int | None, edition_code: str, awar
 
 
 def holder_name(session: Session, username: str) -> str:
-    """A user as shown in a message: display name and user name."""
-    holder = session.scalars(select(User).where(User.username == username)).first()
-    return f"{holder.display_name}（{username}）" if holder else username
+    """A user as a message names them: the display name (services.accounts.users.person_name)."""
+    return person_name(session, username)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Row, and_, bindparam, case, literal, select
 from sqlalchemy.orm import Session
 
-from services.accounts.users import get_user
+from services.accounts.users import get_user, person_name
 from services.awards import eligibility, notices
 from services.awards.cases import Step
 from services.awards.payouts import pay
@@ -106,7 +106,8 @@ def read(session: Session, username: str, item_id: int) -> Row[Any]:
     if not _visible(row):
         raise NotFound(f"待办 #{item_id} 不存在")
     if row.status != "open":
-        raise Conflict(f"待办 #{item_id} 已由 {row.completed_by} {ITEM_STATUS.get(row.status, row.status)}，"
+        who = person_name(session, row.completed_by)
+        raise Conflict(f"待办 #{item_id} 已由 {who} {ITEM_STATUS.get(row.status, row.status)}，"
                        "本次未作任何更改")
     if row.earlier is not None and row.task_spec not in eligibility.SOD_EXEMPT:
         raise Forbidden(f"职责分离：您已办理本案“{row.earlier}”环节，不能再办理“{row.name}”")

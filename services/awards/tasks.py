@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from services.accounts.users import get_user
 from services.audit import chain as audit
 from services.awards import eligibility, step
-from services.awards.rules import NEEDS_REASON, REDECIDE, Decision, check_award_amount, holder_name
+from services.awards.rules import ITEM_STATUS, NEEDS_REASON, REDECIDE, Decision, check_award_amount, holder_name
 from services.db.models import User, WorkItem
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.money import parse_yuan
@@ -119,8 +119,7 @@ def decision_from_input(*, decision: str, reason: str | None = None, amount_fen:
 def _require_open(session: Session, item: WorkItem) -> None:
     if item.status != "open":
         who = holder_name(session, item.completed_by or "?")
-        raise Conflict(f"该事项已由 {who} 办结（work item {item.id} was already {item.status} by "
-                       f"{item.completed_by}）；未做任何更改")
+        raise Conflict(f"待办 #{item.id} 已由 {who} {ITEM_STATUS.get(item.status, '办结')}；未做任何更改")
 
 
 def check_holder(session: Session, user: User, item: WorkItem) -> None:

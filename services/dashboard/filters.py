@@ -11,6 +11,7 @@ from sqlalchemy import Select
 from services.accounts.access import scope_applications
 from services.db.models import Application, User
 from services.errors import InvalidInput
+from services.labels import APPLICATION_STATUS, one_of
 
 if TYPE_CHECKING:
     from services.bootstrap import Services
@@ -52,7 +53,7 @@ def parse_filters(services: Services, *, call: str | None = None, award: str | N
         raise InvalidInput("unit", "未知的审核单位")
     status = (status or "").strip() or None
     if status is not None and status not in STATUSES:
-        raise InvalidInput("status", f"状态须为 {'、'.join(STATUSES)} 之一")
+        raise InvalidInput("status", f"状态须为 {one_of(APPLICATION_STATUS, STATUSES)} 之一")
     return Filters(call_id, award, unit, status)
 
 

@@ -165,7 +165,7 @@ def test_completing_a_completed_item_is_a_conflict(world: Services) -> None:
     app_id = apply_for(world, A, LITTLE_GIANT, 300_000_00)
     item = open_item(world, app_id)
     act(world, app_id, "district-donghu", "approve", item_id=item.id)
-    _assert_unchanged(world, Conflict, "已由 district-donghu 办理",
+    _assert_unchanged(world, Conflict, "已由 东湖区经办人 办理",
                       lambda: act(world, app_id, "district-donghu", "approve", item_id=item.id))
 
 

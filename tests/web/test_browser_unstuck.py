@@ -107,6 +107,7 @@ def test_a_measure_9_case_of_a_one_officer_district_reaches_payout_through_the_u
     row = district.locator("tbody tr", has_text=f"#{app_id}")  # the on-site check: shown, greyed, not offered
     assert row.count() == 1 and row.get_attribute("aria-disabled") == "true"
     assert "不可办理" in row.inner_text() and "职责分离" in row.inner_text()
+    assert "已转单位负责人" in row.inner_text()  # where the step went (issue 13)
     assert row.locator("button").count() == 0
     steps.shot(district, "district-greyed")
     district.goto(live_url + (row.get_by_role("link", name="现场核查").get_attribute("href") or ""))

@@ -31,11 +31,13 @@ def test_second_officer_gets_a_conflict_and_loses_nothing(world: Services, login
     late = second.post(f"/tasks/{item_id}/complete", data={
         "csrf_token": csrf_of(second_page.text), "decision": "return", "reason": "请补充2023年度审计报告"})
     assert late.status_code == 409
-    assert "已由 东湖区经办人（district-donghu）" in late.text and "办结" in late.text
+    assert "已由 东湖区经办人 办理" in late.text and "（district-donghu）" not in late.text  # the name, no username
+    assert "此事项已由 东湖区经办人 <code>district-donghu</code> 于" in late.text  # the page: username in <code>
     assert "请补充2023年度审计报告" in late.text  # what the second officer typed is still on the page
     again = client.post(f"/api/v1/tasks/{item_id}/complete", headers=token("head-donghu"),
                         json={"decision": "reject", "reason": "x"})
-    assert again.status_code == 409 and "district-donghu" in again.json()["detail"]
+    assert again.status_code == 409 and "已由 东湖区经办人 办理" in again.json()["detail"]
+    assert "district-donghu" not in again.json()["detail"]
     shown = client.get(f"/api/v1/tasks/{item_id}", headers=token("head-donghu")).json()
     assert shown["status"] == "completed" and shown["completed_by"] == "district-donghu"
     assert item(world, item_id).outcome == "approve"
@@ -49,16 +51,17 @@ def test_claim_and_release_rules(world: Services, login: Login, token: Token, cl
     assert client.post(f"/api/v1/tasks/{item_id}/claim", headers=mine).status_code == 200  # already mine
     before = snapshot(world)
     taken = client.post(f"/api/v1/tasks/{item_id}/claim", headers=theirs)
-    assert taken.status_code == 409 and "district-donghu" in taken.json()["detail"]
+    assert taken.status_code == 409 and "已由 东湖区经办人 认领" in taken.json()["detail"]
     held = client.post(f"/api/v1/tasks/{item_id}/complete", headers=theirs, json={"decision": "approve"})
-    assert held.status_code == 409 and "district-donghu" in held.json()["detail"]
+    assert held.status_code == 409 and "已由 东湖区经办人 认领" in held.json()["detail"]
+    assert "district-donghu" not in held.json()["detail"]
     assert client.post(f"/api/v1/tasks/{item_id}/release", headers=theirs).status_code == 403
     assert snapshot(world) == before
     head = login("head-donghu")
     assert "district-donghu" in head.get("/inbox").text
     assert JINGGONG not in head.get("/inbox", params={"only": "unclaimed"}).text
     page = head.get(f"/tasks/{item_id}").text
-    assert "已由 东湖区经办人（district-donghu） 认领" in page
+    assert "已由 东湖区经办人 <code>district-donghu</code> 认领" in page
     blocked = head.post(f"/tasks/{item_id}/complete", data={"csrf_token": csrf_of(page), "decision": "approve"})
     assert blocked.status_code == 409 and "只有认领人可以办理" in blocked.text
     assert client.post(f"/api/v1/tasks/{item_id}/release", headers=mine).json()["assignee"] is None
