@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli_arrears_confirm import confirmation_app
-from app.cli_common import fail, guarded, output_file, services_from_env
+from app.cli_common import fail, guarded, input_file, output_file, services_from_env
 
 arrears_app = typer.Typer(help="Arrears-clearance campaign (measure 10)", no_args_is_help=True)
 debtors_app = typer.Typer(help="The debtor registry", no_args_is_help=True)
@@ -35,7 +35,7 @@ def _rules_text(code: str) -> str:
 
 @arrears_app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="ledger, .csv or .xlsx", exists=True, dir_okay=False)],
+    file: Annotated[Path, typer.Argument(help="ledger, .csv or .xlsx")],
     partial: Annotated[bool, typer.Option("--partial", help="import the valid rows, report the rest")] = False,
     user: Annotated[str, typer.Option("--user", help="who imports (recorded in the audit chain)")] = "bureau",
 ) -> None:
@@ -43,6 +43,7 @@ def import_cmd(
     from services.arrears.ledger_import import import_ledger
 
     def body() -> None:
+        input_file(file)
         services = services_from_env()
         with services.uow() as uow:
             report = import_ledger(uow, services, content=file.read_bytes(), filename=file.name, actor=user,
@@ -348,12 +349,13 @@ def officer(
 
 
 @debtors_app.command("import")
-def debtors_import(file: Annotated[Path, typer.Argument(help="CSV: uscc,name,kind,department", exists=True)],
+def debtors_import(file: Annotated[Path, typer.Argument(help="CSV: uscc,name,kind,department")],
                    ) -> None:
     """Register debtors from a CSV file (all or nothing)."""
     from services.arrears.registry import import_debtors
 
     def body() -> None:
+        input_file(file)
         services = services_from_env()
         with services.uow() as uow:
             added = import_debtors(uow.session, content=file.read_bytes(), actor="cli", now=services.clock.now())

@@ -27,6 +27,20 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def input_file(file: Path) -> Path:
+    """`file` if it is a file one can read; else one line naming it (in place of click's English)."""
+    if not file.is_file():
+        fail(f"文件：{file} 不存在或不是文件")
+    return file
+
+
+def positive_id(label: str, value: int | None) -> int | None:
+    """An id option (`--call 3`): a whole number from 1, or None when not given."""
+    if value is not None and value < 1:
+        fail(f"{label}：须为正整数（收到 {value}）")
+    return value
+
+
 def output_file(out: Path | None, *, suffix: str, kind: str, default: Path) -> Path:
     """Where a command writes its file: `out` when given (it must end in `suffix`, and its folder must
     exist: one line naming --out and the rule otherwise), else `default`, whose folder is created."""

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli_common import fail, guarded, services_from_env
+from app.cli_common import guarded, input_file, services_from_env
 from app.cli_policy_simulate import policy_app  # one `smeflow policy` group: simulate, validate, load, list
 
 FileArg = Annotated[Path, typer.Argument(help="an edition file (TOML, the format of config/policy/2022-109.toml)")]
@@ -20,8 +20,7 @@ FileArg = Annotated[Path, typer.Argument(help="an edition file (TOML, the format
 def _read(file: Path) -> bytes:
     from config.policy_check import MAX_FILE_BYTES
 
-    if not file.is_file():
-        fail(f"{file}: no such file")
+    input_file(file)
     with file.open("rb") as fh:
         raw = fh.read(MAX_FILE_BYTES + 1)  # never more than the budget, whatever the file's size
     return raw
@@ -46,8 +45,9 @@ def validate_cmd(file: FileArg) -> None:
         if edition is None:
             _issues(file, list(issues))
             return
-        typer.echo(f"ok: {file.name}: edition {edition.code} ({edition.doc_no}), in force {edition.in_force_from} "
-                   f"to {edition.in_force_until}, {len(edition.award_types)} award types")
+        typer.echo(f"校验通过：{file.name}：政策版本 {edition.code}（{edition.doc_no}），"
+                   f"施行期 {edition.in_force_from} 至 {edition.in_force_until}，"
+                   f"{len(edition.award_types)} 项奖励；未存储")
 
     guarded(body)
 
@@ -74,9 +74,9 @@ def load_cmd(file: FileArg,
         ed = loaded.edition
         label = store.STATES[store.state(ed, local_today(services))]
         if not loaded.stored:
-            typer.echo(f"unchanged: {file.name} is stored already as edition {ed.code} revision {ed.revision}")
+            typer.echo(f"未更改：{file.name} 此前已存为政策版本 {ed.code} 第 {ed.revision} 版")
             return
-        typer.echo(f"loaded edition {ed.code} revision {ed.revision} ({label}), sha256 {ed.sha256}")
+        typer.echo(f"已载入政策版本 {ed.code} 第 {ed.revision} 版（{label}），sha256 {ed.sha256}")
 
     guarded(body)
 
@@ -102,10 +102,10 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="print JSON")]
             typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
             return
         if not out:
-            typer.echo("no edition stored; run `smeflow init`")
+            typer.echo("尚未存储政策版本；请先运行 `smeflow init`")
         for o in out:
-            superseded = "" if o["latest"] else "  (superseded by a later revision)"
-            typer.echo(f"{o['code']} r{o['revision']}  {o['state_zh']} {o['state']}  {o['in_force_from']} to "
+            superseded = "" if o["latest"] else "（已被后续版本取代）"
+            typer.echo(f"{o['code']} 第 {o['revision']} 版  {o['state_zh']}  施行期 {o['in_force_from']} 至 "
                        f"{o['in_force_until']}  {o['doc_no']}  sha256 {str(o['sha256'])[:12]}{superseded}")
 
     guarded(body)

@@ -56,7 +56,7 @@ def simulate_cmd(
             names = {u.code: u.name_zh for u in services.units}
             out.write_bytes(export.to_xlsx(recorded.result, simulation_id=recorded.id, actor=user,
                                            sha256=recorded.draft_sha256, unit_name=names))
-            typer.echo(f"workbook: {out}")
+            typer.echo(f"测算工作簿已写入 {out}")
 
     guarded(body)
 
@@ -68,8 +68,9 @@ def _print(result: object, simulation_id: int) -> None:
 
     assert isinstance(result, SimulationResult)
     r = result
+    take_up = "按以往批次实际情况" if r.take_up_mode == "observed" else r.take_up_mode
     typer.echo(f"测算记录 {simulation_id}: 草案 {r.draft_code} 对比 {r.against_code}，测算日期 {r.as_of}，"
-               f"领取率 {r.take_up_mode}，就高不重复 {'是' if r.highest_only else '否'}，"
+               f"领取率 {take_up}，就高不重复 {'是' if r.highest_only else '否'}，"
                f"企业库 {r.pool_enterprises} 家 / {r.pool_honours} 项荣誉")
     typer.echo("奖励类型 | 草案符合 | 现行符合 | 草案按上限(元) | 现行按上限(元) | 草案按核定比例(元) "
                "| 现行按核定比例(元) | 差额(元) | 领取率 | 核定额/上限")

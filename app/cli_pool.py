@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli_common import fail, guarded, services_from_env
+from app.cli_common import fail, guarded, input_file, positive_id, services_from_env
 
 pool_app = typer.Typer(help="The enterprise pool (梯度培育库): recognition lists and tiers", no_args_is_help=True)
 offers_app = typer.Typer(help="Awards offered without an application (免申即享)", no_args_is_help=True)
@@ -17,7 +17,7 @@ offers_app = typer.Typer(help="Awards offered without an application (免申即�
 
 @pool_app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="recognition list, .csv or .xlsx", dir_okay=False)],
+    file: Annotated[Path, typer.Argument(help="recognition list, .csv or .xlsx")],
     user: Annotated[str, typer.Option("--user", help="who imports: a bureau or admin user")],
     partial: Annotated[bool, typer.Option("--partial", help="import the valid rows, report the rest")] = False,
 ) -> None:
@@ -27,8 +27,7 @@ def import_cmd(
     from services.pool.offers import after_import
 
     def body() -> None:
-        if not file.is_file():
-            fail(f"file: {file} does not exist or is not a file")
+        input_file(file)
         services = services_from_env()
         with services.uow() as uow:
             require_importer(get_user(uow.session, user).role)
@@ -46,22 +45,20 @@ def import_cmd(
         for error in report.errors[:50]:
             typer.echo(str(error))
         if report.error_count > 50:
-            typer.echo(f"... and {report.error_count - 50} more error(s)")
+            typer.echo(f"……另有 {report.error_count - 50} 处错误未列出")
         if report.same_file_batch is not None:
-            typer.echo(
-                f"{file.name}: this file was already imported as batch {report.same_file_batch}; nothing changed"
-            )
+            typer.echo(f"{file.name}：该文件此前已作为第 {report.same_file_batch} 批导入，未做更改")
             return
         typer.echo(
-            f"{file.name}: {report.rows} row(s); honours created {report.created}, already in the pool "
-            f"{report.existing}, rejected {report.rejected}; enterprises created {report.enterprises_created}, "
-            f"names flagged {report.names_flagged}; offers made {report.offers_made}"
-            + (f" (batch {report.batch_id})" if report.batch_id else "")
+            (f"已导入第 {report.batch_id} 批。" if report.batch_id else "")
+            + f"{file.name}：共 {report.rows} 行；新增荣誉 {report.created} 项，此前已导入 {report.existing} 项，"
+            f"有误 {report.rejected} 行；新增企业 {report.enterprises_created} 家，名称待核 {report.names_flagged} 家；"
+            f"发出免申即享奖励 {report.offers_made} 项"
         )
         if report.unsafe:
-            fail(f"{report.error_count} error(s), formula cells among them: nothing was imported")
+            fail(f"有 {report.error_count} 处错误（含公式单元格），未导入任何数据")
         if report.error_count and not partial:
-            fail(f"{report.error_count} error(s): nothing was imported (use --partial to import the valid rows)")
+            fail(f"有 {report.error_count} 处错误，未导入任何数据（加 `--partial` 可只导入有效行）")
 
     guarded(body)
 
@@ -117,20 +114,21 @@ def list_cmd(
                 f"荣誉 {len(r.honours)}  待确认 {r.open_offers}  已拨付 {yuan(r.paid_fen)} 元"
                 + (f"  名称待核：{'、'.join(r.listed_names)}" if r.listed_names else "")
             )
-        typer.echo(f"{total} enterprise(s)")
+        typer.echo(f"共 {total} 家企业")
 
     guarded(body)
 
 
 @offers_app.command("list")
 def offers_list(
-    call: Annotated[int | None, typer.Option("--call", help="call id", min=1)] = None,
+    call: Annotated[int | None, typer.Option("--call", help="call id")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Offers made, awaiting confirmation, confirmed, lapsed and declined, per call and district."""
     from services.pool.offer_views import figures
 
     def body() -> None:
+        positive_id("申报批次", call)
         services = services_from_env()
         with services.uow() as uow:
             rows = figures(uow.session, None, call_id=call)
@@ -138,9 +136,9 @@ def offers_list(
             typer.echo(json.dumps([vars(f) for f in rows], ensure_ascii=False, indent=1))
             return
         for f in rows:
-            typer.echo(f"call {f.call_id} {f.call_title}  {f.unit_name}: made {f.made}, awaiting {f.open}, "
-                       f"confirmed {f.confirmed}, lapsed {f.lapsed}, declined {f.declined}")
-        typer.echo(f"{sum(f.made for f in rows)} offer(s)")
+            typer.echo(f"申报批次 {f.call_id}“{f.call_title}”  {f.unit_name}：已发出 {f.made}，待确认 {f.open}，"
+                       f"已确认 {f.confirmed}，逾期失效 {f.lapsed}，企业放弃 {f.declined}")
+        typer.echo(f"共发出免申即享奖励 {sum(f.made for f in rows)} 项")
 
     guarded(body)
 
@@ -148,7 +146,7 @@ def offers_list(
 @offers_app.command("make")
 def offers_make(
     user: Annotated[str, typer.Option("--user", help="who makes them: a bureau or admin user")],
-    call: Annotated[int | None, typer.Option("--call", help="call id (default: every open call)", min=1)] = None,
+    call: Annotated[int | None, typer.Option("--call", help="call id (default: every open call)")] = None,
 ) -> None:
     """Offer every qualifying enterprise the highest award of each measure in the open call(s) (idempotent)."""
     from services.accounts.users import get_user
@@ -156,6 +154,7 @@ def offers_make(
     from services.pool.offers import make_offers, sweep
 
     def body() -> None:
+        positive_id("申报批次", call)
         services = services_from_env()
         with services.uow() as uow:
             require_importer(get_user(uow.session, user).role)
@@ -165,7 +164,7 @@ def offers_make(
             with services.uow() as uow:
                 made = make_offers(uow, services, call_id=call, actor=user, now=services.clock.now())
                 uow.commit()
-        typer.echo(f"offers made: {made}")
+        typer.echo(f"发出免申即享奖励 {made} 项")
 
     guarded(body)
 
@@ -177,6 +176,6 @@ def offers_remind() -> None:
 
     def body() -> None:
         services = services_from_env()
-        typer.echo(f"reminders queued: {remind(services, services.clock.now())}")
+        typer.echo(f"已排队发送确认提醒 {remind(services, services.clock.now())} 封")
 
     guarded(body)

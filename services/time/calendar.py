@@ -226,8 +226,7 @@ class WorkingCalendar:
         year_calendar = self._files.get(year)
         if year_calendar is not None:
             return SOURCE_FILE, year_calendar.source
-        return SOURCE_PROVISIONAL, ("the statutory holidays of 《全国年节及纪念日放假办法》 on weekdays; "
-                                    "make-up and swapped days are not known yet")
+        return SOURCE_PROVISIONAL, "按《全国年节及纪念日放假办法》推算的法定节假日；补假和调休尚未公布"
 
     def _library_knows(self, year: int) -> bool:
         known = self._library_years.get(year)

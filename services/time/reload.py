@@ -64,6 +64,7 @@ class Moved:
     after: datetime
     provisional_before: bool
     provisional_after: bool
+    name: str = ""  # the step's name as the inbox shows it (the CLI prints it)
 
 
 @dataclass
@@ -247,7 +248,8 @@ def _apply(services: Services, row: Step, new_due: datetime, report: LoadReport)
     if new_due == old_due and provisional == old_provisional:
         return None
     row.due_at, row.due_provisional = new_due, provisional
-    change = Moved(row.__tablename__, row.id, row.task_spec, old_due, new_due, old_provisional, provisional)
+    change = Moved(row.__tablename__, row.id, row.task_spec, old_due, new_due, old_provisional, provisional,
+                   row.name)
     report.moved.append(change)
     return change
 

@@ -40,13 +40,13 @@ def test_load_a_successor_and_list_it(cli: CliRunner, services: Services, tmp_pa
     file = write(tmp_path, "successor.toml", successor_text())
     ok = run(cli, "policy", "validate", str(file))
     assert ok.exit_code == 0, ok.output
-    assert "ok: successor.toml: edition test-2026-successor" in ok.output
+    assert "校验通过：successor.toml：政策版本 test-2026-successor（" in ok.output and "；未存储" in ok.output
     assert revisions(services) == 1  # validate stores nothing
 
     loaded = run(cli, "policy", "load", str(file), "--user", "admin")
     assert loaded.exit_code == 0, loaded.output
     sha = hashlib.sha256(file.read_bytes()).hexdigest()
-    assert f"loaded edition {TEST_CODE} revision 1" in loaded.output and sha in loaded.output
+    assert f"已载入政策版本 {TEST_CODE} 第 1 版（施行），sha256 {sha}" in loaded.output
     with services.uow() as uow:
         row = uow.session.scalars(select(PolicyRevision).where(PolicyRevision.edition_code == TEST_CODE)).one()
         assert (row.sha256, row.loaded_by, row.source) == (sha, "admin", file.read_text(encoding="utf-8"))
@@ -55,7 +55,7 @@ def test_load_a_successor_and_list_it(cli: CliRunner, services: Services, tmp_pa
         assert event is not None and event.actor == "admin" and sha in event.payload
 
     again = run(cli, "policy", "load", str(file), "--user", "admin")
-    assert again.exit_code == 0 and "unchanged" in again.output
+    assert again.exit_code == 0 and f"未更改：successor.toml 此前已存为政策版本 {TEST_CODE} 第 1 版" in again.output
     assert revisions(services) == 2
 
     listed = json.loads(run(cli, "policy", "list", "--json").output)
@@ -64,7 +64,7 @@ def test_load_a_successor_and_list_it(cli: CliRunner, services: Services, tmp_pa
     assert by_code["2022-109"]["state_zh"] == "失效"
     assert by_code[TEST_CODE]["state_zh"] == "施行" and by_code[TEST_CODE]["title"] == TEST_TITLE
     text = run(cli, "policy", "list").output
-    assert "2022-109 r1  失效 expired  2022-09-01 to 2025-09-01" in text
+    assert "2022-109 第 1 版  失效  施行期 2022-09-01 至 2025-09-01  洪府办发〔2022〕109号  sha256 " in text
 
 
 def test_a_bad_file_lists_every_problem_and_stores_nothing(cli: CliRunner, services: Services,
@@ -119,7 +119,7 @@ def test_huge_file_missing_file_and_non_admin(cli: CliRunner, services: Services
     result = run(cli, "policy", "validate", str(big))
     assert result.exit_code == 1 and "larger than 256 KiB" in result.output
     missing = run(cli, "policy", "validate", str(tmp_path / "nope.toml"))
-    assert missing.exit_code == 1 and "no such file" in missing.output
+    assert missing.exit_code == 1 and "nope.toml 不存在或不是文件" in missing.output
     file = write(tmp_path, "successor.toml", successor_text())
     refused = run(cli, "policy", "load", str(file), "--user", "bureau")
     assert refused.exit_code == 1 and len(refused.output.strip().splitlines()) == 1

@@ -223,7 +223,7 @@ def cli(winter: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner
 def test_cli_load_and_show(cli: CliRunner, winter: Services, tmp_path: Path) -> None:
     incoming = tmp_path / "incoming"
     result = cli.invoke(app, ["calendar", "show", "2027"])
-    assert result.exit_code == 0 and "2027: provisional" in result.output
+    assert result.exit_code == 0 and "2027 年：暂定 — 按《全国年节及纪念日放假办法》推算的法定节假日" in result.output
     # The 2027 festivals by the 办法's rules (lunar 正月初一 is Sat 2027-02-06, so 春节 runs Fri 02-05 (除夕)
     # to Mon 02-08), each marked 暂定; those on a weekend wait for the notice's 补假; no swap is listed.
     assert "2027-01-01  2027年1月1日（周五）  元旦（暂定）" in result.output
@@ -238,15 +238,17 @@ def test_cli_load_and_show(cli: CliRunner, winter: Services, tmp_path: Path) -> 
     assert bad.exit_code == 1 and len(lines) == 1, bad.output
     assert "workdays[0]" in lines[0] and "is a weekday" in lines[0] and "Traceback" not in bad.output
     missing = cli.invoke(app, ["calendar", "load", str(incoming / "nope.toml")])
-    assert missing.exit_code == 1 and "no such file" in missing.output
+    assert missing.exit_code == 1 and "nope.toml 不存在或不是文件" in missing.output
 
     app_id = apply_for(winter, "南昌精工智能装备有限公司", "m2-little-giant-national", 300_000_00)
     ok = cli.invoke(app, ["calendar", "load", str(write(incoming, CALENDAR_2027)), "--user", "admin"])
     assert ok.exit_code == 0, ok.output
-    assert "recomputed 1 deadline(s) in 1 case(s)" in ok.output
+    assert "2027 年节假日安排已安装：" in ok.output and "2027.toml（依据 国务院办公厅关于2027年" in ok.output
+    assert "重新计算办理期限 1 个，涉及 1 件案件；其中 0 个仍为暂定" in ok.output
+    assert "（区县初审）：办理期限 2027年2月11日（周四）前 → 2027年2月15日（周一）前" in ok.output
     assert open_item(winter, app_id).due_at == at("2027-02-16", 0).astimezone(UTC)
     shown = cli.invoke(app, ["calendar", "show", "2027"])
-    assert shown.exit_code == 0 and "2027: data file" in shown.output and "测试用" in shown.output
+    assert shown.exit_code == 0 and "2027 年：数据文件 — " in shown.output and "测试用" in shown.output
     assert os.path.exists(winter.settings.calendar_install_dir / "2027.toml")
 
 
