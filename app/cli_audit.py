@@ -20,6 +20,7 @@ def audit_verify() -> None:
     from services.audit import anchors, history_index
     from services.audit import chain as audit
     from services.audit.retention import check_archives
+    from services.time.due import day_text
 
     def body() -> None:
         services = services_from_env()
@@ -32,19 +33,19 @@ def audit_verify() -> None:
             uow.commit()
         problems: list[str] = []
         if report.ok:
-            typer.echo(f"OK: audit chain intact, {report.checked} events")
+            typer.echo(f"审计链完好：共 {report.checked} 个事件")
         else:
-            problems.append(f"audit chain broken at event {report.broken_at}: {report.reason} "
-                            f"({report.checked} events before it are intact)")
+            problems.append(f"审计链在事件 {report.broken_at} 处断开：{report.reason}"
+                            f"（此前的 {report.checked} 个事件完好）")
         if statements.ok:
             latest = statements.latest
-            typer.echo(f"OK: {statements.checked} signed head statements match the chain"
-                       + (f" (latest {latest.day}: event {latest.seq})" if latest else " (none recorded yet)"))
+            typer.echo(f"签名的链头声明 {statements.checked} 份，均与审计链相符"
+                       + (f"（最近一份：{day_text(latest.day)}，事件 {latest.seq}）" if latest else "（尚未记录）"))
         problems.extend(p.message for p in statements.problems)
         for warning in statements.warnings:
-            typer.echo(f"警告 warning: {warning}", err=True)
+            typer.echo(f"警告：{warning}", err=True)
         if not archives.problems:
-            typer.echo(f"OK: {archives.checked} archive bundles match their records")
+            typer.echo(f"归档证据包 {archives.checked} 个，均与记录相符")
         problems.extend(archives.problems)
         for line in problems[1:]:
             typer.echo(f"错误：{line}", err=True)
@@ -71,7 +72,7 @@ def audit_replay(
         with services.uow() as uow:
             result = replay.replay_case(uow, services, application_id=case)
         if step is not None and not 1 <= step <= len(result.steps):
-            fail(f"--step {step} is out of range: case {case} has steps 1 to {len(result.steps)}")
+            fail(f"步骤：第 {step} 步超出范围，申请 {case} 的记录共 {len(result.steps)} 步")
         if as_json:
             typer.echo(json.dumps(replay.as_dict(result, step=step), ensure_ascii=False, indent=2))
         elif step is not None:
@@ -98,11 +99,10 @@ def audit_export(
         with services.uow() as uow:
             done = bundles.export_case(uow, services, application_id=case, out=target, actor="cli",
                                        now=services.clock.now())
-        typer.echo(f"wrote {done.path} ({done.size:,} bytes, {done.events} events, sha256 {done.sha256})")
+        typer.echo(f"已写入 {done.path}（{done.size:,} 字节，{done.events} 个事件，sha256 {done.sha256}）")
         if not done.anchored:
-            typer.echo("note: no signed head statement covers this case yet; the chain proof ends at the head "
-                       f"(event {done.proof_to_seq}). Run `smeflow audit anchor` tomorrow and export again "
-                       "for a signed proof.")
+            typer.echo(f"说明：尚无签名的链头声明覆盖此案件，链证明止于当前链头（事件 {done.proof_to_seq}）。"
+                       "明天运行 `smeflow audit anchor` 后重新导出，即可得到有签名的证明。")
 
     guarded(body)
 
@@ -131,6 +131,7 @@ def audit_check_bundle(
 def audit_anchor() -> None:
     """Record today's signed statement of the chain head (once per day; prints it)."""
     from services.audit import anchors
+    from services.time.due import day_text
 
     def body() -> None:
         services = services_from_env()
@@ -138,10 +139,10 @@ def audit_anchor() -> None:
             st, created = anchors.record(uow.session, key=services.settings.audit_key(),
                                          now=services.clock.now(), timezone=services.settings.timezone)
             uow.commit()
-        typer.echo(("recorded" if created else "already recorded") + f" statement of {st.day}: "
-                   f"event {st.seq}, head {st.head_hash}")
-        typer.echo(f"statement {st.statement}")
-        typer.echo(f"signature {st.signature} (HMAC-SHA256, key id {st.key_id})")
+        typer.echo(("已记录" if created else "此前已记录") + f" {day_text(st.day)}的链头声明：事件 {st.seq}，"
+                   f"链头哈希 {st.head_hash}")
+        typer.echo(f"声明原文：{st.statement}")
+        typer.echo(f"签名：{st.signature}（HMAC-SHA256，密钥编号 {st.key_id}）")
 
     guarded(body)
 
@@ -158,15 +159,15 @@ def audit_archive(
         services = services_from_env()
         report = retention.archive(services, now=services.clock.now(), actor="cli", dry_run=dry_run, limit=limit)
         days = services.settings.retention_days
-        typer.echo(f"cases closed more than {days} days ago (before {report.cutoff:%Y-%m-%d}): {len(report.due)}")
+        typer.echo(f"办结超过 {days} 天（{report.cutoff:%Y-%m-%d} 之前办结）的案件：{len(report.due)} 件")
         if dry_run:
-            typer.echo("dry run: " + (", ".join(f"#{i}" for i in report.due) or "nothing to archive"))
+            typer.echo("试运行，未做更改：" + ("、".join(f"申请 {i}" for i in report.due) or "没有需要归档的案件"))
             return
         for done in report.archived:
-            typer.echo(f"archived case {done.application_id}: {done.path} ({done.events} events, "
-                       f"sha256 {done.sha256[:16]}…)")
+            typer.echo(f"已归档申请 {done.application_id}：{done.path}（{done.events} 个事件，"
+                       f"sha256 {done.sha256[:16]}…）")
         for app_id, why in report.refused:
-            typer.echo(f"kept case {app_id}: {why}", err=True)
+            typer.echo(f"未归档申请 {app_id}：{why}", err=True)
         if report.refused:
             raise typer.Exit(1)
 

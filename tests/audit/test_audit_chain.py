@@ -82,11 +82,11 @@ def test_cli_names_the_first_broken_link(history: Services, monkeypatch: pytest.
     get_settings.cache_clear()
     runner = CliRunner()
     ok = runner.invoke(app, ["audit", "verify"])
-    assert ok.exit_code == 0 and "OK" in ok.output
+    assert ok.exit_code == 0 and "审计链完好：共 " in ok.output
     _sql(history, "UPDATE audit_event SET actor = 'mallory' WHERE seq = 7")
     bad = runner.invoke(app, ["audit", "verify"])
     assert bad.exit_code == 1
-    assert "broken at event 7" in bad.output and "Traceback" not in bad.output
+    assert "审计链在事件 7 处断开：" in bad.output and "Traceback" not in bad.output
     get_settings.cache_clear()
 
 

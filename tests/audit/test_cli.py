@@ -17,16 +17,17 @@ def test_replay_step_through_and_json(services: Services, demo: dict[str, DemoCa
     case = demo["b"].application_id
     out = cli.invoke(app, ["audit", "replay", str(case)])
     assert out.exit_code == 0, out.output
-    assert "verdict: reproduced" in out.output and "complete district_check (return)" in out.output
+    assert "结论：重放结果与记录一致" in out.output and "办理“区县初审”：退回补正" in out.output
     step = cli.invoke(app, ["audit", "replay", str(case), "--step", "2"])
-    assert step.exit_code == 0 and "open tasks: 补正材料 (correct_application, applicant)" in step.output
-    assert 'decision: null → "return"' in step.output and "path: start → gw_merge_district" in step.output
+    assert step.exit_code == 0 and "待办环节：补正材料（申报单位）" in step.output
+    assert '决定 null → "return"' in step.output and "已走过：提交申请 → " in step.output
     data = json.loads(cli.invoke(app, ["audit", "replay", str(case), "--json"]).output)
     assert data["verdict"] == "reproduced" and data["reproduced"] and len(data["steps"]) == 8
     one = json.loads(cli.invoke(app, ["audit", "replay", str(case), "--json", "--step", "3"]).output)
     assert one["step"]["index"] == 3 and "steps" not in one
     bad = cli.invoke(app, ["audit", "replay", str(case), "--step", "99"])
-    assert bad.exit_code == 1 and "out of range" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert f"步骤：第 99 步超出范围，申请 {case} 的记录共 8 步" in bad.output
     missing = cli.invoke(app, ["audit", "replay", "999"])
     assert missing.exit_code == 1 and "不存在" in missing.output
 
@@ -37,29 +38,30 @@ def test_replay_names_the_first_differing_step(services: Services, demo: dict[st
     sql(services, "UPDATE work_item SET completed_by = 'mallory' WHERE application_id = :a AND task_spec = "
                   "'bureau_review'", a=case)
     out = cli.invoke(app, ["audit", "replay", str(case)])
-    assert out.exit_code == 1 and "verdict: differs at step 3" in out.output
+    assert out.exit_code == 1 and "结论：第 3 步（事件 " in out.output and "）起与记录不一致：" in out.output
     assert '"completed_by": "mallory"' in out.output and '"completed_by": "bureau"' in out.output
 
 
 def test_anchor_export_check_verify_and_archive(services: Services, demo: dict[str, DemoCase], cli: CliRunner,
                                                 tmp_path: Path) -> None:
     first = cli.invoke(app, ["audit", "anchor"])
-    assert first.exit_code == 0 and first.output.startswith("recorded statement of")
-    assert "signature" in first.output and "key id" in first.output
-    assert cli.invoke(app, ["audit", "anchor"]).output.startswith("already recorded")
+    assert first.exit_code == 0 and first.output.startswith("已记录 ") and "的链头声明：事件 " in first.output
+    assert "签名：" in first.output and "（HMAC-SHA256，密钥编号 " in first.output
+    assert cli.invoke(app, ["audit", "anchor"]).output.startswith("此前已记录 ")
     verify = cli.invoke(app, ["audit", "verify"])
     assert verify.exit_code == 0, verify.output
-    assert "OK: audit chain intact" in verify.output and "1 signed head statements match" in verify.output
+    assert "审计链完好：共 " in verify.output and "签名的链头声明 1 份，均与审计链相符（最近一份：" in verify.output
     target = tmp_path / "case.json"
     export = cli.invoke(app, ["audit", "export", str(demo["a"].application_id), "--out", str(target)])
-    assert export.exit_code == 0 and f"wrote {target}" in export.output and target.is_file()
+    assert export.exit_code == 0 and f"已写入 {target}（" in export.output and target.is_file()
     check = cli.invoke(app, ["audit", "check-bundle", str(target)])
-    assert check.exit_code == 0 and "signature verified" in check.output
+    assert check.exit_code == 0 and "（签名已核验）" in check.output
+    assert f"申请 {demo['a'].application_id} 的重放：重放结果与记录一致" in check.output
     dry = cli.invoke(app, ["audit", "archive", "--dry-run"])  # the real clock: the 2024 demo cases are old
-    assert dry.exit_code == 0 and "dry run: #1, #2, #3, #4, #5" in dry.output
+    assert dry.exit_code == 0 and "试运行，未做更改：申请 1、申请 2、申请 3、申请 4、申请 5" in dry.output
     done = cli.invoke(app, ["audit", "archive", "--limit", "2"])
-    assert done.exit_code == 0 and done.output.count("archived case") == 2
-    assert "2 archive bundles match" in cli.invoke(app, ["audit", "verify"]).output
+    assert done.exit_code == 0 and done.output.count("已归档申请 ") == 2
+    assert "归档证据包 2 个，均与记录相符" in cli.invoke(app, ["audit", "verify"]).output
     sql(services, "UPDATE audit_anchor SET seq = seq - 1")
     broken = cli.invoke(app, ["audit", "verify"])
     assert broken.exit_code == 1 and "已被改动" in broken.output and "Traceback" not in broken.output

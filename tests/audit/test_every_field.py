@@ -72,7 +72,7 @@ def other_value(field: str, row: Any, ids: dict[str, list[int]]) -> Any:
 def test_every_hashed_field_of_every_event_kind_is_detected_naming_the_event(history: Services) -> None:
     runner = CliRunner()
     code, output = verify(runner)
-    assert code == 0 and "OK: audit chain intact" in output, output
+    assert code == 0 and "审计链完好" in output, output
     with history.uow() as uow:
         rows = uow.session.execute(select(AuditEvent.__table__).order_by(AuditEvent.seq)).all()
     kinds: dict[str, Any] = {}
@@ -93,8 +93,8 @@ def test_every_hashed_field_of_every_event_kind_is_detected_naming_the_event(his
                 key = forged if field == "seq" else row.seq
                 conn.execute(update(table).where(table.c.seq == key).values({field: getattr(row, field)}))
             assert code == 1, (kind, field, output)
-            assert f"broken at event {row.seq}:" in output, (kind, field, output)
+            assert f"审计链在事件 {row.seq} 处断开：" in output, (kind, field, output)
             tried += 1
     assert tried == len(kinds) * len(FIELDS)
     code, output = verify(runner)  # every alteration was put back: intact again
-    assert code == 0 and f"OK: audit chain intact, {len(rows)} events" in output, output
+    assert code == 0 and f"审计链完好：共 {len(rows)} 个事件" in output, output

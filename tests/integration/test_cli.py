@@ -116,4 +116,4 @@ def test_arrears_demo_follows_the_award_demo(cli: CliRunner, services: Services)
     assert again.exit_code == 0 and "清欠演示数据已存在" in again.output
     assert "共 4 件" in run(cli, "arrears", "cases").output
     verify = run(cli, "audit", "verify")
-    assert verify.exit_code == 0 and "audit chain intact" in verify.output
+    assert verify.exit_code == 0 and "审计链完好" in verify.output
