@@ -138,6 +138,7 @@ def print_bundle_report(report: BundleReport) -> None:
                    f"（共 {len(report.replay.steps)} 步）")
         if report.replay.first is not None:
             print_difference(report.replay.first)
-    if report.ok:
+    if report.ok:  # intact, its chain proof holds and it replays
         signed = "签名已核验" if report.signature_checked else "未核验签名"
-        typer.echo(f"{report.message}（{signed}）")
+        typer.echo(f"证据包校验通过：申请 {report.application_id} 的证据包完好，链证明成立，重放结果与记录一致"
+                   f"（{signed}）")
