@@ -28,7 +28,9 @@ from sqlalchemy.orm.util import identity_key
 
 from services.accounts.users import person_name
 from services.audit import chain as audit
+from services.db import writes as batch
 from services.db.models import Application, ProcessInstance, Timer, WorkItem
+from services.db.writes import Write
 from services.engine.runtime import SERIALIZER_VERSION, Engine, HumanTask, Route, Snapshot, WaitingTimer, stages_used
 from services.errors import Conflict
 from services.uow import UnitOfWork
@@ -53,16 +55,14 @@ _SAVE = update(_PI).where(_PI.c.id == bindparam("p_id"), _PI.c.version == bindpa
     state=bindparam("p_state"), version=bindparam("p_new_version"), updated_at=bindparam("p_now"),
     status=bindparam("p_status"))
 _INSERT_INSTANCE = insert(_PI).returning(_PI.c.id)
-_TIMERS_GONE = delete(_TIMER).where(_TIMER.c.instance_id == bindparam("p_id"),
-                                    _TIMER.c.task_id.in_(bindparam("p_tasks", expanding=True)))
+_TIMER_GONE = delete(_TIMER).where(_TIMER.c.instance_id == bindparam("p_id"), _TIMER.c.task_id == bindparam("p_task"))
 _INSERT_TIMERS = insert(_TIMER)
 _INSERT_ITEMS = insert(_WI)
-_OPEN_ITEMS = (_WI.c.instance_id == bindparam("p_id"), _WI.c.task_id.in_(bindparam("p_tasks", expanding=True)),
-               _WI.c.status == "open")
+_OPEN_ITEM = (_WI.c.instance_id == bindparam("p_id"), _WI.c.task_id == bindparam("p_task"), _WI.c.status == "open")
 _CLOSED = {"status": "closed", "completed_at": bindparam("p_now"), "completed_by": SYSTEM, "outcome": "timer"}
-_CLOSE_ITEMS = {late: update(_WI).where(*_OPEN_ITEMS).values({**_CLOSED, **({"overdue": True} if late else {})})
+_CLOSE_ITEM = {late: update(_WI).where(*_OPEN_ITEM).values({**_CLOSED, **({"overdue": True} if late else {})})
                 for late in (True, False)}
-_MARK_OVERDUE = update(_WI).where(*_OPEN_ITEMS).values(overdue=True)
+_MARK_OVERDUE = update(_WI).where(*_OPEN_ITEM).values(overdue=True)
 _APP_UPDATES: dict[tuple[str, ...], Any] = {}
 
 
@@ -136,7 +136,9 @@ class CaseRuntime:
             "definition_hash": route.hash, "state": state, "serializer_version": SERIALIZER_VERSION, "version": 1,
             "status": status, "created_at": now, "updated_at": now}).scalar_one()
         step = Step(inst_id, 1, snap, {"instance_id": inst_id})
-        self._mirror(session, step, application, wf, EMPTY, now)
+        out: list[Write] = []
+        self._mirror(out, step, application, wf, EMPTY, now)
+        batch.run(session, out)
         for name, value in step.application.items():  # the ORM row is flushed once, with all of them
             setattr(application, name, value)
         audit.append(session, kind="case.start", actor=actor, at=now, instance_id=inst_id,
@@ -154,21 +156,30 @@ class CaseRuntime:
         session = uow.session
         if session.new or session.dirty or session.deleted:
             session.flush()  # the caller's ORM changes first, as before the Core statements below
-        claimed = session.connection().execute(_COMPLETE_ITEM, {"p_item": item.id, "p_now": now, "p_actor": actor,
-                                                   "p_outcome": outcome, "p_reason": reason})
-        if claimed.rowcount != 1:
-            session.rollback()
-            row = session.execute(_ITEM_DONE, {"p_item": item.id}).one()
-            raise Conflict(f"待办 #{item.id} 已由 {person_name(session, row.completed_by)} 办理，本次未作任何更改")
-        _sync(session, WorkItem, item.id, {"status": "completed", "completed_at": now, "completed_by": actor,
-                                           "outcome": outcome, "reason": reason})
         wf, before, version = self._checkout(session, item.instance_id, version)
         with stages_used() as used:
             snap = self.engine.complete(wf, item.task_id, data, now)
-        state = self._save(session, item.instance_id, version, wf, now)
+        # The work item is completed only while still open and the state saved only at the version
+        # read: both checked with the other writes of the step, which are all undone (the caller's
+        # transaction is rolled back) when either changed no row.
+        done = {"status": "completed", "completed_at": now, "completed_by": actor, "outcome": outcome,
+                "reason": reason}
+        out = [Write(_COMPLETE_ITEM, {"p_item": item.id, "p_now": now, "p_actor": actor, "p_outcome": outcome,
+                                      "p_reason": reason}, one=True)]
+        state, saved = self._save(out, item.instance_id, version, wf, now)
         step = Step(item.instance_id, version + 1, snap, dict(application_values or {}))
-        self._mirror(session, step, application, wf, before, now, completed=item.task_id)
-        self._write_application(session, application.id, step.application)
+        self._mirror(out, step, application, wf, before, now, completed=item.task_id)
+        self._write_application(out, application.id, step.application)
+        failed = batch.run(session, out)
+        if failed == 0:
+            session.rollback()
+            row = session.execute(_ITEM_DONE, {"p_item": item.id}).one()
+            raise Conflict(f"待办 #{item.id} 已由 {person_name(session, row.completed_by)} 办理，本次未作任何更改")
+        if failed is not None:
+            raise Conflict("案件同时被他人改动，本次未作任何更改")
+        _sync(session, WorkItem, item.id, done)
+        _sync(session, ProcessInstance, item.instance_id, saved)
+        _sync(session, Application, application.id, step.application)
         audit.append(session, kind="task.complete", actor=actor, at=now, instance_id=item.instance_id,
                      application_id=application.id,
                      payload={"task_id": item.task_id, "task": item.task_spec, "work_item": item.id,
@@ -187,13 +198,18 @@ class CaseRuntime:
         if not fired:
             self._remember_after_commit(uow, instance_id, version, wf, snap)
             return [], None
-        saved = self._save(session, instance_id, version, wf, now)
+        out: list[Write] = []
+        state, saved = self._save(out, instance_id, version, wf, now)
         step = Step(instance_id, version + 1, snap, {"updated_at": now})
-        self._mirror(session, step, application, wf, before, now, overdue={t.attached_to for t in fired})
-        self._write_application(session, application.id, step.application)
+        self._mirror(out, step, application, wf, before, now, overdue={t.attached_to for t in fired})
+        self._write_application(out, application.id, step.application)
+        if batch.run(session, out) is not None:
+            raise Conflict("案件同时被他人改动，本次未作任何更改")
+        _sync(session, ProcessInstance, instance_id, saved)
+        _sync(session, Application, application.id, step.application)
         audit.append(session, kind="timer.fire", actor=SYSTEM, at=now, instance_id=instance_id,
                      application_id=application.id,
-                     payload={"timers": [t.spec for t in fired], "state_sha256": _sha(saved),
+                     payload={"timers": [t.spec for t in fired], "state_sha256": _sha(state),
                               **self._limits_used(used)})
         self._remember_after_commit(uow, instance_id, version + 1, wf, snap)
         return fired, step
@@ -254,16 +270,16 @@ class CaseRuntime:
         wf = self.engine.loads(state)
         return wf, self.engine.snapshot(wf), version
 
-    def _save(self, session: Session, instance_id: int, version: int, wf: Any, now: datetime) -> bytes:
+    def _save(self, out: list[Write], instance_id: int, version: int, wf: Any,
+              now: datetime) -> tuple[bytes, dict[str, Any]]:
+        """Queue the state's save at the version read (it must change one row); the state and the
+        values written."""
         state = self.engine.dumps(wf)
         values = {"state": state, "version": version + 1, "updated_at": now,
                   "status": "completed" if wf.is_completed() else "running"}
-        saved = session.connection().execute(_SAVE, {"p_id": instance_id, "p_version": version, "p_state": state,
-                                        "p_new_version": version + 1, "p_now": now, "p_status": values["status"]})
-        if saved.rowcount != 1:
-            raise Conflict("案件同时被他人改动，本次未作任何更改")
-        _sync(session, ProcessInstance, instance_id, values)
-        return state
+        out.append(Write(_SAVE, {"p_id": instance_id, "p_version": version, "p_state": state,
+                                 "p_new_version": version + 1, "p_now": now, "p_status": values["status"]}, one=True))
+        return state, values
 
     def _put(self, instance_id: int, version: int, wf: Any, snap: Snapshot) -> None:
         self._cache[instance_id] = (version, wf, snap)
@@ -280,20 +296,18 @@ class CaseRuntime:
         self._cache.clear()
 
     @staticmethod
-    def _write_application(session: Session, application_id: int, values: Mapping[str, Any]) -> None:
+    def _write_application(out: list[Write], application_id: int, values: Mapping[str, Any]) -> None:
         names = tuple(sorted(values))
-        params = {"p_id": application_id, **{f"p_{n}": values[n] for n in names}}
-        session.connection().execute(_app_update(names), params)
-        _sync(session, Application, application_id, values)
+        out.append(Write(_app_update(names), {"p_id": application_id, **{f"p_{n}": values[n] for n in names}}))
 
     # -- mirror rows ------------------------------------------------------------------------
     # The rows mirror the snapshot committed with the previous step, so a step only writes the
     # difference between the snapshot before and after it: no reads.
-    def _mirror(self, session: Session, step: Step, application: AppRef, wf: Any, before: Snapshot,
+    def _mirror(self, out: list[Write], step: Step, application: AppRef, wf: Any, before: Snapshot,
                 now: datetime, *, completed: str | None = None, overdue: set[str | None] | None = None) -> None:
         after = step.after
-        self._mirror_timers(session, step.instance_id, before.timers, after.timers)
-        self._mirror_items(session, step, application, before.human, now, completed, overdue or set())
+        self._mirror_timers(out, step.instance_id, before.timers, after.timers)
+        self._mirror_items(out, step, application, before.human, now, completed, overdue or set())
         outcome = self.engine.outcome(wf) if not after.human and not after.timers else None
         if outcome is None:
             stage = {"status": "running", "stage": ",".join(sorted({t.spec for t in after.human})) or "waiting",
@@ -304,34 +318,34 @@ class CaseRuntime:
         step.application.update(stage, updated_at=now)
 
     @staticmethod
-    def _mirror_timers(session: Session, instance_id: int, before: tuple[WaitingTimer, ...],
+    def _mirror_timers(out: list[Write], instance_id: int, before: tuple[WaitingTimer, ...],
                        after: tuple[WaitingTimer, ...]) -> None:
         now_ids = {t.task_id for t in after}
-        gone = [t.task_id for t in before if t.task_id not in now_ids]
+        gone = [{"p_id": instance_id, "p_task": t.task_id} for t in before if t.task_id not in now_ids]
         if gone:
-            session.connection().execute(_TIMERS_GONE, {"p_id": instance_id, "p_tasks": gone})
+            out.append(Write(_TIMER_GONE, gone))
         had = {t.task_id for t in before}
         new = [{"instance_id": instance_id, "task_id": t.task_id, "event_spec": t.spec, "due_at": t.due_at}
                for t in after if t.task_id not in had]
         if new:
-            session.connection().execute(_INSERT_TIMERS, new)
+            out.append(Write(_INSERT_TIMERS, new))
 
-    def _mirror_items(self, session: Session, step: Step, application: AppRef, before: tuple[HumanTask, ...],
+    def _mirror_items(self, out: list[Write], step: Step, application: AppRef, before: tuple[HumanTask, ...],
                       now: datetime, completed: str | None, overdue: set[str | None]) -> None:
         ready = {t.task_id for t in step.after.human}
         # the completed item is already closed; the others that are no longer ready were closed by the
         # route itself (e.g. the public notice period is over), and those a timer fired on are overdue
         gone = [t for t in before if t.task_id not in ready and t.task_id != completed]
         for late in (True, False):
-            ids = [t.task_id for t in gone if (t.spec in overdue) is late]
-            if ids:
-                params = {"p_id": step.instance_id, "p_tasks": ids, "p_now": now}
-                session.connection().execute(_CLOSE_ITEMS[late], params)
+            rows = [{"p_id": step.instance_id, "p_task": t.task_id, "p_now": now}
+                    for t in gone if (t.spec in overdue) is late]
+            if rows:
+                out.append(Write(_CLOSE_ITEM[late], rows))
         still = [t for t in before if t.task_id in ready]
         step.left_open = len(still)
-        late_open = [t.task_id for t in still if t.spec in overdue]
+        late_open = [{"p_id": step.instance_id, "p_task": t.task_id} for t in still if t.spec in overdue]
         if late_open:
-            session.connection().execute(_MARK_OVERDUE, {"p_id": step.instance_id, "p_tasks": late_open})
+            out.append(Write(_MARK_OVERDUE, late_open))
             step.marked_overdue = True
         had = {t.task_id for t in before}
         due_by_task = {t.attached_to: t.due_at for t in step.after.timers if t.attached_to}
@@ -348,7 +362,7 @@ class CaseRuntime:
                 "overdue": False, "escalation_level": 0,
             })
         if step.opened:
-            session.connection().execute(_INSERT_ITEMS, step.opened)
+            out.append(Write(_INSERT_ITEMS, step.opened))
 
 
 def _sync(session: Session, model: type[Any], ident: int, values: Mapping[str, Any]) -> None:

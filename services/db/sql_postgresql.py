@@ -3,6 +3,7 @@ session by services.db.dialect; the tests run on both).
 
 - `insert_ignoring`: INSERT ... ON CONFLICT (key) DO NOTHING, so a duplicate is decided by the
   constraint in the one statement (no read before, no savepoint).
+- `run_writes`: a step's writes (services.db.writes) sent in one flight in psycopg's pipeline mode.
 - `append_chain`: the audit chain append of a step in one statement: lock the head row, hash each
   event onto the previous hash in the database (sha256 of the previous hash's text and the event's canonical
   JSON, whose last key is `seq`: the caller sends the JSON up to `"seq":` and the statement closes
@@ -125,3 +126,29 @@ def _statement(head_id: int, n: int) -> Executable:
                  .add_cte(inserted))
     _STATEMENTS[(head_id, n)] = statement
     return statement
+
+
+def run_writes(driver: Any, writes: Sequence[Any], notify: Any) -> list[int]:
+    """Send prepared writes (services.db.writes) in one flight (psycopg's pipeline mode), each on
+    its own cursor so each keeps its row count; the rows each changed. `notify(cursor, write,
+    after)` tells the engine's listeners, if given."""
+    cursors = []
+    try:
+        with driver.pipeline():
+            for w in writes:
+                cursor = driver.cursor()
+                cursors.append(cursor)
+                if notify is not None:
+                    notify(cursor, w, False)
+                if w.many:
+                    cursor.executemany(w.sql, w.args)
+                else:
+                    cursor.execute(w.sql, w.args)
+        counts = [c.rowcount for c in cursors]
+        if notify is not None:
+            for cursor, w in zip(cursors, writes, strict=True):
+                notify(cursor, w, True)
+        return counts
+    finally:
+        for cursor in cursors:
+            cursor.close()

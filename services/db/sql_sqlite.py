@@ -48,3 +48,24 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
         prev = digest
     session.connection().execute(_EVENTS, out)
     session.connection().execute(_HEAD_MOVE, {"p_head": head_id, "p_seq": seq, "p_hash": prev})
+
+
+def run_writes(driver: Any, writes: Sequence[Any], notify: Any) -> list[int]:
+    """Run prepared writes (services.db.writes) one after another on the sqlite3 connection; the
+    rows each changed. `notify(cursor, write, after)` tells the engine's listeners, if given."""
+    cursor = driver.cursor()
+    counts = []
+    try:
+        for w in writes:
+            if notify is not None:
+                notify(cursor, w, False)
+            if w.many:
+                cursor.executemany(w.sql, w.args)
+            else:
+                cursor.execute(w.sql, w.args)
+            counts.append(cursor.rowcount)
+            if notify is not None:
+                notify(cursor, w, True)
+    finally:
+        cursor.close()
+    return counts

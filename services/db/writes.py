@@ -1,0 +1,127 @@
+"""The writes of a step, sent together: statements built once with SQLAlchemy Core, compiled once per
+dialect, run on the session's own connection (so inside its transaction) by the dialect module's
+`run_writes` (services.db.sql_postgresql sends them in one flight in psycopg's pipeline mode;
+services.db.sql_sqlite runs them one after another on the sqlite3 cursor).
+
+A step knows every write it will make once the engine has run, and needs nothing back from them but
+whether the guarded ones (the work item still open, the state at the version read) changed exactly
+one row. Sent this way they cost one round trip on PostgreSQL instead of one each, and skip the
+per-statement work of SQLAlchemy's execution context (a cached compiled statement still builds
+one); the SQL and the stored values are the ones SQLAlchemy's own execution gives: the bind
+processors of the compiled statement convert each parameter (tests/integration/test_writes.py).
+
+Event listeners on the engine (`before_cursor_execute`, `after_cursor_execute`) see these
+statements as they see any other. A DBAPI error is raised as SQLAlchemy's exception of its kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Dialect, Executable, Insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from services.db.dialect import sql
+
+
+@dataclass(frozen=True)
+class Write:
+    """One statement with its parameters (a list: executemany); `one`: it must change exactly one row."""
+
+    statement: Executable
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    one: bool = False
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A statement's SQL for one dialect, its parameter names in order (positional paramstyles) or
+    None (named), the values of its literal binds, and its bind processors by name."""
+
+    sql: str
+    positions: tuple[str, ...] | None
+    defaults: dict[str, Any]
+    processors: dict[str, Callable[[Any], Any]]
+
+    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        values = {**self.defaults, **params}
+        for name, process in self.processors.items():
+            values[name] = process(values[name])
+        if self.positions is None:
+            return values
+        return tuple(values[name] for name in self.positions)
+
+
+_COMPILED: dict[tuple[int, str, tuple[str, ...]], tuple[Executable, Compiled]] = {}
+
+
+def compiled(statement: Executable, dialect: Dialect, keys: tuple[str, ...] = ()) -> Compiled:
+    """The statement compiled for `dialect` (an INSERT for the columns `keys`), once."""
+    cache_key = (id(statement), dialect.name, keys)
+    hit = _COMPILED.get(cache_key)
+    if hit is not None:
+        return hit[1]
+    target: Any = statement
+    c: Any = target.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+    defaults = dict(c.construct_params(_check=False))
+    if isinstance(statement, Insert):
+        filled = set(c.positiontup or defaults) - set(keys)
+        if filled:  # a column the INSERT would fill with a Python-side default: give it explicitly
+            raise ValueError(f"INSERT into {statement.table} needs values for {sorted(filled)}")
+    processors = {name: p for name, p in (c._bind_processors or {}).items() if p is not None and name in defaults}
+    result = Compiled(str(c), tuple(c.positiontup) if c.positiontup else None, defaults, processors)
+    _COMPILED[cache_key] = (statement, result)  # the statement is kept, so its id stays its own
+    return result
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A write ready for the cursor: SQL, arguments (a list of them: executemany), `one`."""
+
+    sql: str
+    args: Any
+    many: bool
+    one: bool
+
+
+def run(session: Session, writes: Sequence[Write]) -> int | None:
+    """Run `writes` in order in the session's transaction; the index of the first `one` write that
+    did not change exactly one row (the caller rolls back and refuses), or None."""
+    if not writes:
+        return None
+    conn: Connection = session.connection()
+    dialect = conn.dialect
+    prepared = []
+    for w in writes:
+        if isinstance(w.params, Mapping):
+            keys = tuple(sorted(w.params)) if isinstance(w.statement, Insert) else ()
+            c = compiled(w.statement, dialect, keys)
+            prepared.append(Prepared(c.sql, c.args(w.params), False, w.one))
+        else:
+            rows = list(w.params)
+            keys = tuple(sorted(rows[0])) if isinstance(w.statement, Insert) else ()
+            c = compiled(w.statement, dialect, keys)
+            prepared.append(Prepared(c.sql, [c.args(r) for r in rows], True, w.one))
+    driver = conn.connection.driver_connection
+    notify = _announcer(conn) if conn._has_events or conn.engine._has_events else None
+    try:
+        counts = sql(session).run_writes(driver, prepared, notify)
+    except dialect.loaded_dbapi.Error as exc:
+        failed = next((p for p in prepared), None)
+        raise DBAPIError.instance(failed.sql if failed else "", None, exc, dialect.loaded_dbapi.Error,
+                                  dialect=dialect) from exc
+    return next((i for i, (p, n) in enumerate(zip(prepared, counts, strict=True)) if p.one and n != 1), None)
+
+
+Notify = Callable[[Any, Prepared, bool], None]
+
+
+def _announcer(conn: Connection) -> Notify:
+    """Tells the engine's cursor-execute listeners about a write: (cursor, write, after)."""
+    def notify(cursor: Any, p: Prepared, after: bool) -> None:
+        hook = conn.dispatch.after_cursor_execute if after else conn.dispatch.before_cursor_execute
+        hook(conn, cursor, p.sql, p.args, None, p.many)
+    return notify
