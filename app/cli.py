@@ -16,11 +16,12 @@ from app.cli_audit import audit_app
 from app.cli_budget import call_app, fund_app
 from app.cli_calendar import calendar_app
 from app.cli_common import fail, guarded, services_from_env
+from app.cli_errors import ChineseUsageErrors
 from app.cli_policy import policy_app
 from app.cli_pool import offers_app, pool_app
 
 app = typer.Typer(help="smeflow: Nanchang SME support policy workflows", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+                  add_completion=False, pretty_exceptions_enable=False, cls=ChineseUsageErrors)
 bpmn_app = typer.Typer(help="BPMN diagrams", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(bpmn_app, name="bpmn")

@@ -79,6 +79,22 @@ def test_bad_input_is_one_line(cli: CliRunner, services: Services, args: list[st
     one_line_error(run(cli, *args), *needles)
 
 
+@pytest.mark.parametrize("args,line", [
+    (["fund", "create", "--year", "2025"], "错误：缺少选项 --budget（用 `smeflow fund create --help` 查看用法）"),
+    (["fund", "create", "--year", "x", "--budget", "1", "--user", "bureau"], "错误：--year：须为整数（"),
+    (["complete", "--user", "bureau", "--decision", "approve"], "错误：缺少参数 ITEM（"),
+    (["fund", "create", "--yeer", "1"], "错误：没有选项 --yeer（是否要用 --year、--user？）（"),
+    (["tasks", "--user"], "错误：选项 --user 的用法有误（须跟一个值）"),
+    (["tasks", "--user", "bureau", "extra"], "错误：多余的参数：extra（"),
+    (["fund", "nope"], "错误：没有命令 nope（用 `smeflow fund --help` 查看用法）"),
+])
+def test_a_command_typed_wrong_gets_one_chinese_line(cli: CliRunner, args: list[str], line: str) -> None:
+    result = cli.invoke(app, args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert [x for x in result.output.splitlines() if x.strip()] == [result.output.strip()]
+    assert result.output.startswith(line), result.output
+
+
 def test_uninitialised_database_says_so(cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SMEFLOW_DATABASE_URL", f"sqlite:///{tmp_path}/empty.db")
     get_settings.cache_clear()
