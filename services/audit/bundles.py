@@ -29,7 +29,15 @@ from sqlalchemy import select
 from services.accounts import access
 from services.audit import anchors
 from services.audit import chain as audit
-from services.audit.bundle_format import BundleInvalid, Unsealed, case_record, seal, unseal
+from services.audit.bundle_format import (
+    BundleInvalid,
+    Unsealed,
+    case_record,
+    malformed,
+    read_failure,
+    seal,
+    unseal,
+)
 from services.audit.replay import READERS, deadline_function, replay_record
 from services.audit.replay_record import CaseRecord, load_case, record_to_json
 from services.audit.replay_views import ReplayResult
@@ -67,8 +75,8 @@ class BundleReport:
     @property
     def message(self) -> str:
         if self.ok:
-            return f"OK: bundle of case {self.application_id} is intact and its replay reproduced the record"
-        return self.problems[0] if self.problems else "bundle check failed"
+            return f"核验通过：案件 {self.application_id} 的证据包完整，回放重现了记录"
+        return self.problems[0] if self.problems else "证据包核验未通过"
 
 
 def _proof(uow: UnitOfWork, record: CaseRecord) -> dict[str, Any]:
@@ -118,7 +126,7 @@ def _calendar(files: dict[str, str]) -> Iterator[WorkingCalendar | None]:
     with tempfile.TemporaryDirectory(prefix="smeflow-bundle-calendar-") as tmp:
         for name, text in files.items():
             if Path(name).name != name or not name.endswith(".toml"):
-                raise ValueError(f"calendar file name {name!r} is not <year>.toml")
+                raise ValueError(f"日历文件名 {name!r} 不是“年份.toml”")
             (Path(tmp) / name).write_text(text, encoding="utf-8")
         yield WorkingCalendar(Path(tmp))
 
@@ -141,11 +149,10 @@ def bundle_bytes(uow: UnitOfWork, services: Services, *, application_id: int, ac
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise BundleInvalid(f"archive bundle {archived.path} cannot be read: {exc.strerror}") from None
+        raise BundleInvalid(f"归档证据包 {archived.path} 无法读取：{read_failure(exc)}") from None
     if _sha(raw) != archived.sha256:
-        raise BundleInvalid(f"archive bundle {archived.path} was altered: it does not match the SHA-256 of its "
-                            "archive record")
-    unseal(raw, name=f"archive bundle {archived.path}")
+        raise BundleInvalid(f"归档证据包 {archived.path} 被改动：与其归档记录的 SHA-256 不符")
+    unseal(raw, name=f"归档证据包 {archived.path}")
     return raw
 
 
@@ -171,25 +178,25 @@ def _check_proof(record: CaseRecord, chain: dict[str, Any], key: str | None) -> 
     notes: list[str] = []
     first, to_seq, hashes = int(chain["from_seq"]), int(chain["to_seq"]), list(chain["hashes"])
     if len(hashes) != to_seq - first + 1:
-        problems.append(f"the chain proof should hold {to_seq - first + 1} hashes (events {first} to {to_seq}), "
-                        f"it holds {len(hashes)}")
+        problems.append(f"审计链证明应含 {to_seq - first + 1} 个哈希（事件 {first} 至 {to_seq}），"
+                        f"实含 {len(hashes)} 个")
     held = {first + i: h for i, h in enumerate(hashes)}
     links = {s: (chain["prev_hash"] if s == first else held.get(s - 1)) for s in (e.seq for e in record.events)}
     record = replace(record, links=links, chain={e.seq: held.get(e.seq) for e in record.events})
     statement = chain.get("statement")
     if statement is None:
-        notes.append(f"no signed statement covered the case when it was exported: the proof ends at the chain "
-                     f"head then (event {to_seq}); run `smeflow audit anchor` and export again for a signed proof")
+        notes.append(f"导出时尚无签名声明覆盖本案：证明止于当时的链头（事件 {to_seq}）；"
+                     "运行 smeflow audit anchor 记录当日声明后重新导出，可得到有签名的证明")
     else:
         st = anchors.Statement(date.fromisoformat(statement["day"]), int(statement["seq"]), statement["head_hash"],
                                datetime.fromisoformat(statement["recorded_at"]), statement["key_id"],
                                statement["statement"], statement["signature"])
         wrong = anchors.check_statement(st, key=key)
         if wrong is not None:
-            problems.append(f"the signed statement of {st.day}: {wrong}")
+            problems.append(f"{st.day} 的签名声明：{wrong}")
         elif (st.seq, st.head_hash) != (to_seq, hashes[-1] if hashes else None):
-            problems.append(f"the chain proof ends at event {to_seq}, but the signed statement of {st.day} is of "
-                            f"event {st.seq} with another hash: the proof does not lead to the statement")
+            problems.append(f"审计链证明止于事件 {to_seq}，但 {st.day} 的签名声明记载的是事件 {st.seq} 及另一哈希："
+                            "证明连不到该声明")
     return problems, notes, record
 
 
@@ -199,7 +206,7 @@ def check_bundle(path: Path | str, *, signing_key: str | None = None) -> BundleR
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        return BundleReport(name, False, (f"{name} cannot be read: {exc.strerror}",), (), None, False, None)
+        return BundleReport(name, False, (f"{name} 无法读取：{read_failure(exc)}",), (), None, False, None)
     try:
         found: Unsealed = unseal(raw, key=signing_key, name=name)
         record = case_record(found.body, name=name)
@@ -209,17 +216,16 @@ def check_bundle(path: Path | str, *, signing_key: str | None = None) -> BundleR
             deadline = deadline_function(stage_limits=env["stage_limits"], timezone=env["timezone"],
                                          calendar=calendar)
     except CalendarError as exc:
-        return BundleReport(name, False, (f"{name}: a holiday calendar file in the bundle is invalid: {exc}",), (),
+        return BundleReport(name, False, (f"{name}：证据包中的节假日日历文件 {exc.file.name} 无效，问题在字段 {exc.field}",), (),
                             None, False, None)
     except BundleInvalid as exc:
         return BundleReport(name, False, (exc.message,), (), None, False, None)
     except (KeyError, TypeError, ValueError) as exc:
-        return BundleReport(name, False, (f"{name} is not a complete evidence bundle ({type(exc).__name__}: "
-                                          f"{exc})",), (), None, False, None)
+        return BundleReport(name, False, (f"{name} 不是完整的证据包：{malformed(exc)}",), (), None, False, None)
     if signing_key is None:
-        notes.append("signatures were not checked (no signing key given); the SHA-256 seal was")
+        notes.append("未核验签名（没有提供签名密钥）；已核验 SHA-256 封印")
     result = replay_record(record, deadline=deadline, source="bundle")
     if not result.reproduced:
-        problems.append(f"replay of case {record.application_id} {result.verdict}")
+        problems.append(f"案件 {record.application_id}：{result.verdict}")
     return BundleReport(name, not problems, tuple(problems), tuple(notes), record.application_id,
                         found.signature_checked, result)

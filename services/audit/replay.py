@@ -28,20 +28,33 @@ from sqlalchemy import select
 
 from services.accounts import access
 from services.audit.bundle_format import read_archive
-from services.audit.replay_checks import Mirror, event_integrity, stored_state, timers_and_stage
+from services.audit.replay_checks import (
+    Mirror,
+    element_list,
+    element_ref,
+    event_integrity,
+    kind_ref,
+    stored_state,
+    timers_and_stage,
+    when,
+)
 from services.audit.replay_record import STATE_KINDS, CaseRecord, EventRecord, chain_hashes, chain_links, load_case
 from services.audit.replay_state import canonical, completed_elements, data_changes
 from services.audit.replay_views import (
     Difference,
     OpenTask,
+    Ref,
     ReplayResult,
     ReplayStep,
     WaitingTimerView,
     as_dict,
+    said,
 )
 from services.db.models import CaseArchive, User
+from services.engine.diagram_labels import diagram_nodes
 from services.engine.runtime import Engine, Snapshot
 from services.errors import NotFound, SmeflowError
+from services.money import yuan
 from services.time.calendar import WorkingCalendar
 from services.uow import UnitOfWork
 
@@ -71,7 +84,7 @@ def deadline_function(*, stage_limits: Mapping[str, int], timezone: str,
     def deadline(stage: str, start: datetime) -> datetime:
         days = (_RECORDED_LIMITS.get() or {}).get(stage, limits.get(stage))
         if days is None:
-            raise ValueError(f"no time limit is recorded for stage {stage!r}")
+            raise ValueError(f"没有记录环节 {stage} 的办理时限")
         return cal.deadline(start, days, timezone).at
 
     return deadline
@@ -83,7 +96,8 @@ class _Replay:
         self.detail = detail  # False: the verdict only (no step views, the state serialized once at the end)
         self.wf: Any = None
         self.snap = Snapshot((), ())
-        self.mirror = Mirror(record.work_items)
+        self.labels: dict[str, str] = {}  # element id -> its label in the diagram the case started on
+        self.mirror = Mirror(record.work_items, self.labels)
         self.diffs: list[Difference] = []
         self.steps: list[ReplayStep] = []
         self.data: dict[str, Any] = {}
@@ -101,11 +115,12 @@ class _Replay:
         definition = self.record.definitions.get(self.definition)
         if definition is None:
             raise _Stop(Difference(step, ev.seq, "diagram", self.definition, None,
-                                   f"the diagram {self.definition[:12]} the case started on is not stored"))
+                                   said("本案启动时的流程图版本 ", Ref("", self.definition[:12]), " 没有存储")))
+        self.labels.update(diagram_nodes(definition.bpmn_xml).labels)
         route = self.engine.route(definition.documents(), definition.process_id)
         if route.hash != definition.hash:
             raise _Stop(Difference(step, ev.seq, "diagram", definition.hash, route.hash,
-                                   f"the stored diagram {definition.hash[:12]} does not match its hash (altered)"))
+                                   said("存储的流程图版本 ", Ref("", definition.hash[:12]), " 与其哈希不符（被改动）")))
         self.process_id = route.process_id
         self.wf, snap = self.engine.start(route, body.get("data") or {}, ev.at)
         return snap
@@ -121,8 +136,8 @@ class _Replay:
         if target is None or all(t.task_id != target for t in self.snap.human):
             open_specs = [t.spec for t in self.snap.human]
             raise _Stop(Difference(step, ev.seq, "task not open", spec, open_specs,
-                                   f"event {ev.seq} completes “{spec}”, but in the replay the open tasks are "
-                                   f"{', '.join(open_specs) or 'none'}"))
+                                   said(f"事件 {ev.seq} 办理 ", element_ref(self.labels, str(spec)),
+                                        "，但回放中此时的待办为 ", *element_list(self.labels, open_specs, "无"))))
         return self.engine.complete(self.wf, target, body.get("data") or {}, ev.at)
 
     def _fire(self, step: int, ev: EventRecord, body: dict[str, Any]) -> Snapshot:
@@ -130,8 +145,9 @@ class _Replay:
         recorded, replayed = sorted(map(str, body.get("timers") or [])), sorted(t.spec for t in fired)
         if recorded != replayed:
             self.diffs.append(Difference(step, ev.seq, "timers fired", recorded, replayed,
-                                         f"event {ev.seq} fired {', '.join(recorded) or 'no timer'}; at that time "
-                                         f"the replay fires {', '.join(replayed) or 'no timer'}"))
+                                         said(f"事件 {ev.seq} 触发的计时器为 ",
+                                              *element_list(self.labels, recorded, "无"),
+                                              "；在该时刻回放触发的为 ", *element_list(self.labels, replayed, "无"))))
         return snap
 
     # -- one step -------------------------------------------------------------------------
@@ -139,11 +155,11 @@ class _Replay:
         if ev.kind == "case.start":
             if self.wf is not None:
                 raise _Stop(Difference(step, ev.seq, "case.start", "a second start", "already started",
-                                       f"event {ev.seq} starts the case a second time"))
+                                       said(f"事件 {ev.seq} 再次启动了本案")))
             return self._start(step, ev, body)
         if self.wf is None:
             raise _Stop(Difference(step, ev.seq, ev.kind, ev.kind, "not started",
-                                   f"event {ev.seq} ({ev.kind}) comes before the case was started"))
+                                   said(f"事件 {ev.seq}（", kind_ref(ev.kind), "）发生在本案启动之前")))
         if ev.kind == "task.complete":
             snap = self._complete(step, ev, body)
             self.diffs.extend(self.mirror.completed(step, ev, body))
@@ -165,9 +181,10 @@ class _Replay:
             snap = self._apply(step, ev, body)
         except (SmeflowError, ValueError, TypeError, KeyError, AttributeError) as exc:
             # the engine refused the command, the diagram does not parse, or the payload is malformed
-            why = exc.message if isinstance(exc, SmeflowError) else f"{type(exc).__name__}: {exc}"
-            raise _Stop(Difference(step, ev.seq, "replay refused", ev.kind, why,
-                                   f"event {ev.seq} ({ev.kind}) cannot be replayed: {why}")) from exc
+            detail = exc.message if isinstance(exc, SmeflowError) else f"{type(exc).__name__}: {exc}"
+            why = exc.message if isinstance(exc, SmeflowError) else "记录的数据不完整，或流程图无法执行该步"
+            raise _Stop(Difference(step, ev.seq, "replay refused", ev.kind, detail,
+                                   said(f"事件 {ev.seq}（", kind_ref(ev.kind), f"）无法回放：{why}"))) from exc
         finally:
             _RECORDED_LIMITS.reset(token)
         self.snap = snap
@@ -197,8 +214,8 @@ class _Replay:
         if body.get("amount_fen") != data.get("award_amount_fen"):
             self.diffs.append(Difference(step, ev.seq, "payout amount", body.get("amount_fen"),
                                          data.get("award_amount_fen"),
-                                         f"event {ev.seq} paid {body.get('amount_fen')} fen; the replayed case "
-                                         f"decided {data.get('award_amount_fen')} fen"))
+                                         said(f"事件 {ev.seq} 拨付 {_yuan(body.get('amount_fen'))}；回放中的案件决定的"
+                                              f"金额为 {_yuan(data.get('award_amount_fen'))}")))
 
     def _view(self, step: int, ev: EventRecord, body: dict[str, Any], moved: bool, opened: tuple[str, ...],
               closed: tuple[str, ...], passed: tuple[str, ...]) -> ReplayStep:
@@ -220,8 +237,8 @@ class _Replay:
         for item in self.mirror.unmatched.values():
             step = self._step_at(item.created_at)
             self.diffs.append(Difference(step, None, "work items", f"#{item.id} {item.task_spec}", None,
-                                         f"work item #{item.id} ({item.name}, created {item.created_at.isoformat()}) "
-                                         "has no counterpart in the replay"))
+                                         said(f"待办 #{item.id}（", Ref(item.name, item.task_spec),
+                                              f"，创建于 {when(item.created_at)}）在回放中没有对应的待办")))
         self.unrecorded_completions()
         if self.last_state is None:
             return
@@ -236,10 +253,11 @@ class _Replay:
                 a, b = stored.labels.get(recorded_id), replayed.labels.get(replayed_id)
                 if a != b:
                     self.diffs.append(Difference(step, last.seq, "task identity", a, b,
-                                                 f"task {recorded_id} is {a} in the stored state, {b} in the replay"))
+                                                 said("流程任务 ", Ref("", recorded_id),
+                                                      f" 在存储的状态中编号为 {a}，在回放中编号为 {b}")))
                     break
         self.diffs.extend(timers_and_stage(self.record, step, last, self.snap, self.engine.outcome(self.wf),
-                                           bool(self.wf.is_completed())))
+                                           bool(self.wf.is_completed()), self.labels))
 
     def unrecorded_completions(self) -> None:
         referenced = {ev.body().get("work_item") for ev in self.record.events if ev.kind == "task.complete"}
@@ -247,13 +265,18 @@ class _Replay:
             if item.status == "completed" and item.id not in referenced and item.completed_at is not None:
                 step = self._step_at(item.completed_at)
                 self.diffs.append(Difference(step, None, "missing event", f"#{item.id} completed", None,
-                                             f"work item #{item.id} ({item.name}) was completed by "
-                                             f"{item.completed_by} at {item.completed_at.isoformat()}, after step "
-                                             f"{step}, but no audit event records it (deleted)"))
+                                             said(f"待办 #{item.id}（", Ref(item.name, item.task_spec), "）由",
+                                                  Ref("办理人", item.completed_by or "—", plain=True),
+                                                  f" 于 {when(item.completed_at)}（第 {step} 步之后）办理，"
+                                                  "但没有审计事件记录此次办理（被删除）")))
 
     def _step_at(self, when: datetime) -> int:
         """The last step at or before `when` (1 when none)."""
         return max((s.index for s in self.steps if s.at <= when), default=1)
+
+
+def _yuan(fen: Any) -> str:
+    return f"{yuan(fen)} 元" if isinstance(fen, int) else "（无金额）"
 
 
 class _Stop(Exception):
@@ -301,7 +324,7 @@ def _run(record: CaseRecord, engine: Engine, source: str, *, detail: bool) -> Re
         run.unrecorded_completions()
     diffs = sorted(run.diffs, key=lambda d: d.step)  # stable: within a step, in the order found
     if not record.events:
-        diffs = [Difference(1, None, "events", None, None, f"case {record.application_id} has no audit events")]
+        diffs = [Difference(1, None, "events", None, None, said(f"申请 {record.application_id} 没有审计事件"))]
     return ReplayResult(record.application_id, record.instance_id, run.definition, run.process_id, source,
                         tuple(run.steps), tuple(diffs), complete)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.audit.kinds import kind_label
 from services.audit.replay_state import DataChange
 
 
@@ -24,15 +25,61 @@ class WaitingTimerView:
 
 
 @dataclass(frozen=True)
+class Ref:
+    """Something a message names: its Chinese label and its id. Pages show the id in a <code> beside
+    the label; the plain text (`Difference.message`: CLI, JSON) keeps the id only when `plain` (a
+    username, a hash prefix: what an auditor looks up), or when there is no label."""
+
+    label: str
+    code: str
+    plain: bool = False
+
+    def text(self) -> str:
+        if not self.label:
+            return self.code
+        return f"{self.label} {self.code}" if self.plain else self.label
+
+
+Part = str | Ref
+
+
+def said(*parts: str | int | Ref) -> tuple[Part, ...]:
+    """A message as parts: text, and `Ref`s for what it names."""
+    return tuple(p if isinstance(p, Ref) else str(p) for p in parts)
+
+
+#: what each comparison is called where a person reads it (`what` stays the code in the JSON)
+WHAT_LABELS = {
+    "event hash": "事件哈希", "chain": "审计链中的事件", "chain link": "审计链链接", "opened tasks": "新开的待办",
+    "due date": "待办期限", "closed tasks": "关闭的待办", "work item": "待办记录", "work items": "待办记录",
+    "stored state": "存储的流程状态", "diagram": "流程图版本", "timers": "等待中的计时器",
+    "application stage": "申请的状态和阶段", "instance status": "流程实例状态", "task not open": "办理的环节",
+    "timers fired": "触发的计时器", "replay refused": "无法回放", "payout amount": "拨付金额",
+    "missing event": "缺失的审计事件", "task identity": "环节对应关系", "events": "审计事件",
+}
+
+
+@dataclass(frozen=True)
 class Difference:
-    """Where replay and record disagree: at step `step` (1-based; event `seq`), on `what`."""
+    """Where replay and record disagree: at step `step` (1-based; event `seq`), on `what` (a code;
+    `what_label` names it); `parts` say it in Chinese (`message`: as plain text)."""
 
     step: int
     seq: int | None
     what: str
     recorded: Any
     replayed: Any
-    message: str
+    parts: tuple[Part, ...]
+
+    @property
+    def message(self) -> str:
+        return "".join(p if isinstance(p, str) else p.text() for p in self.parts)
+
+    @property
+    def what_label(self) -> str:
+        if self.what.startswith("state: "):
+            return "流程状态中的数据"
+        return WHAT_LABELS.get(self.what) or kind_label(self.what)
 
 
 @dataclass(frozen=True)
@@ -79,17 +126,17 @@ class ReplayResult:
 
     @property
     def verdict(self) -> str:
-        """"reproduced", or the first differing step in one line."""
+        """In one line of Chinese: 回放重现了记录, or the first differing step (`reproduced` is the flag)."""
         first = self.first
         if first is None:
-            return "reproduced" if self.complete else "not replayed"
-        where = f"step {first.step}" + (f" (event {first.seq})" if first.seq is not None else "")
-        return f"differs at {where}: {first.message}"
+            return "回放重现了记录" if self.complete else "未能回放"
+        where = f"第 {first.step} 步" + (f"（事件 {first.seq}）" if first.seq is not None else "")
+        return f"回放与记录不符，首个不符之处在{where}：{first.message}"
 
     def step(self, n: int) -> ReplayStep:
         """The state after step `n` (1-based); IndexError names the range."""
         if not 1 <= n <= len(self.steps):
-            raise IndexError(f"step {n} is out of range: the replay has steps 1 to {len(self.steps)}")
+            raise IndexError(f"第 {n} 步超出范围：本次回放共 {len(self.steps)} 步（第 1 至第 {len(self.steps)} 步）")
         return self.steps[n - 1]
 
 
@@ -119,8 +166,8 @@ def step_dict(step: ReplayStep) -> dict[str, Any]:
 
 
 def difference_dict(d: Difference) -> dict[str, Any]:
-    return {"step": d.step, "seq": d.seq, "what": d.what, "recorded": _jsonable(d.recorded),
-            "replayed": _jsonable(d.replayed), "message": d.message}
+    return {"step": d.step, "seq": d.seq, "what": d.what, "what_label": d.what_label,
+            "recorded": _jsonable(d.recorded), "replayed": _jsonable(d.replayed), "message": d.message}
 
 
 def as_dict(result: ReplayResult, *, step: int | None = None) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def _write(directory: Path, name: str, raw: bytes) -> Path:
         os.fsync(fh.fileno())
     temp.replace(final)
     if final.read_bytes() != raw:
-        raise OSError(f"archive bundle {final} did not read back as written")
+        raise OSError(f"归档证据包 {final} 写入后读回的内容与写入的不同")
     return final
 
 
@@ -136,7 +136,7 @@ def archive(services: Services, *, now: datetime, actor: str = "system", dry_run
         with services.uow() as uow:
             result = replay_case(uow, services, application_id=application_id, detail=False)
         if not result.reproduced:
-            report.refused.append((application_id, f"replay {result.verdict}"))
+            report.refused.append((application_id, result.verdict))
             continue
         report.archived.append(_archive_one(services, application_id, actor=actor, now=now))
     return report
@@ -156,11 +156,11 @@ def check_archives(uow: UnitOfWork, *, data_dir: Path) -> ArchiveCheck:
         try:
             record = read_archive(Path(data_dir), row.path, row.sha256)
         except BundleInvalid as exc:
-            problems.append(f"case {row.application_id}: {exc.message}")
+            problems.append(f"案件 {row.application_id}：{exc.message}")
             continue
         held = chain_hashes(uow.session, [e.seq for e in record.events])
         wrong = next((e.seq for e in record.events if held[e.seq] != e.hash), None)
         if wrong is not None:
-            problems.append(f"case {row.application_id}: event {wrong} in archive bundle {row.path} is not the "
-                            "event the audit chain holds there")
+            problems.append(f"案件 {row.application_id}：归档证据包 {row.path} 中的事件 {wrong} "
+                            "不是审计链在该位置的事件")
     return ArchiveCheck(len(rows), tuple(problems))

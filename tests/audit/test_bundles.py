@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from config.settings import DEV_AUDIT_SIGNING_KEY
-from services.audit import anchors, bundles
+from services.audit import anchors, bundle_format, bundles
 from services.audit.bundle_format import seal
 from services.awards.demo import DemoCase
 from services.bootstrap import Services, build
@@ -82,7 +83,7 @@ def test_check_bundle_runs_without_a_database(services: Services, demo: dict[str
     bundle.write_bytes(bytes(data))
     bad = _offline(bundle, offline, database_url.format(tmp=offline))
     assert bad.returncode == 1 and "Traceback" not in bad.stdout + bad.stderr
-    assert "错误：" in bad.stderr and "was altered" in bad.stderr and str(bundle) in bad.stderr
+    assert "错误：" in bad.stderr and "被改动" in bad.stderr and str(bundle) in bad.stderr
 
 
 def test_check_bundle_cli_fails_clearly_on_a_changed_byte(services: Services, demo: dict[str, DemoCase],
@@ -93,7 +94,7 @@ def test_check_bundle_cli_fails_clearly_on_a_changed_byte(services: Services, de
     done.path.write_bytes(bytes(data))
     bad = cli.invoke(app, ["audit", "check-bundle", str(done.path)])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
-    assert "错误：" in bad.output and ("altered" in bad.output or "damaged" in bad.output)
+    assert "错误：" in bad.output and ("被改动" in bad.output or "已损坏" in bad.output)
 
 
 def test_any_changed_byte_fails_with_a_clear_message(services: Services, demo: dict[str, DemoCase],
@@ -111,8 +112,9 @@ def test_any_changed_byte_fails_with_a_clear_message(services: Services, demo: d
             target.write_bytes(bytes(changed))
             report = bundles.check_bundle(target)  # no key: the SHA-256 seal alone must catch it
             assert not report.ok, (pos, flip)
-            assert any(word in report.message for word in ("altered", "damaged", "not an evidence bundle")), (
-                pos, report.message)
+            assert any(word in report.message for word in ("被改动", "已损坏", "不是证据包")), (pos, report.message)
+            prose = re.sub(r"'[^']*'|[0-9a-f]{16}…", "", report.message.replace(str(target), ""))  # values, hashes
+            assert not re.search(r"[a-z]{3,}", prose), report.message  # no English words (JSON, SHA-256 may stay)
             assert report.replay is None  # refused before anything was replayed
 
 
@@ -124,7 +126,7 @@ def test_a_resealed_bundle_fails_the_signature(services: Services, demo: dict[st
     forged = tmp_path / "forged.json"
     forged.write_bytes(seal(body, key="not-the-key"))
     report = bundles.check_bundle(forged, signing_key=services.settings.audit_signing_key)
-    assert not report.ok and "signature does not verify" in report.message
+    assert not report.ok and "签名无法用本系统的签名密钥核验" in report.message
     unsigned = bundles.check_bundle(forged)  # without the key the seal holds, but replay sees the edit
     assert not unsigned.ok and unsigned.replay is not None and unsigned.replay.first is not None
     assert unsigned.replay.first.what == "event hash"
@@ -134,8 +136,9 @@ def test_an_unanchored_bundle_says_so(services: Services, demo: dict[str, DemoCa
     done = _export(services, demo["c"].application_id, tmp_path / "c.json")
     assert not done.anchored
     report = bundles.check_bundle(done.path)
-    assert report.ok and any("no signed statement" in n for n in report.notes)
-    assert any("signatures were not checked" in n for n in report.notes)
+    assert report.ok and any("导出时尚无签名声明覆盖本案" in n for n in report.notes)
+    assert any("未核验签名" in n for n in report.notes)
+    assert report.message == f"核验通过：案件 {demo['c'].application_id} 的证据包完整，回放重现了记录"
 
 
 @pytest.mark.parametrize("missing", ["case", "chain", "environment"])
@@ -147,7 +150,8 @@ def test_a_bundle_missing_a_part_fails_clearly(services: Services, demo: dict[st
     broken = tmp_path / "broken.json"
     broken.write_bytes(seal(body, key=services.settings.audit_signing_key))
     report = bundles.check_bundle(broken, signing_key=services.settings.audit_signing_key)
-    assert not report.ok and "not" in report.message and missing in report.message
+    assert not report.ok and ("不是完整的证据包" in report.message or "无法读取" in report.message)
+    assert f"缺少{bundle_format.PART_LABELS[missing]} {missing}" in report.message
 
 
 # A year no chinesecalendar release will carry soon, so the package never overrides the file.
@@ -174,4 +178,4 @@ def test_a_bundle_carries_the_site_calendar_its_deadlines_were_counted_with(serv
     bad = tmp_path / "bad-calendar.json"
     bad.write_bytes(seal(body, key=services.settings.audit_signing_key))
     report = bundles.check_bundle(bad, signing_key=services.settings.audit_signing_key)
-    assert not report.ok and "holiday calendar file in the bundle is invalid" in report.message
+    assert not report.ok and "证据包中的节假日日历文件 2090.toml 无效，问题在字段 holidays[0]" in report.message

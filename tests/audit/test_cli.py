@@ -22,7 +22,7 @@ def test_replay_step_through_and_json(services: Services, demo: dict[str, DemoCa
     assert step.exit_code == 0 and "待办环节：补正材料（申报单位）" in step.output
     assert '决定 null → "return"' in step.output and "已走过：提交申请 → " in step.output
     data = json.loads(cli.invoke(app, ["audit", "replay", str(case), "--json"]).output)
-    assert data["verdict"] == "reproduced" and data["reproduced"] and len(data["steps"]) == 8
+    assert data["verdict"] == "回放重现了记录" and data["reproduced"] and len(data["steps"]) == 8
     one = json.loads(cli.invoke(app, ["audit", "replay", str(case), "--json", "--step", "3"]).output)
     assert one["step"]["index"] == 3 and "steps" not in one
     bad = cli.invoke(app, ["audit", "replay", str(case), "--step", "99"])

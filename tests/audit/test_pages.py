@@ -86,6 +86,15 @@ def test_replay_page_shows_the_first_differing_step_with_both_sides(services: Se
     assert "回放与记录不符" in verdict and "第 3 步" in verdict
     assert '"completed_by": "mallory"' in verdict and '"completed_by": "bureau"' in verdict
     assert "第 3 步之后的状态" in page.text  # opens at the first difference
+    # the difference in plain Chinese, naming the step by its label with its id only in a <code> beside it
+    raw = page.text.split('id="verdict"', 1)[1].split("</div>", 1)[0]
+    assert "（市中小企业局复审 <code>bureau_review</code>）的存储记录（办理人、时间或状态）与办理它的事件" in raw
+    assert "待办记录 <code" in raw  # what was compared, by its name
+    prose = re.sub(r"<code[^>]*>.*?</code>", "", raw, flags=re.S)
+    prose = re.sub(r"<[^>]+>", "", prose)
+    assert not re.search(r"[A-Za-z]{3,}", html.unescape(prose)), prose
+    here = page.text.split('id="step"', 1)[1].split('<div class="grid">', 1)[0]
+    assert "不符：待办 #" in here and "<code>bureau_review</code>" in here
 
 
 def test_audit_index_shows_the_signed_statements_status(services: Services, demo: dict[str, DemoCase],

@@ -27,7 +27,7 @@ def test_every_demo_case_reproduces_on_every_path(services: Services, demo: dict
     results = {key: replay_of(services, case.application_id) for key, case in demo.items()}
     for key, result in results.items():
         assert result.reproduced, (key, result.verdict, result.differences)
-        assert result.verdict == "reproduced" and result.source == "database"
+        assert result.verdict == "回放重现了记录" and result.source == "database"
     assert snapshot(services) == before  # replay never writes
     paths = {key: r.steps[-1].path for key, r in results.items()}
     ends = {key: r.steps[-1].outcome for key, r in results.items()}

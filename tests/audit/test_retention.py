@@ -84,8 +84,8 @@ def test_an_altered_archive_is_detected(services: Services, demo: dict[str, Demo
     path.write_bytes(bytes(data))
     with services.uow() as uow:
         problems = retention.check_archives(uow, data_dir=services.settings.data_dir).problems
-    assert len(problems) == 1 and f"case {victim.application_id}" in problems[0] and "altered" in problems[0]
-    with pytest.raises(BundleInvalid, match="was altered"):
+    assert len(problems) == 1 and f"案件 {victim.application_id}：" in problems[0] and "被改动" in problems[0]
+    with pytest.raises(BundleInvalid, match="被改动"):
         replay_of(services, victim.application_id)
 
 
@@ -96,7 +96,7 @@ def test_a_case_that_does_not_reproduce_is_not_archived(services: Services, demo
     sql(services, "UPDATE work_item SET completed_by = 'mallory' WHERE application_id = :a", a=app_id)
     _after_retention(services)
     report = retention.archive(services, now=services.clock.now())
-    assert [i for i, _ in report.refused] == [app_id] and "work item" in report.refused[0][1]
+    assert [i for i, _ in report.refused] == [app_id] and "的存储记录（办理人、时间或状态）与办理它的事件" in report.refused[0][1]
     assert app_id not in {a.application_id for a in report.archived}
     with services.uow() as uow:
         assert uow.session.get_one(ProcessInstance, instance_id).status == "completed"

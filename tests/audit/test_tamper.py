@@ -40,7 +40,9 @@ def test_an_altered_event_is_named_by_verify_and_by_replay(services: Services, d
     assert not result.reproduced and result.first is not None
     step = next(s.index for s in result.steps if s.seq == ev.seq)
     assert (result.first.step, result.first.seq, result.first.what) == (step, ev.seq, "event hash")
-    assert result.verdict.startswith(f"differs at step {step} (event {ev.seq})") and "altered" in result.verdict
+    assert result.verdict.startswith(f"回放与记录不符，首个不符之处在第 {step} 步（事件 {ev.seq}）")
+    assert "与其哈希不符：该事件在记录之后被改动" in result.verdict and "办理" in result.verdict
+    assert "task.complete" not in result.verdict  # the event's kind by its label
 
 
 def test_an_altered_event_with_a_recomputed_hash_still_differs(services: Services,
@@ -75,10 +77,11 @@ def test_an_altered_instance_state_is_named_by_replay(services: Services, demo: 
     result = replay_of(services, app_id)
     last = [s for s in result.steps if s.changes_state][-1]
     assert result.first is not None and (result.first.step, result.first.seq) == (last.index, last.seq)
-    assert result.first.what == "stored state" and "changed without an audit event" in result.first.message
+    assert result.first.what == "stored state" and "在没有审计事件的情况下被改动" in result.first.message
     where = next(d for d in result.differences if d.what.startswith("state: "))
     assert where.what.endswith("data.award_amount_fen") and (where.recorded, where.replayed) == (6_000_000,
                                                                                                     5_000_000)
+    assert where.message == "存储的流程状态与回放的状态在 数据项“奖励金额” 处不同"
 
 
 def test_a_deleted_event_is_named_by_verify_and_by_replay(services: Services, demo: dict[str, DemoCase]) -> None:
@@ -90,7 +93,8 @@ def test_a_deleted_event_is_named_by_verify_and_by_replay(services: Services, de
     result = replay_of(services, app_id)
     assert not result.reproduced and result.first is not None
     assert result.first.what == "missing event" and result.first.step == 2
-    assert "补正材料" in result.first.message and "no audit event records it" in result.first.message
+    assert "补正材料" in result.first.message and "没有审计事件记录此次办理" in result.first.message
+    assert "correct_application" not in result.first.message  # the step by its label, its id only on pages
     refused = next(d for d in result.differences if d.what == "task not open")
     assert refused.step == 3 and refused.replayed == ["correct_application"]
 
@@ -121,7 +125,7 @@ def test_an_altered_work_item_and_diagram_are_named(services: Services, demo: di
         x=definition.bpmn_xml.replace("市中小企业局复审".encode(), "市局复审".encode()), h=definition.hash)
     result = replay_of(services, app_id)
     assert result.first is not None and (result.first.step, result.first.what) == (1, "diagram")
-    assert "does not match its hash" in result.first.message
+    assert "与其哈希不符（被改动）" in result.first.message
 
 
 def _rewrite_chain_from(services: Services, seq: int) -> None:

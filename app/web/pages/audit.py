@@ -10,7 +10,7 @@ tasks, timers, data, what changed, and the diagram with the path so far highligh
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -107,9 +107,14 @@ def replay_page(request: Request, application_id: AppId, step: Annotated[int | N
     return render(request, "audit/replay.html", {
         "labels": diagram_nodes(xml).labels if xml else {}, "process_name": name,
         "result": result, "shown": shown, "fields": FIELD_LABELS, "data": step_dict(shown)["data"],
-        "first": difference_dict(result.first) if result.first is not None else None,
-        "here": [difference_dict(d) for d in result.differences if d.step == step],
+        "first": _difference(result.first) if result.first is not None else None,
+        "here": [_difference(d) for d in result.differences if d.step == step],
         "open_counts": {t.spec: 1 for t in shown.open_tasks}})
+
+
+def _difference(d: replay.Difference) -> dict[str, Any]:
+    """A difference for the page: its JSON form, and its message in parts (ids in <code>)."""
+    return {**difference_dict(d), "parts": d.parts}
 
 
 @router.get("/audit/cases/{application_id:int}/evidence")
