@@ -216,8 +216,8 @@ def check_bundle(path: Path | str, *, signing_key: str | None = None) -> BundleR
             deadline = deadline_function(stage_limits=env["stage_limits"], timezone=env["timezone"],
                                          calendar=calendar)
     except CalendarError as exc:
-        return BundleReport(name, False, (f"{name}：证据包中的节假日日历文件 {exc.file.name} 无效，问题在字段 {exc.field}",), (),
-                            None, False, None)
+        why = f"{name}：证据包中的节假日日历文件 {exc.file.name} 无效，问题在字段 {exc.field}"
+        return BundleReport(name, False, (why,), (), None, False, None)
     except BundleInvalid as exc:
         return BundleReport(name, False, (exc.message,), (), None, False, None)
     except (KeyError, TypeError, ValueError) as exc:
