@@ -114,7 +114,10 @@ def tokens_list(user: Annotated[str | None, typer.Option("--user", help="only th
             query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
             if user is not None:
                 query = query.where(ApiToken.user_id == users.find_user(uow.session, user).id)
-            for token, owner in uow.session.execute(query.order_by(ApiToken.id)):
+            found = list(uow.session.execute(query.order_by(ApiToken.id)))
+            if not found:
+                typer.echo("没有 API 令牌")
+            for token, owner in found:
                 state = "已撤销" if token.revoked else "已过期" if token.expires_at <= now else "有效"
                 used = local(token.last_used_at) if token.last_used_at else "-"
                 typer.echo(f"{token.id}\t{owner}\t{token.name}\t{local(token.created_at)}\t"

@@ -368,6 +368,7 @@ def debtors_import(file: Annotated[Path, typer.Argument(help="CSV: uscc,name,kin
 @debtors_app.command("list")
 def debtors_list() -> None:
     """The debtor registry with each debtor's kind and handling department."""
+    from app.cli_views import table
     from services.arrears.registry import department_names, list_debtors
     from services.arrears.statute import KIND_NAMES
 
@@ -375,9 +376,9 @@ def debtors_list() -> None:
         services = services_from_env()
         with services.uow() as uow:
             names = department_names(uow.session)
-            for d in list_debtors(uow.session):
-                typer.echo(f"{d.uscc}  {KIND_NAMES[d.kind]:<4} {names.get(d.department_code, d.department_code):<16}"
-                           f" {d.name}")
+            rows = [[d.uscc, KIND_NAMES[d.kind], names.get(d.department_code, d.department_code), d.name]
+                    for d in list_debtors(uow.session)]
+        table(["统一社会信用代码", "类型", "处理部门", "债务人"], rows)
 
     guarded(body)
 

@@ -40,7 +40,8 @@ def audit_verify() -> None:
         if statements.ok:
             latest = statements.latest
             typer.echo(f"签名的链头声明 {statements.checked} 份，均与审计链相符"
-                       + (f"（最近一份：{day_text(latest.day)}，事件 {latest.seq}）" if latest else "（尚未记录）"))
+                       + (f"（最近一份：{day_text(latest.day)}，事件 {latest.seq}）" if latest else "")
+                       if statements.checked else "尚未记录签名的链头声明")
         problems.extend(p.message for p in statements.problems)
         for warning in statements.warnings:
             typer.echo(f"警告：{warning}", err=True)

@@ -22,6 +22,9 @@ from app.cli import app
 from services.awards.demo import DEMO_PASSWORD
 from services.bootstrap import Services
 from services.db.models import User, WorkItem
+from services.db.models_arrears import ArrearsDebtor, ArrearsTask
+from tests.arrears.conftest import CREDITOR, TEST_ARRANGEMENT
+from tests.policy.editions import successor_text, write
 from tests.pool.lists import HEADER, code, csv_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +68,11 @@ class Flow:
 
 
 @pytest.fixture
-def flow(services_env: Services, tmp_path: Path) -> Flow:
+def flow(services_env: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flow:
+    from config.settings import get_settings
+
+    monkeypatch.setenv("SMEFLOW_ARREARS_ACCEPTANCE_ARRANGEMENT", TEST_ARRANGEMENT)  # the bureau reviews complaints
+    get_settings.cache_clear()
     return Flow(services_env, tmp_path)
 
 
@@ -105,6 +112,7 @@ def test_the_main_commands_print_plain_chinese(flow: Flow, tmp_path: Path) -> No
     run("call", "close", call_id.group(1), "--user", "admin")
     run("policy", "list")
     run("policy", "validate", str(ROOT / "config" / "policy" / "2022-109.toml"))
+    run("policy", "load", str(write(tmp_path, "successor.toml", successor_text())), "--user", "admin")
     listed = csv_file("plain-chinese", [[code("360102", 777), "南昌纯中文测试有限公司", "“专精特新”中小企业", "江西省",
                                          "赣工信测字〔2024〕77号", "2024-03-01", ""]], HEADER)
     run("pool", "import", str(listed), "--user", "bureau")
@@ -119,7 +127,29 @@ def test_the_main_commands_print_plain_chinese(flow: Flow, tmp_path: Path) -> No
     run("arrears", "remind")
     run("arrears", "report", "--month", "2025-06", "--out", str(tmp_path / "m.xlsx"))
     run("arrears", "debtors", "list")
+    with flow.services.uow() as uow:
+        debtor = uow.session.scalars(select(ArrearsDebtor.uscc).order_by(ArrearsDebtor.id)).first()
+    assert debtor is not None
+    registered = run("arrears", "register", "--creditor", CREDITOR, "--creditor-name", "南昌纯中文测试科技有限公司",
+                     "--debtor", debtor, "--contract", "HT-ZH-1", "--signed", "2025-03-03", "--delivered",
+                     "2025-04-01", "--amount", "12000")
+    case = re.search(r"案件 (\d+) 已登记", registered)
+    assert case is not None, registered
+    with flow.services.uow() as uow:
+        step = uow.session.scalars(select(ArrearsTask.id).where(ArrearsTask.case_id == int(case.group(1)),
+                                                                 ArrearsTask.status == "open")).one()
+    run("arrears", "tasks", "--user", "bureau")
+    run("arrears", "act", str(step), "--user", "bureau", "--decision", "refuse", "--reason", "不属于受理范围")
+    run("arrears", "oversee", case.group(1), "--kind", "supervision", "--document-no", "督〔2025〕1号",
+        "--reason", "逾期未付")
+    run("arrears", "confirmation", "request", "--creditor", CREDITOR, "--creditor-name", "南昌纯中文测试科技有限公司",
+        "--debtor", debtor, "--contract", "HT-ZH-2", "--amount", "20000", "--financing", "保理",
+        "--requested", "2025-06-02")
     run("arrears", "confirmation", "list")
+    run("arrears", "confirmation", "answer", "1", "--outcome", "partial", "--amount", "15000", "--answered",
+        "2025-06-12")
+    run("arrears", "monthly", "--force")
+    run("arrears", "disclosure", "--year", "2024", "--out", str(tmp_path / "d.xlsx"))
     run("calendar", "show", "2030")
     run("users", "add", "chief", "--role", "admin", "--name", "管理员", stdin="Bayi-square-1927\nBayi-square-1927\n")
     run("users", "password", "chief", stdin="Tengwang-ge-659\nTengwang-ge-659\n")
@@ -133,5 +163,6 @@ def test_the_main_commands_print_plain_chinese(flow: Flow, tmp_path: Path) -> No
     run("audit", "export", "1", "--out", str(tmp_path / "case-1.json"))
     run("audit", "check-bundle", str(tmp_path / "case-1.json"))
     run("audit", "archive", "--dry-run")
+    run("audit", "archive", "--limit", "1")
     run("outbox", "send")
     assert flow.found == [], "\n".join(flow.found)
