@@ -75,8 +75,8 @@ class CalendarError(ValueError):
     def __init__(self, file: Path, field: str, message: str) -> None:
         self.file = file
         self.field = field
-        where = f"{file}: {field}" if field else str(file)
-        super().__init__(f"{where}: {message}")
+        where = f"{file}：{field}" if field else str(file)
+        super().__init__(f"{where}：{message}")
 
 
 @dataclass(frozen=True)
@@ -106,15 +106,15 @@ class YearCalendar:
 def _dates(file: Path, data: dict[str, Any], key: str, year: int) -> frozenset[date]:
     value = data.get(key)
     if not isinstance(value, list):
-        raise CalendarError(file, key, "must be an array of dates")
+        raise CalendarError(file, key, "须为日期数组")
     days: set[date] = set()
     for i, item in enumerate(value):
         if isinstance(item, datetime) or not isinstance(item, date):
-            raise CalendarError(file, f"{key}[{i}]", f"must be a TOML date, got {item!r}")
+            raise CalendarError(file, f"{key}[{i}]", f"须为 TOML 日期（不带引号，如 2027-01-01），收到 {item!r}")
         if item.year != year:
-            raise CalendarError(file, f"{key}[{i}]", f"{item} is not in year {year}")
+            raise CalendarError(file, f"{key}[{i}]", f"{item} 不在 {year} 年内")
         if item in days:
-            raise CalendarError(file, f"{key}[{i}]", f"duplicate date {item}")
+            raise CalendarError(file, f"{key}[{i}]", f"日期 {item} 重复")
         days.add(item)
     return frozenset(days)
 
@@ -125,27 +125,27 @@ def load_year_file(file: Path) -> YearCalendar:
         with file.open("rb") as fh:
             data = tomllib.load(fh)
     except OSError as exc:
-        raise CalendarError(file, "", f"cannot read: {exc}") from exc
+        raise CalendarError(file, "", f"无法读取：{exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise CalendarError(file, "", f"invalid TOML: {exc}") from exc
+        raise CalendarError(file, "", f"不是有效的 TOML 文件（{exc}）") from exc
     unknown = sorted(set(data) - {"year", "holidays", "workdays", "source"})
     if unknown:
-        raise CalendarError(file, unknown[0], "unknown key (typo?)")
+        raise CalendarError(file, unknown[0], "未知的键（拼写错误？可用的键：year、holidays、workdays、source）")
     year = data.get("year")
     if isinstance(year, bool) or not isinstance(year, int):
-        raise CalendarError(file, "year", f"must be an integer, got {year!r}")
+        raise CalendarError(file, "year", f"须为整数年份，收到 {year!r}")
     if file.stem != str(year):
-        raise CalendarError(file, "year", f"{year} does not match the file name")
+        raise CalendarError(file, "year", f"{year} 与文件名不符（文件须名为 {year}.toml）")
     source = data.get("source")
     if not isinstance(source, str) or not source.strip():
-        raise CalendarError(file, "source", "must name the State Council notice")
+        raise CalendarError(file, "source", "须写明国务院办公厅的节假日安排通知")
     holidays = _dates(file, data, "holidays", year)
     workdays = _dates(file, data, "workdays", year)
     for i, d in enumerate(sorted(workdays)):
         if d in holidays:
-            raise CalendarError(file, "workdays", f"{d} is also listed as a holiday")
+            raise CalendarError(file, "workdays", f"{d} 同时列为节假日")
         if d.weekday() < _SATURDAY:
-            raise CalendarError(file, f"workdays[{i}]", f"{d} is a weekday; list only swapped weekend days")
+            raise CalendarError(file, f"workdays[{i}]", f"{d} 本是工作日；只列调休上班的周末日期")
     return YearCalendar(year=year, holidays=holidays, workdays=workdays, source=source)
 
 
@@ -172,7 +172,7 @@ class WorkingCalendar:
         self._package_through = package_through
         self._periods: dict[tuple[Any, ...], tuple[date, bool]] = {}
         if extra_dir is not None and not extra_dir.is_dir():
-            raise CalendarError(extra_dir, "", "calendar directory does not exist")
+            raise CalendarError(extra_dir, "", "节假日安排目录不存在")
         self._dirs = tuple(d for d in (CALENDAR_DIR, extra_dir) if d is not None)
         self._watch_dir = watch_dir if watch_dir not in self._dirs else None
         self._watch_mtime: float | None = None

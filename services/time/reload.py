@@ -88,15 +88,15 @@ def load_calendar(services: Services, file: Path, *, actor: str, now: datetime) 
     year_calendar = load_year_file(file)
     old = services.calendar
     if old.library_knows(year_calendar.year):
-        raise CalendarError(file, "year", f"{year_calendar.year} is carried by the chinesecalendar package, "
-                                          "which wins over data files: this file would be ignored")
+        raise CalendarError(file, "year", f"{year_calendar.year} 年的安排已随程序包（chinesecalendar）提供，"
+                                          "程序包优先于数据文件：此文件不会生效")
     target_dir = services.settings.calendar_install_dir
     content = file.read_bytes()
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
         WorkingCalendar(target_dir)  # every file already installed must still be valid
     except OSError as exc:
-        raise CalendarError(target_dir, "", f"cannot create the calendar directory: {exc}") from exc
+        raise CalendarError(target_dir, "", f"无法创建节假日安排目录：{exc.strerror or exc}") from exc
     final = target_dir / f"{year_calendar.year}.toml"
     previous = final.read_bytes() if final.exists() else None
     report = LoadReport(year=year_calendar.year, source=year_calendar.source, installed=final,

@@ -183,11 +183,11 @@ def test_a_deadline_through_another_unknown_year_stays_provisional(winter: Servi
 
 
 BAD = [
-    (CALENDAR_2027.replace("2027-01-31, ", "2027-02-01, "), "workdays[0]", "is a weekday"),
-    (CALENDAR_2027.replace("2027-09-17,", "2027-09-17, 2028-01-01,"), "holidays[26]", "is not in year 2027"),
-    (CALENDAR_2027.replace("year = 2027", "year = 2028"), "year", "does not match the file name"),
-    (CALENDAR_2027.replace("source =", "sauce ="), "sauce", "unknown key"),
-    (CALENDAR_2027.replace("year = 2027", "year = = 2027"), "", "invalid TOML"),
+    (CALENDAR_2027.replace("2027-01-31, ", "2027-02-01, "), "workdays[0]", "本是工作日；只列调休上班的周末日期"),
+    (CALENDAR_2027.replace("2027-09-17,", "2027-09-17, 2028-01-01,"), "holidays[26]", "2028-01-01 不在 2027 年内"),
+    (CALENDAR_2027.replace("year = 2027", "year = 2028"), "year", "2028 与文件名不符"),
+    (CALENDAR_2027.replace("source =", "sauce ="), "sauce", "未知的键"),
+    (CALENDAR_2027.replace("year = 2027", "year = = 2027"), "", "不是有效的 TOML 文件"),
 ]
 
 
@@ -206,7 +206,7 @@ def test_a_bad_file_changes_nothing(winter: Services, tmp_path: Path, text: str,
 
 def test_a_year_the_package_carries_is_refused(winter: Services, tmp_path: Path) -> None:
     text = 'year = 2026\nsource = "国办发明电〔2025〕7号"\nholidays = [2026-01-01]\nworkdays = [2026-01-04]\n'
-    with pytest.raises(CalendarError, match="carried by the chinesecalendar package"):
+    with pytest.raises(CalendarError, match="已随程序包（chinesecalendar）提供"):
         load_calendar(winter, write(tmp_path / "incoming", text, "2026.toml"), actor="admin",
                       now=winter.clock.now())
 
@@ -236,7 +236,7 @@ def test_cli_load_and_show(cli: CliRunner, winter: Services, tmp_path: Path) -> 
     bad = cli.invoke(app, ["calendar", "load", str(weekday)])
     lines = [line for line in bad.output.splitlines() if line.strip()]
     assert bad.exit_code == 1 and len(lines) == 1, bad.output
-    assert "workdays[0]" in lines[0] and "is a weekday" in lines[0] and "Traceback" not in bad.output
+    assert "2027.toml：workdays[0]：2027-02-01 本是工作日" in lines[0] and "Traceback" not in bad.output
     missing = cli.invoke(app, ["calendar", "load", str(incoming / "nope.toml")])
     assert missing.exit_code == 1 and "nope.toml 不存在或不是文件" in missing.output
 
