@@ -58,13 +58,12 @@ def start_sink(settings: Settings, *, port: int | None = None) -> Controller:
     machine."""
     host = "127.0.0.1" if settings.smtp_host.strip().lower() == "localhost" else settings.smtp_host.strip()
     if host not in ("127.0.0.1", "::1"):
-        raise MailSinkError(f"the mail sink listens only on this machine; SMEFLOW_SMTP_HOST is {settings.smtp_host}")
+        raise MailSinkError(f"本地邮件接收器只在本机监听；SMEFLOW_SMTP_HOST 现为 {settings.smtp_host}")
     port = settings.smtp_port if port is None else port
     if port and not _port_free(host, port):
         raise MailSinkError(
-            f"port {port} on {host} is in use, so the local mail sink cannot start there; stop what "
-            f"listens there, set SMEFLOW_SMTP_PORT to a free port, or SMEFLOW_MAIL_SINK=off to send through the "
-            f"SMTP server that listens there")
+            f"端口 {port}（{host}）已被占用，本地邮件接收器无法启动；请停止占用该端口的程序，或把 SMEFLOW_SMTP_PORT "
+            f"设为空闲端口，或设 SMEFLOW_MAIL_SINK=off 改由在该端口监听的 SMTP 服务器发送")
     directory = mailbox_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
     controller = _Controller(_Keep(directory), hostname=host, port=port, data_size_limit=MAX_BYTES)

@@ -32,12 +32,12 @@ def _start_sink(settings: Settings) -> object | None:
         sink = start_sink(settings)
     except MailSinkError as exc:
         if settings.mail_sink == "on":
-            typer.echo(f"错误 error: {exc}", err=True)
+            typer.echo(f"错误：{exc}", err=True)
             raise typer.Exit(1) from exc
-        typer.echo(f"smeflow: {exc}", err=True)
+        typer.echo(f"smeflow：{exc}", err=True)
         return None
-    typer.echo(f"smeflow: mail sink on {settings.smtp_host}:{settings.smtp_port}, every message kept under "
-               f"{mailbox_dir(settings)} (read it at /mailbox)")
+    typer.echo(f"smeflow：本地邮件接收器已在 {settings.smtp_host}:{settings.smtp_port} 启动，所有邮件保存在 "
+               f"{mailbox_dir(settings)}（在 /mailbox 页面查看）")
     return sink
 
 
@@ -60,7 +60,7 @@ def run_up(settings: Settings, *, host: str, port: int) -> int:
     """Serve until Ctrl-C (0) or until the worker exits on its own (1)."""
     sink = _start_sink(settings)
     worker = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], start_new_session=True)
-    typer.echo(f"smeflow: web on http://{host}:{port}/ , worker pid {worker.pid}")
+    typer.echo(f"smeflow：网页服务 http://{host}:{port}/ ，后台任务进程号 {worker.pid}")
     server = uvicorn.Server(uvicorn.Config("app.web.asgi:app", host=host, port=port, log_level="info"))
     stopping = threading.Event()
     worker_died = threading.Event()
@@ -71,10 +71,8 @@ def run_up(settings: Settings, *, host: str, port: int) -> int:
             return
         worker_died.set()
         typer.echo(
-            f"\nsmeflow: 错误 error: the worker (smeflow worker, pid {worker.pid}) exited with code {code}; "
-            f"without it no deadline is swept, no reminder and no mail is sent. Stopping the web service. "
-            f"The worker's own message is above.\n"
-            f"smeflow: 后台任务进程已退出（代码 {code}），截止期限检查、提醒和邮件发送都不会执行，Web 服务随之停止。",
+            f"\nsmeflow：错误：后台任务进程已退出（代码 {code}；smeflow worker，进程号 {worker.pid}），截止期限检查、"
+            f"提醒和邮件发送都不会执行，网页服务随之停止。后台任务进程自己的错误信息见上方。",
             err=True)
         server.should_exit = True
 

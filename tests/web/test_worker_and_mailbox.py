@@ -66,8 +66,8 @@ def test_up_stops_the_web_service_when_the_worker_cannot_start(world: Services, 
     done = subprocess.run([sys.executable, "-m", "app.cli", "up", "--port", "0"], env=_env(world, held_port),
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 1, done.stderr[-2000:]
-    assert "exited with code 1" in done.stderr and "Stopping the web service" in done.stderr
-    assert "后台任务进程已退出（代码 1）" in done.stderr
+    assert "smeflow：错误：后台任务进程已退出（代码 1；smeflow worker，进程号 " in done.stderr
+    assert "网页服务随之停止" in done.stderr
     assert "Application shutdown complete" in done.stderr  # the web service stopped, it did not linger
 
 
