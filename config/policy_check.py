@@ -2,7 +2,8 @@
 
 ``config.policy.parse_edition`` stops at the first problem, which suits the packaged files. A file
 an admin loads at run time (``smeflow policy validate|load``, the admin page) gets the whole list,
-each issue naming the field and the rule it breaks. Rules beyond the file's shape:
+each issue naming the field (by its Chinese name, the key path beside it) and the rule it breaks, in
+plain Chinese. Rules beyond the file's shape:
 
 - every number needs its clause: each award's ``clause`` (the sentence of the notice) must state
   its cap (``30万元`` for 30_000_000 fen); the dates need ``source.in_force_clause`` and
@@ -40,15 +41,52 @@ _AWARD = {"code": "text", "measure": "int", "honour_type": "text", "level": "tex
           "cap_fen": "money", "route": "text", "clause": "text"}
 
 
+#: what the keys of an edition file are called where a person reads a problem
+TOP_LABELS = {"code": "版本代码", "doc_no": "文号", "title": "标题", "issuer": "发文机关", "in_force_from": "施行日期",
+              "in_force_until": "有效期截止日", "coverage_from": "适用起始日", "fund": "资金", "source": "出处",
+              "honour_types": "荣誉类型", "levels": "认定级别", "award_types": "奖励类型"}
+TABLE_LABELS = {
+    "fund": {"name": "名称", "clause": "条款原文", "matching_clause": "配套资金条款"},
+    "source": {"document": "原文文件", "notes": "说明", "in_force_clause": "施行日期条款",
+               "coverage_clause": "适用范围条款"},
+    "honour_types": {"code": "代码", "name_zh": "中文名称"},
+    "levels": {"code": "代码", "name_zh": "中文名称", "rank": "级次"},
+    "award_types": {"code": "奖励代码", "measure": "措施序号", "honour_type": "荣誉类型", "level": "认定级别",
+                    "name_zh": "中文名称", "cap_fen": "奖励上限（分）", "route": "流程", "clause": "条款原文"},
+}
+_PATH = re.compile(r"([A-Za-z_]\w*)(?:\[(\d+)\])?(?:\.([A-Za-z_]\w*))?")
+
+
+def field_label(path: str) -> str:
+    """`奖励类型第 3 项的奖励上限（分）` for ``award_types[2].cap_fen``; 文件 for the file as a whole."""
+    if not path:
+        return "文件"
+    match = _PATH.fullmatch(path)
+    if match is None:
+        return "字段"
+    top, index, key = match.groups()
+    label = TOP_LABELS.get(top, "未知字段") + (f"第 {int(index) + 1} 项" if index is not None else "")
+    if key is not None:
+        label += "的" + TABLE_LABELS.get(top, {}).get(key, "未知字段")
+    return label
+
+
 @dataclass(frozen=True)
 class Issue:
-    """One problem of a file: the field (dotted path, ``award_types[2].cap_fen``) and the rule."""
+    """One problem of a file: the field (dotted path, ``award_types[2].cap_fen``) and the rule, in Chinese.
+
+    ``str()`` is what the CLI prints: the field's Chinese name, its key path after it, the rule; the
+    pages show the path in a <code> beside the name."""
 
     field: str
     rule: str
 
+    @property
+    def label(self) -> str:
+        return field_label(self.field)
+
     def __str__(self) -> str:
-        return f"{self.field or '(file)'}: {self.rule}"
+        return f"{self.label} {self.field}：{self.rule}" if self.field else f"文件：{self.rule}"
 
 
 def _shape(data: dict[str, Any], spec: dict[str, str], prefix: str, issues: list[Issue]) -> dict[str, Any]:
@@ -56,11 +94,11 @@ def _shape(data: dict[str, Any], spec: dict[str, str], prefix: str, issues: list
     good: dict[str, Any] = {}
     path = (lambda k: f"{prefix}.{k}") if prefix else (lambda k: k)
     for key in sorted(set(data) - set(spec)):
-        issues.append(Issue(path(key), "unknown key (typo?)"))
+        issues.append(Issue(path(key), "未知的字段（是否拼写有误？）"))
     for key, kind in spec.items():
         if key not in data:
             if not kind.startswith("opt_"):
-                issues.append(Issue(path(key), "missing (required)"))
+                issues.append(Issue(path(key), "缺少此项（必填）"))
             continue
         value = data[key]
         rule = _type_rule(kind, value)
@@ -73,23 +111,23 @@ def _shape(data: dict[str, Any], spec: dict[str, str], prefix: str, issues: list
 
 def _type_rule(kind: str, value: Any) -> str | None:
     if kind in ("text", "opt_text"):
-        return None if isinstance(value, str) and value.strip() else f"must be a non-empty string, got {value!r}"
+        return None if isinstance(value, str) and value.strip() else f"须为非空文字，实为 {value!r}"
     if kind == "int":
-        return None if isinstance(value, int) and not isinstance(value, bool) else f"must be an integer, got {value!r}"
+        return None if isinstance(value, int) and not isinstance(value, bool) else f"须为整数，实为 {value!r}"
     if kind == "money":
         if isinstance(value, float):
-            return f"money must be an integer number of fen, not a float ({value!r}); 30万元 is 30_000_000"
+            return f"金额须为整数（单位：分），不能是小数（{value!r}）；30万元应写作 30_000_000"
         if isinstance(value, bool) or not isinstance(value, int):
-            return f"money must be an integer number of fen, got {value!r}"
-        return None if value > 0 else f"must be a positive amount in fen, got {value}"
+            return f"金额须为整数（单位：分），实为 {value!r}"
+        return None if value > 0 else f"须为大于零的金额（单位：分），实为 {value}"
     if kind == "date":
         ok = isinstance(value, date) and not isinstance(value, datetime)
-        return None if ok else f"must be a TOML date (YYYY-MM-DD), got {value!r}"
+        return None if ok else f"须为 TOML 日期（YYYY-MM-DD），实为 {value!r}"
     if kind == "table":
-        return None if isinstance(value, dict) else "must be a table"
+        return None if isinstance(value, dict) else "须为一个表（[表名]）"
     if kind == "tables":
         ok = isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-        return None if ok else "must be a non-empty array of tables"
+        return None if ok else "须为至少一项的表数组（[[表名]]）"
     raise AssertionError(kind)
 
 
@@ -111,7 +149,7 @@ def _unique(rows: list[dict[str, Any]], key: str, prefix: str, issues: list[Issu
         if value is None:
             continue
         if str(value) in seen:
-            issues.append(Issue(f"{prefix}[{i}].{key}", f"duplicate {what or key} {value!r}"))
+            issues.append(Issue(f"{prefix}[{i}].{key}", f"{what or '值'}重复：{value!r}"))
         seen.add(str(value))
 
 
@@ -121,63 +159,71 @@ def _check_awards(rows: list[dict[str, Any]], honours: set[str], levels: set[str
         p = f"award_types[{i}]"
         a = _shape(raw, _AWARD, p, issues)
         if "measure" in a and a["measure"] <= 0:
-            issues.append(Issue(f"{p}.measure", f"must be a positive measure number, got {a['measure']}"))
+            issues.append(Issue(f"{p}.measure", f"须为正的措施序号，实为 {a['measure']}"))
         if "honour_type" in a and a["honour_type"] not in honours:
-            issues.append(Issue(f"{p}.honour_type", f"unknown honour type {a['honour_type']!r}; "
-                                                    f"known: {sorted(honours)}"))
+            issues.append(Issue(f"{p}.honour_type", f"未定义的荣誉类型 {a['honour_type']!r}；已定义的有 "
+                                                    f"{'、'.join(sorted(honours)) or '（无）'}"))
         if "level" in a and a["level"] not in levels:
-            issues.append(Issue(f"{p}.level", f"unknown level {a['level']!r}; known: {sorted(levels)}"))
+            issues.append(Issue(f"{p}.level", f"未定义的认定级别 {a['level']!r}；已定义的有 "
+                                              f"{'、'.join(sorted(levels)) or '（无）'}"))
         if "route" in a and not a["route"].isidentifier():
-            issues.append(Issue(f"{p}.route", f"must be a BPMN process id (identifier), got {a['route']!r}"))
+            issues.append(Issue(f"{p}.route", f"须为 BPMN 流程编号（标识符），实为 {a['route']!r}"))
         if "cap_fen" in a and "clause" in a:
             phrases = cap_phrases(a["cap_fen"])
             if not any(ph in a["clause"].replace("，", "") for ph in phrases):
-                shown = phrases[-1] if phrases else f"{a['cap_fen']} fen"
-                issues.append(Issue(f"{p}.clause", f"every number needs its clause: the clause must state "
-                                                   f"the cap ({shown})"))
+                shown = phrases[-1] if phrases else f"{a['cap_fen']} 分"
+                issues.append(Issue(f"{p}.clause", f"每个数字都要有出处：条款原文须写明奖励上限（{shown}）"))
         key = (a.get("measure"), a.get("honour_type"), a.get("level"))
         if None not in key and key in seen:
-            issues.append(Issue(f"{p}.level", f"duplicate measure/honour_type/level {'/'.join(map(str, key))}"))
+            issues.append(Issue(f"{p}.level", f"措施序号、荣誉类型、认定级别的组合重复：{'/'.join(map(str, key))}"))
         seen.add(key)
-    _unique(rows, "code", "award_types", issues, "award code")
+    _unique(rows, "code", "award_types", issues, "奖励代码")
 
 
 def _check(data: dict[str, Any], issues: list[Issue]) -> None:
     top = _shape(data, _TOP, "", issues)
     if "code" in top and not CODE.fullmatch(top["code"]):
-        issues.append(Issue("code", "must be 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit"))
+        issues.append(Issue("code", "须为 1 至 40 位字母、数字、“.”“_”或“-”，以字母或数字开头"))
     if "fund" in top:
         _shape(top["fund"], _FUND, "fund", issues)
     if "source" in top:
         _shape(top["source"], _SOURCE, "source", issues)
     honours = [_shape(h, _HONOUR, f"honour_types[{i}]", issues) for i, h in enumerate(top.get("honour_types", []))]
     levels = [_shape(lv, _LEVEL, f"levels[{i}]", issues) for i, lv in enumerate(top.get("levels", []))]
-    _unique(honours, "code", "honour_types", issues, "honour type")
-    _unique(levels, "code", "levels", issues, "level")
-    _unique(levels, "rank", "levels", issues, "rank")
+    _unique(honours, "code", "honour_types", issues, "荣誉类型代码")
+    _unique(levels, "code", "levels", issues, "认定级别代码")
+    _unique(levels, "rank", "levels", issues, "级次")
     _check_awards(top.get("award_types", []), {h["code"] for h in honours if "code" in h},
                   {lv["code"] for lv in levels if "code" in lv}, issues)
     start, end, cover = top.get("in_force_from"), top.get("in_force_until"), top.get("coverage_from")
     if start and end and end < start:
-        issues.append(Issue("in_force_until", f"{end} is before in_force_from {start}"))
+        issues.append(Issue("in_force_until", f"{end} 早于施行日期 {start}"))
     if cover and end and cover > end:
-        issues.append(Issue("coverage_from", f"{cover} is after in_force_until {end}"))
+        issues.append(Issue("coverage_from", f"{cover} 晚于有效期截止日 {end}"))
+
+
+def _where(exc: tomllib.TOMLDecodeError) -> str:
+    """`（第 3 行第 7 列）`: where the TOML parser stopped (its own message is English)."""
+    found = re.search(r"line (\d+), column (\d+)", str(exc))
+    if found:
+        return f"（第 {found.group(1)} 行第 {found.group(2)} 列）"
+    return "（在文件末尾）" if "end of document" in str(exc) else ""
 
 
 def check_edition_bytes(raw: bytes, name: str) -> tuple[list[Issue], Edition | None]:
     """Every issue of an edition file, and the edition when there is none."""
     if not raw.strip():
-        return [Issue("", "the file is empty")], None
+        return [Issue("", "文件为空")], None
     if len(raw) > MAX_FILE_BYTES:
-        return [Issue("", f"the file is larger than {MAX_FILE_BYTES // 1024} KiB; an edition file is a few KiB")], None
+        return [Issue("", f"文件超过 {MAX_FILE_BYTES // 1024} KiB；政策版本文件通常只有几 KiB")], None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return [Issue("", f"must be UTF-8 text (byte {exc.start} is not)")], None
+        return [Issue("", f"须为 UTF-8 文本（第 {exc.start} 字节不是）")], None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return [Issue("", f"invalid TOML: {exc}")], None
+        return [Issue("", f"不是有效的 TOML{_where(exc)}")], None
     issues: list[Issue] = []
     _check(data, issues)
     if issues:

@@ -34,7 +34,7 @@ class EditionRejected(InvalidInput):
     """An edition file with problems: every one of them, each naming its field and rule."""
 
     def __init__(self, name: str, issues: list[Issue]) -> None:
-        super().__init__(issues[0].field or "file", "; ".join(str(i) for i in issues))
+        super().__init__("file", "；".join(str(i) for i in issues))
         self.name = name
         self.issues = issues
 
@@ -70,15 +70,15 @@ def _against_stored(session: Session, edition: Edition, stored: list[Edition]) -
         shared = measures & {a.measure for a in other.award_types}
         if shared and edition.in_force_from <= other.in_force_until and other.in_force_from <= edition.in_force_until:
             issues.append(Issue("in_force_from", (
-                f"{edition.in_force_from}–{edition.in_force_until} overlaps edition {other.code} "
-                f"({other.in_force_from}–{other.in_force_until}), which covers the same measures "
-                f"{', '.join(map(str, sorted(shared)))}; one edition per measure per day")))
+                f"{edition.in_force_from} 至 {edition.in_force_until} 与政策版本 {other.code}"
+                f"（{other.in_force_from} 至 {other.in_force_until}）重叠，两者涵盖相同的措施 "
+                f"{'、'.join(map(str, sorted(shared)))}；同一措施同一天只能有一个政策版本")))
     codes = {a.code: i for i, a in enumerate(edition.award_types)}
     for code, owner in session.execute(select(models.AwardType.code, models.AwardType.edition_code)
                                        .where(models.AwardType.code.in_(codes))):
         if owner != edition.code:
             issues.append(Issue(f"award_types[{codes[code]}].code",
-                                f"{code!r} is an award of edition {owner}; award codes are unique across editions"))
+                                f"{code!r} 已是政策版本 {owner} 的奖励代码；奖励代码在各版本间须唯一"))
     return issues
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from config.policy import Edition, PolicyError, edition_for
+from config.policy import Edition, edition_for
+from config.policy_check import check_edition_bytes
 from services.errors import InvalidInput
 from services.sandbox.model import to_jsonable
 
@@ -46,23 +46,11 @@ def read_draft_file(data: bytes, name: str) -> Draft:
     """Parse an edition file's bytes as the loader would; InvalidInput("draft", ...) when it does not validate."""
     if len(data) > MAX_DRAFT_BYTES:
         raise InvalidInput("draft", f"文件超过 {MAX_DRAFT_BYTES // 1024} KiB，不是政策版本文件")
-    from config.policy import load_editions
-
     safe = Path(name).name or "draft.toml"
-    with tempfile.TemporaryDirectory(prefix="smeflow-draft-") as tmp:
-        path = Path(tmp) / (safe if safe.endswith(".toml") else f"{safe}.toml")
-        path.write_bytes(data)
-        try:
-            (edition,) = load_editions(Path(tmp))
-        except PolicyError as exc:
-            raise InvalidInput("draft", f"政策版本文件未通过校验：{_strip(str(exc), tmp)}") from exc
-        except UnicodeDecodeError as exc:
-            raise InvalidInput("draft", "政策版本文件不是 UTF-8 文本") from exc
+    issues, edition = check_edition_bytes(data, safe)  # every problem, each naming its field in Chinese
+    if edition is None:
+        raise InvalidInput("draft", f"政策版本文件未通过校验：{'；'.join(str(i) for i in issues)}")
     return Draft(edition, hashlib.sha256(data).hexdigest(), safe)
-
-
-def _strip(message: str, tmp: str) -> str:
-    return message.replace(f"{tmp}/", "")
 
 
 def stored_draft(editions: Sequence[Edition], code: str) -> Draft:

@@ -79,10 +79,10 @@ def test_a_bad_file_lists_every_problem_and_stores_nothing(cli: CliRunner, servi
         assert result.exit_code == 1
         lines = [line for line in result.output.splitlines() if line.strip()]
         assert lines == [
-            "错误：bad.toml: award_types[0].cap_fen: money must be an integer number of fen, not a float "
-            "(300000.0); 30万元 is 30_000_000",
-            "错误：bad.toml: award_types[2].clause: every number needs its clause: the clause must state "
-            "the cap (20万元)",
+            "错误：bad.toml: 奖励类型第 1 项的奖励上限（分） award_types[0].cap_fen：金额须为整数（单位：分），"
+            "不能是小数（300000.0）；30万元应写作 30_000_000",
+            "错误：bad.toml: 奖励类型第 3 项的条款原文 award_types[2].clause：每个数字都要有出处：条款原文须写明"
+            "奖励上限（20万元）",
         ], result.output
     # the file's own problems come first; once fixed, the checks against the stored editions speak
     text = successor_text(start="2025-01-01").replace('code = "test-2026-m2-srdi-sme-city"',
@@ -91,19 +91,20 @@ def test_a_bad_file_lists_every_problem_and_stores_nothing(cli: CliRunner, servi
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines == [
-        "错误：bad2.toml: in_force_from: 2025-01-01–2099-12-31 overlaps edition 2022-109 "
-        "(2022-09-01–2025-09-01), which covers the same measures 2, 8, 9; one edition per measure per day",
-        "错误：bad2.toml: award_types[5].code: 'm2-srdi-sme-city' is an award of edition 2022-109; "
-        "award codes are unique across editions",
+        "错误：bad2.toml: 施行日期 in_force_from：2025-01-01 至 2099-12-31 与政策版本 2022-109"
+        "（2022-09-01 至 2025-09-01）重叠，两者涵盖相同的措施 2、8、9；同一措施同一天只能有一个政策版本",
+        "错误：bad2.toml: 奖励类型第 6 项的奖励代码 award_types[5].code：'m2-srdi-sme-city' 已是政策版本 2022-109 "
+        "的奖励代码；奖励代码在各版本间须唯一",
     ], result.output
     assert revisions(services) == 1
 
 
 @pytest.mark.parametrize(("content", "needle"), [
-    (b"", "(file): the file is empty"),
-    (b"\xff\xfe code", "(file): must be UTF-8 text"),
-    (b"code = [", "(file): invalid TOML"),
-    (b'code = "x"\n', "doc_no: missing (required)"),
+    (b"", "文件：文件为空"),
+    (b"\xff\xfe code", "文件：须为 UTF-8 文本（第 0 字节不是）"),
+    (b"code = [", "文件：不是有效的 TOML（在文件末尾）"),
+    (b"code = \n", "文件：不是有效的 TOML（第 1 行第 8 列）"),
+    (b'code = "x"\n', "文号 doc_no：缺少此项（必填）"),
 ])
 def test_unreadable_files(cli: CliRunner, services: Services, tmp_path: Path, content: bytes, needle: str) -> None:
     file = tmp_path / "x.toml"
@@ -117,7 +118,7 @@ def test_huge_file_missing_file_and_non_admin(cli: CliRunner, services: Services
     big = tmp_path / "big.toml"
     big.write_bytes(b"# " + b"x" * (300 * 1024))
     result = run(cli, "policy", "validate", str(big))
-    assert result.exit_code == 1 and "larger than 256 KiB" in result.output
+    assert result.exit_code == 1 and "文件超过 256 KiB" in result.output
     missing = run(cli, "policy", "validate", str(tmp_path / "nope.toml"))
     assert missing.exit_code == 1 and "nope.toml 不存在或不是文件" in missing.output
     file = write(tmp_path, "successor.toml", successor_text())

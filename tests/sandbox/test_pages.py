@@ -88,7 +88,9 @@ def test_a_draft_that_does_not_validate(world: Services, login) -> None:  # type
     bad = DRAFT_FILE.read_text().replace("cap_fen = 8_000_000", "cap_fen = -1")
     r = c.post("/policy/simulate", data={"csrf_token": token},
                files={"draft_file": ("d.toml", bad.encode(), "text/plain")})
-    assert r.status_code == 422 and "cap_fen" in r.text and "政策版本文件未通过校验" in r.text
+    assert r.status_code == 422 and "政策版本文件未通过校验" in r.text
+    assert "奖励上限（分） award_types[" in r.text and "].cap_fen：须为大于零的金额（单位：分），实为 -1" in r.text
+    assert "must be" not in r.text
     assert recorded(world) == 0
 
 

@@ -29,7 +29,10 @@ def test_admin_loads_an_edition_from_the_page(world: Services, login: Callable[[
         "in_force_from = 2025-09-02", "in_force_from = 2025-06-01")
     answer = _post(admin, "bad.toml", bad, "load")
     assert answer.startswith("422 ") and "未通过校验，未做任何更改" in answer
-    assert "award_types[0].cap_fen" in answer and "not a float" in answer
+    # each problem names the field in Chinese, its key path in a <code> beside it, and the rule in Chinese
+    issues = answer.split('id="issues"', 1)[1].split("</table>", 1)[0]
+    assert "<td>奖励类型第 1 项的奖励上限（分） <code>award_types[0].cap_fen</code></td>" in issues
+    assert "金额须为整数（单位：分），不能是小数（300000.0）" in issues and "not a float" not in issues
     with world.uow() as uow:
         assert uow.session.scalar(select(func.count(PolicyRevision.id))) == 1
 

@@ -46,6 +46,7 @@ def test_editions_listed_checked_and_loaded(world: Services, client: TestClient,
     status, body = _upload(client, "/api/v1/policy/editions/check", admin, "bad.toml", bad.encode())
     assert status == 422 and body["ok"] is False
     assert any(i["field"].endswith("cap_fen") for i in body["issues"]), body
+    assert any(i["label"].endswith("的奖励上限（分）") for i in body["issues"]), body
     status, body = _upload(client, "/api/v1/policy/editions", admin, "bad.toml", bad.encode())
     assert status == 422 and _count(world, PolicyRevision) == 1  # nothing stored
 

@@ -51,7 +51,8 @@ class EditionOut(BaseModel):
 
 
 class IssueOut(BaseModel):
-    field: str
+    field: str = Field(description="the key path in the file (`award_types[2].cap_fen`), or `file`")
+    label: str = Field(description="the field's Chinese name (奖励类型第 3 项的奖励上限（分）)")
     rule: str
 
 
@@ -75,7 +76,7 @@ def _edition_out(r: store.RevisionRow, today: date) -> EditionOut:
 
 
 def _issues(issues: list[Issue]) -> list[IssueOut]:
-    return [IssueOut(field=i.field or "file", rule=i.rule) for i in issues]
+    return [IssueOut(field=i.field or "file", label=i.label, rule=i.rule) for i in issues]
 
 
 @router.get("/policy/editions", response_model=list[EditionOut])
