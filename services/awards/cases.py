@@ -138,9 +138,9 @@ class CaseRuntime:
         step = Step(inst_id, 1, snap, {"instance_id": inst_id})
         out: list[Write] = []
         self._mirror(out, step, application, wf, EMPTY, now)
+        self._write_application(out, application.id, step.application)
         batch.run(session, out)
-        for name, value in step.application.items():  # the ORM row is flushed once, with all of them
-            setattr(application, name, value)
+        _sync(session, Application, application.id, step.application)
         audit.append(session, kind="case.start", actor=actor, at=now, instance_id=inst_id,
                      application_id=application.id,
                      payload={"definition": route.hash, "data": dict(data), "state_sha256": _sha(state),

@@ -85,6 +85,18 @@ class _App:
     review_unit_code: str
 
 
+@dataclass(frozen=True)
+class _Payable:
+    """The application as a payout needs it (services.awards.payouts.Payable), from the row read."""
+
+    id: int
+    enterprise_id: int
+    award_type_code: str
+    awarded_fen: int | None
+    instance_id: int
+    review_unit_code: str
+
+
 def _visible(row: Row[Any]) -> bool:
     """tasks.scope on the row read: the user's role, and their unit or enterprise."""
     if row.role != row.user_role:
@@ -136,8 +148,9 @@ def complete(uow: UnitOfWork, services: Services, *, row: Row[Any], username: st
         values["awarded_fen"] = None  # the amount is decided again after a return or an objection
     payout = None
     if task.action == "payout" and decision.decision == "pay":
-        application = session.get_one(Application, row.application_id)
-        payout = pay(session, application=application, fund_id=row.fund_id, reference=data["payment_reference"],
+        payable = _Payable(row.application_id, row.app_enterprise, row.award_type_code, row.awarded_fen,
+                           row.instance_id, row.app_unit)
+        payout = pay(session, application=payable, fund_id=row.fund_id, reference=data["payment_reference"],
                      actor=username, now=now, district_percent=services.settings.district_matching_percent)
     item = _Item(row.id, row.instance_id, row.task_id, row.task_spec)
     app = _App(row.application_id, row.app_enterprise, row.app_unit)

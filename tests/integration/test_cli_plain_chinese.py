@@ -33,7 +33,7 @@ ALLOWED = frozenset({"API"})
 WORD = re.compile(r"[A-Za-z]{3,}")
 TOKEN = re.compile(r"[A-Za-z0-9_\-.]+")
 COMMAND = re.compile(r"smeflow(?: [a-z][a-z\-]*)+")  # a command the operator is told to type
-PATH = re.compile(r"[A-Za-z0-9_\-.:~+]*/[A-Za-z0-9_\-./:~+]*")  # a file path or a URL: what the operator opens
+PATH = re.compile(r"[A-Za-z0-9_\-.:~+@]*/[A-Za-z0-9_\-./:~+@?=%&]*")  # a file path or a URL (with its query)
 
 
 def english_words(line: str, given: list[str]) -> list[str]:
