@@ -20,9 +20,25 @@ from app.cli_errors import ChineseUsageErrors
 from app.cli_policy import policy_app
 from app.cli_pool import offers_app, pool_app
 
-app = typer.Typer(help="smeflow: Nanchang SME support policy workflows", no_args_is_help=True,
+app = typer.Typer(help="smeflow：南昌市中小企业扶持政策办理流程", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False, cls=ChineseUsageErrors)
-bpmn_app = typer.Typer(help="BPMN diagrams", no_args_is_help=True)
+
+
+def _chinese_help_frame() -> None:
+    """The frame of `--help` in Chinese where typer lets it be set (the panel titles and the markers); the
+    usage line and the help option's own line stay typer's."""
+    try:
+        from typer import rich_utils
+    except ImportError:  # pragma: no cover - without rich, typer prints click's plain help
+        return
+    for name, text in {"ARGUMENTS_PANEL_TITLE": "参数", "OPTIONS_PANEL_TITLE": "选项", "COMMANDS_PANEL_TITLE": "命令",
+                       "REQUIRED_LONG_STRING": "[必填]", "DEFAULT_STRING": "[默认：{}]"}.items():
+        if hasattr(rich_utils, name):
+            setattr(rich_utils, name, text)
+
+
+_chinese_help_frame()
+bpmn_app = typer.Typer(help="流程图（BPMN）", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(bpmn_app, name="bpmn")
 app.add_typer(arrears_app, name="arrears")
@@ -34,11 +50,11 @@ app.add_typer(fund_app, name="fund")
 app.add_typer(call_app, name="call")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
-outbox_app = typer.Typer(help="Mail outbox", no_args_is_help=True)
+outbox_app = typer.Typer(help="邮件发件箱", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 
 
-@app.command()
+@app.command(help="建立或迁移数据库，载入政策数据，安装随附的流程图（可重复运行）")
 def init() -> None:
     """Create or migrate the database, load policy data and install the bundled diagrams."""
     from sqlalchemy.engine import make_url
@@ -57,7 +73,7 @@ def init() -> None:
     guarded(body)
 
 
-@app.command()
+@app.command(help="载入演示账号、企业和申报批次，并把演示案例走完各条路径")
 def demo() -> None:
     """Load demo users, enterprises and a call, and drive cases through every path."""
     from app.cli_views import print_demo
@@ -65,22 +81,23 @@ def demo() -> None:
     guarded(lambda: print_demo(services_from_env()))
 
 
-@app.command("tasks")
-def tasks_cmd(user: Annotated[str, typer.Option("--user", help="username")]) -> None:
+@app.command("tasks", help="某用户的待办：未办结的工作项，最早到期的在前")
+def tasks_cmd(user: Annotated[str, typer.Option("--user", help="用户名")]) -> None:
     """The user's inbox: open work items, oldest deadline first."""
     from app.cli_views import print_inbox
 
     guarded(lambda: print_inbox(services_from_env(), user))
 
 
-@app.command()
+@app.command(help="办理一个工作项：作出决定")
 def complete(
-    item: Annotated[int, typer.Argument(help="work item id (from `smeflow tasks`)")],
-    user: Annotated[str, typer.Option("--user")],
-    decision: Annotated[str, typer.Option("--decision", help="approve/return/reject/objection/pay/resubmit")],
-    amount: Annotated[str | None, typer.Option("--amount", help="award amount in yuan (bureau review)")] = None,
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
-    reference: Annotated[str | None, typer.Option("--reference", help="payment reference (finance)")] = None,
+    item: Annotated[int, typer.Argument(help="工作项编号（见 `smeflow tasks`）")],
+    user: Annotated[str, typer.Option("--user", help="办理人的用户名")],
+    decision: Annotated[str, typer.Option("--decision", help="决定：approve 通过、return 退回补正、reject 不予通过、"
+                                                             "objection 异议、pay 拨付、resubmit 重新提交")],
+    amount: Annotated[str | None, typer.Option("--amount", help="核定奖励金额，单位元（市局复审）")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="理由（退回、不予通过、异议等须填写）")] = None,
+    reference: Annotated[str | None, typer.Option("--reference", help="支付凭证号（财政拨付）")] = None,
 ) -> None:
     """Complete a work item with a decision."""
     from services.awards import labels, tasks
@@ -98,7 +115,7 @@ def complete(
     guarded(body)
 
 
-@app.command()
+@app.command(help="每个案件办到哪一步")
 def cases() -> None:
     """Where every case is."""
     from app.cli_views import print_cases
@@ -106,7 +123,7 @@ def cases() -> None:
     guarded(lambda: print_cases(services_from_env()))
 
 
-@app.command()
+@app.command(help="立即执行一次期限检查：处理到期的计时器，标记逾期，升级督办")
 def sweep() -> None:
     """Run the deadline sweep once, now: fire due timers, mark overdue work, escalate."""
     from services.awards.deadlines import sweep as run_sweep
@@ -120,7 +137,7 @@ def sweep() -> None:
     guarded(body)
 
 
-@app.command()
+@app.command(help="为每位经办人排队发送今天的待办提醒（仅工作日，每天一次）")
 def remind() -> None:
     """Queue today's digest for every officer (on working days only), once."""
     from services.awards.reminders import run_reminders
@@ -136,7 +153,7 @@ def remind() -> None:
     guarded(body)
 
 
-@outbox_app.command("send")
+@outbox_app.command("send", help="立即发送待发邮件（SMTP 设置见 SMEFLOW_SMTP_*）")
 def outbox_send() -> None:
     """Send the pending mail now (SMTP settings SMEFLOW_SMTP_*)."""
     from services.mail.outbox import send_pending
@@ -150,9 +167,9 @@ def outbox_send() -> None:
     guarded(body)
 
 
-@outbox_app.command("retry")
-def outbox_retry(mail_id: Annotated[int, typer.Argument(help="id of a failed mail")],
-                 user: Annotated[str, typer.Option("--user", help="a manager or admin")]) -> None:
+@outbox_app.command("retry", help="把一封发送失败的邮件放回发送队列（记入审计）")
+def outbox_retry(mail_id: Annotated[int, typer.Argument(help="发送失败的邮件编号")],
+                 user: Annotated[str, typer.Option("--user", help="管理人员或系统管理员的用户名")]) -> None:
     """Put a failed mail back in the queue (audited)."""
     from services.accounts.users import get_user
     from services.dashboard import retry_mail
@@ -167,8 +184,8 @@ def outbox_retry(mail_id: Annotated[int, typer.Argument(help="id of a failed mai
     guarded(body)
 
 
-@app.command()
-def awards(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+@app.command(help="各政策版本的奖励目录")
+def awards(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
     """The award catalogue of every loaded policy edition."""
     from app.cli_views import catalogue_json, print_awards
 
@@ -182,7 +199,8 @@ def awards(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] =
     guarded(body)
 
 
-@app.command()
+@app.command(help="按计划运行后台任务（期限检查、提醒、邮件发送），直到按 Ctrl-C 或收到 SIGTERM；未设 "
+                  "PREFECT_API_URL 时在本机启动 Prefect 服务器")
 def worker() -> None:
     """Serve the scheduled flows (deadline sweep, reminders, mail outbox) until Ctrl-C/SIGTERM.
     Without PREFECT_API_URL it starts a local Prefect server (state under <data_dir>/prefect)."""
@@ -200,8 +218,8 @@ def worker() -> None:
     guarded(body)
 
 
-@app.command()
-def deploy(pool: Annotated[str, typer.Option("--pool", help="Prefect work pool (type process)")]) -> None:
+@app.command(help="把后台任务登记到 Prefect 工作池，供 `prefect worker start --pool` 运行；需要 PREFECT_API_URL")
+def deploy(pool: Annotated[str, typer.Option("--pool", help="Prefect 工作池（process 类型）")]) -> None:
     """Register the flows with a Prefect work pool, for `prefect worker start --pool`. Needs PREFECT_API_URL."""
     from config.settings import get_settings
     from workflows.schedules import deploy_to_pool
@@ -209,10 +227,11 @@ def deploy(pool: Annotated[str, typer.Option("--pool", help="Prefect work pool (
     guarded(lambda: deploy_to_pool(get_settings(), pool))
 
 
-@app.command()
-def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="port")] = 8000,
-          workers: Annotated[int, typer.Option(help="worker processes")] = 1) -> None:
+@app.command(help="运行网页服务（页面和 /api/v1 下的 JSON 接口）；只信任 SMEFLOW_FORWARDED_ALLOW_IPS 所列代理的 "
+                  "X-Forwarded-For/-Proto")
+def serve(host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="端口")] = 8000,
+          workers: Annotated[int, typer.Option(help="工作进程数")] = 1) -> None:
     """Run the web service (uvicorn): pages and the JSON API under /api/v1. X-Forwarded-For/-Proto are
     trusted only from the proxies named by SMEFLOW_FORWARDED_ALLOW_IPS (none by default)."""
     import uvicorn
@@ -224,8 +243,8 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
                 proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)
 
 
-@bpmn_app.command("validate")
-def bpmn_validate(files: Annotated[list[Path], typer.Argument(help="BPMN/DMN files")]) -> None:
+@bpmn_app.command("validate", help="检查流程图：每个文件报告通过，或逐条列出问题及其元素编号和行号")
+def bpmn_validate(files: Annotated[list[Path], typer.Argument(help="BPMN/DMN 文件")]) -> None:
     """Check diagrams: per file, OK or each problem with its element id and line."""
     from services.engine.validate import validate_files
 
@@ -242,9 +261,10 @@ def bpmn_validate(files: Annotated[list[Path], typer.Argument(help="BPMN/DMN fil
         raise typer.Exit(1)
 
 
-@app.command()
-def up(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-       port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
+@app.command(help="运行网页服务并同时运行后台任务（即 `make run`），按设置启动本地邮件接收器；Ctrl-C 全部停止。后台"
+                  "任务退出时网页服务随之停止，命令以 1 退出")
+def up(host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+       port: Annotated[int, typer.Option(help="端口")] = 8000) -> None:
     """Run the web service with the worker beside it (what `make run` starts), and the local mail sink
     when the settings ask for it (SMEFLOW_MAIL_SINK); Ctrl-C stops all. If the worker exits (say its
     Prefect port is taken), the web service stops too and the command exits 1: no service runs without

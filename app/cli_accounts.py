@@ -16,8 +16,8 @@ import typer
 
 from app.cli_common import fail, guarded, services_from_env
 
-users_app = typer.Typer(help="User accounts: create, set a password, end sessions", no_args_is_help=True)
-tokens_app = typer.Typer(help="API tokens: list and revoke", no_args_is_help=True)
+users_app = typer.Typer(help="用户账号：创建、设置密码、结束登录会话", no_args_is_help=True)
+tokens_app = typer.Typer(help="API 令牌：列出与撤销", no_args_is_help=True)
 ACTOR = "smeflow-cli"
 
 
@@ -28,13 +28,15 @@ def _password() -> str:
     return password
 
 
-@users_app.command("add")
-def users_add(username: Annotated[str, typer.Argument(help="login name")],
-              role: Annotated[str, typer.Option("--role", help="applicant, district, bureau, finance, manager, "
-                                                                "auditor or admin")],
-              name: Annotated[str, typer.Option("--name", help="display name")],
-              unit: Annotated[str | None, typer.Option("--unit", help="review unit (district officers)")] = None,
-              email: Annotated[str | None, typer.Option("--email")] = None) -> None:
+@users_app.command("add", help="创建用户（例如新装系统的第一位系统管理员）；密码在提示时输入")
+def users_add(username: Annotated[str, typer.Argument(help="登录用户名")],
+              role: Annotated[str, typer.Option("--role", help="角色：applicant 申报单位、"
+                                                                "district 区县经办人、bureau 市中小企业局、"
+                                                                "finance 市财政局、manager 管理人员、"
+                                                                "auditor 审计员或 admin 系统管理员")],
+              name: Annotated[str, typer.Option("--name", help="姓名（显示名）")],
+              unit: Annotated[str | None, typer.Option("--unit", help="审核单位代码（区县经办人）")] = None,
+              email: Annotated[str | None, typer.Option("--email", help="电子邮箱")] = None) -> None:
     """Create a user (e.g. the first admin of an install); the password is prompted for."""
     from services.accounts import users
     from services.accounts.users import ROLE_NAMES
@@ -57,8 +59,8 @@ def users_add(username: Annotated[str, typer.Argument(help="login name")],
     guarded(body)
 
 
-@users_app.command("password")
-def users_password(username: Annotated[str, typer.Argument(help="login name")]) -> None:
+@users_app.command("password", help="为用户设置新密码（提示输入）；其所有登录会话立即结束")
+def users_password(username: Annotated[str, typer.Argument(help="登录用户名")]) -> None:
     """Give a user a new password (prompted for); every session of theirs ends at once."""
     from services.accounts import sessions, users
     from services.audit import chain as audit
@@ -79,8 +81,8 @@ def users_password(username: Annotated[str, typer.Argument(help="login name")]) 
     guarded(body)
 
 
-@users_app.command("sign-out")
-def users_sign_out(username: Annotated[str, typer.Argument(help="login name")]) -> None:
+@users_app.command("sign-out", help="立即结束某用户的所有登录会话（其浏览器登录失效；API 令牌另行撤销）")
+def users_sign_out(username: Annotated[str, typer.Argument(help="登录用户名")]) -> None:
     """End every session of a user now (their cookies stop working; API tokens are separate)."""
     from services.accounts import sessions, users
 
@@ -94,8 +96,8 @@ def users_sign_out(username: Annotated[str, typer.Argument(help="login name")]) 
     guarded(body)
 
 
-@tokens_app.command("list")
-def tokens_list(user: Annotated[str | None, typer.Option("--user", help="only this user's tokens")] = None) -> None:
+@tokens_app.command("list", help="API 令牌：编号、用户、名称、创建时间、到期时间、最近使用、状态")
+def tokens_list(user: Annotated[str | None, typer.Option("--user", help="只列此用户的令牌")] = None) -> None:
     """API tokens: id, user, name, created, expires, last used, state."""
     from sqlalchemy import select
 
@@ -126,8 +128,8 @@ def tokens_list(user: Annotated[str | None, typer.Option("--user", help="only th
     guarded(body)
 
 
-@tokens_app.command("revoke")
-def tokens_revoke(token_id: Annotated[int, typer.Argument(help="token id (from `smeflow tokens list`)")]) -> None:
+@tokens_app.command("revoke", help="立即撤销一个 API 令牌")
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="令牌编号（见 `smeflow tokens list`）")]) -> None:
     """Revoke an API token now."""
     from services.db.models import ApiToken
     from services.errors import NotFound

@@ -13,8 +13,8 @@ import typer
 from app.cli_arrears_confirm import confirmation_app
 from app.cli_common import fail, guarded, input_file, output_file, services_from_env
 
-arrears_app = typer.Typer(help="Arrears-clearance campaign (measure 10)", no_args_is_help=True)
-debtors_app = typer.Typer(help="The debtor registry", no_args_is_help=True)
+arrears_app = typer.Typer(help="清理拖欠中小企业账款（第十项措施）", no_args_is_help=True)
+debtors_app = typer.Typer(help="债务人名录", no_args_is_help=True)
 arrears_app.add_typer(debtors_app, name="debtors")
 arrears_app.add_typer(confirmation_app, name="confirmation")
 
@@ -33,11 +33,12 @@ def _rules_text(code: str) -> str:
     return f" {edition.code} 年条例（{edition.order}）" if edition else "合同约定"
 
 
-@arrears_app.command("import")
+@arrears_app.command("import", help="导入清欠台账：任一行有误则不导入（`--partial` 除外）；同一文件重复导入不会重复"
+                                    "登记")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="ledger, .csv or .xlsx")],
-    partial: Annotated[bool, typer.Option("--partial", help="import the valid rows, report the rest")] = False,
-    user: Annotated[str, typer.Option("--user", help="who imports (recorded in the audit chain)")] = "bureau",
+    file: Annotated[Path, typer.Argument(help="台账，.csv 或 .xlsx")],
+    partial: Annotated[bool, typer.Option("--partial", help="只导入有效行，其余报告错误")] = False,
+    user: Annotated[str, typer.Option("--user", help="导入人用户名（记入审计链）")] = "bureau",
 ) -> None:
     """Import a ledger: nothing unless every row is valid (or --partial); the same file twice adds nothing."""
     from services.arrears.ledger_import import import_ledger
@@ -61,11 +62,11 @@ def import_cmd(
     guarded(body)
 
 
-@arrears_app.command()
+@arrears_app.command(help="生成月度台账报表（XLSX）并打印合计")
 def report(
-    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    month: Annotated[str, typer.Option("--month", help="月份，YYYY-MM")],
     out: Annotated[Path | None, typer.Option(
-        "--out", help="XLSX file (default <data_dir>/reports/arrears-YYYY-MM.xlsx)")] = None,
+        "--out", help="XLSX 文件（默认 <data_dir>/reports/arrears-YYYY-MM.xlsx）")] = None,
 ) -> None:
     """The monthly ledger report as XLSX, and its totals."""
     from services.arrears.report import build_report, xlsx_bytes
@@ -88,13 +89,14 @@ def report(
     guarded(body)
 
 
-@arrears_app.command()
+@arrears_app.command(help="清欠台账：每个案件办到哪一步，最新的在前")
 def cases(
-    status: Annotated[str | None, typer.Option(help="a status, or 'active'")] = None,
-    department: Annotated[str | None, typer.Option(help="handling department code")] = None,
-    kind: Annotated[str | None, typer.Option(help="government | institution | large_enterprise | organisation")] = None,
-    overdue: Annotated[bool, typer.Option("--overdue", help="only cases with a step past its deadline")] = False,
-    limit: Annotated[int, typer.Option(help="rows to show")] = 50,
+    status: Annotated[str | None, typer.Option(help="状态，或 active（办理中）")] = None,
+    department: Annotated[str | None, typer.Option(help="处理部门代码")] = None,
+    kind: Annotated[str | None, typer.Option(help="债务人类型：government 机关 | institution 事业单位 | "
+                                                  "large_enterprise 大型企业 | organisation 其他组织")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="只列有事项超过办理期限的案件")] = False,
+    limit: Annotated[int, typer.Option(help="显示的行数")] = 50,
 ) -> None:
     """The campaign ledger: where every case is, newest first."""
     from app.cli_views import clip, table
@@ -120,36 +122,37 @@ def cases(
     guarded(body)
 
 
-@arrears_app.command()
+@arrears_app.command(help="登记投诉：省级受理投诉部门转办的直接交处理部门；市里按本地安排受理的（或台账导入的）先经"
+                          "受理审查（10 个工作日）")
 def register(
-    creditor: Annotated[str, typer.Option(help="the SME's credit code")],
-    creditor_name: Annotated[str, typer.Option(help="the SME's name")],
-    debtor: Annotated[str, typer.Option(help="the debtor's credit code (registered debtor)")],
-    contract: Annotated[str, typer.Option(help="contract number")],
-    signed: Annotated[str, typer.Option(help="contract signed on, YYYY-MM-DD")],
-    delivered: Annotated[str, typer.Option(help="delivered on, YYYY-MM-DD")],
-    amount: Annotated[str, typer.Option(help="amount owed, yuan")],
-    accepted: Annotated[str | None, typer.Option(help="accepted on, YYYY-MM-DD, if acceptance is agreed")] = None,
-    agreed_days: Annotated[str | None, typer.Option(help="agreed payment term, days")] = None,
-    agreed_rate: Annotated[str | None, typer.Option(help="agreed late-interest rate, percent a year")] = None,
+    creditor: Annotated[str, typer.Option(help="中小企业的统一社会信用代码")],
+    creditor_name: Annotated[str, typer.Option(help="中小企业名称")],
+    debtor: Annotated[str, typer.Option(help="债务人的统一社会信用代码（须已登记）")],
+    contract: Annotated[str, typer.Option(help="合同编号")],
+    signed: Annotated[str, typer.Option(help="合同签订日期，YYYY-MM-DD")],
+    delivered: Annotated[str, typer.Option(help="交付日期，YYYY-MM-DD")],
+    amount: Annotated[str, typer.Option(help="欠款金额，单位元")],
+    accepted: Annotated[str | None, typer.Option(help="验收日期，YYYY-MM-DD（约定验收时）")] = None,
+    agreed_days: Annotated[str | None, typer.Option(help="约定付款期限，天")] = None,
+    agreed_rate: Annotated[str | None, typer.Option(help="约定逾期利率，年百分比")] = None,
     inspection_due: Annotated[str | None, typer.Option(
-        help="last day of the agreed inspection period, YYYY-MM-DD (a delayed inspection starts the term)")] = None,
-    settled: Annotated[str | None, typer.Option(help="settlement confirmed on, YYYY-MM-DD")] = None,
+        help="约定检验期限的最后一天，YYYY-MM-DD（检验拖延时自此起算付款期限）")] = None,
+    settled: Annotated[str | None, typer.Option(help="结算确认日期，YYYY-MM-DD")] = None,
     debtor_kind: Annotated[str | None, typer.Option(
-        help="the debtor's kind at signing: government | institution | large_enterprise | organisation | sme")] = None,
-    special_days: Annotated[str | None, typer.Option(help="payment term fixed by a special law, days")] = None,
-    special_basis: Annotated[str | None, typer.Option(help="that law and its article")] = None,
+        help="签订时债务人的类型：government | institution | large_enterprise | organisation | sme")] = None,
+    special_days: Annotated[str | None, typer.Option(help="特别法规定的付款期限，天")] = None,
+    special_basis: Annotated[str | None, typer.Option(help="该法律及条款")] = None,
     intake: Annotated[str | None, typer.Option(
-        help="province (transferred by the provincial 受理投诉部门) | arrangement (the city accepts under the local "
-             "arrangement, setting arrears_acceptance_arrangement) | ledger; default: province if a --transfer-* "
-             "option is given, else arrangement")] = None,
-    transfer_from: Annotated[str | None, typer.Option(help="the acceptance department that transferred it")] = None,
-    transfer_document: Annotated[str | None, typer.Option(help="its transfer document number")] = None,
-    complaint_accepted: Annotated[str | None, typer.Option(help="the day it accepted the complaint")] = None,
-    transferred: Annotated[str | None, typer.Option(help="the day it transferred the complaint")] = None,
+        help="投诉来源：province（省级受理投诉部门转办）| arrangement（市里按本地安排受理，"
+             "须设置 arrears_acceptance_arrangement）| ledger（台账）；默认：给了 --transfer-* 选项时为 province，"
+             "否则为 arrangement")] = None,
+    transfer_from: Annotated[str | None, typer.Option(help="转办的受理投诉部门")] = None,
+    transfer_document: Annotated[str | None, typer.Option(help="转办文书文号")] = None,
+    complaint_accepted: Annotated[str | None, typer.Option(help="受理投诉部门受理日期")] = None,
+    transferred: Annotated[str | None, typer.Option(help="转交日期")] = None,
     received: Annotated[str | None, typer.Option(
-        help="the day the handling department received the materials (its period starts there)")] = None,
-    user: Annotated[str, typer.Option("--user")] = "bureau",
+        help="处理部门收到转办材料的日期（办理期限自此起算）")] = None,
+    user: Annotated[str, typer.Option("--user", help="办理人用户名")] = "bureau",
 ) -> None:
     """Register a complaint: a provincial transfer goes straight to the handling department; a complaint the city
     accepts under the local arrangement (or a ledger row) waits for the acceptance review (10 working days)."""
@@ -178,8 +181,8 @@ def register(
     guarded(body)
 
 
-@arrears_app.command("tasks")
-def tasks_cmd(user: Annotated[str, typer.Option("--user", help="username")]) -> None:
+@arrears_app.command("tasks", help="某用户未办结的清欠事项，最早到期的在前")
+def tasks_cmd(user: Annotated[str, typer.Option("--user", help="用户名")]) -> None:
     """A user's open arrears steps, oldest deadline first."""
     from app.cli_views import table
     from services.accounts.users import get_user
@@ -202,13 +205,14 @@ def tasks_cmd(user: Annotated[str, typer.Option("--user", help="username")]) -> 
     guarded(body)
 
 
-@arrears_app.command()
+@arrears_app.command(help="办理一个清欠事项（字段：amount、extension_until、instalments、paid_on、reference、"
+                          "document_no 等）")
 def act(
-    step: Annotated[int, typer.Argument(help="step id (from `smeflow arrears tasks`)")],
-    user: Annotated[str, typer.Option("--user")],
-    decision: Annotated[str, typer.Option("--decision", help="one of the step's decisions")],
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
-    field: Annotated[list[str] | None, typer.Option("--field", help="NAME=VALUE, e.g. amount=12000")] = None,
+    step: Annotated[int, typer.Argument(help="事项编号（见 `smeflow arrears tasks`）")],
+    user: Annotated[str, typer.Option("--user", help="办理人用户名")],
+    decision: Annotated[str, typer.Option("--decision", help="此事项可作的决定之一")],
+    reason: Annotated[str | None, typer.Option("--reason", help="理由")] = None,
+    field: Annotated[list[str] | None, typer.Option("--field", help="字段=值，如 amount=12000")] = None,
 ) -> None:
     """Decide an open step (fields: amount, extension_until, instalments, paid_on, reference, document_no...)."""
     from services.arrears.actions import DECISION_NAMES, Step
@@ -232,7 +236,7 @@ def act(
     guarded(body)
 
 
-@arrears_app.command()
+@arrears_app.command(help="立即处理一次清欠案件到期的计时器")
 def sweep() -> None:
     """Fire the due timers of arrears cases once, now."""
     from services.arrears.sweep import sweep as run
@@ -245,7 +249,7 @@ def sweep() -> None:
     guarded(body)
 
 
-@arrears_app.command()
+@arrears_app.command(help="排队发送今天的待办提醒和督办邮件（仅工作日）")
 def remind() -> None:
     """Queue today's reminder digests and 督办 mails (working days only)."""
     from services.arrears.campaign import remind as run
@@ -259,9 +263,8 @@ def remind() -> None:
     guarded(body)
 
 
-@arrears_app.command()
-def monthly(force: Annotated[bool, typer.Option("--force", help="run even if today is not the first "
-                                                                "working day of the month")] = False) -> None:
+@arrears_app.command(help="生成上月报表并发送给管理人员（每月第一个工作日）")
+def monthly(force: Annotated[bool, typer.Option("--force", help="今天不是本月第一个工作日也生成")] = False) -> None:
     """The previous month's report and the managers' mail (on the first working day of a month)."""
     from services.arrears.campaign import monthly as run
 
@@ -274,14 +277,14 @@ def monthly(force: Annotated[bool, typer.Option("--force", help="run even if tod
     guarded(body)
 
 
-@arrears_app.command()
+@arrears_app.command(help="记录市中小企业局对案件采取的措施（2025 年条例第二十三条），不经投诉流程")
 def oversee(
-    case_id: Annotated[int, typer.Argument(help="case number")],
+    case_id: Annotated[int, typer.Argument(help="案件编号")],
     kind: Annotated[str, typer.Option(
-        "--kind", help="inquiry (函询) | summons (约谈) | supervision (督办) | notice (通报)")],
-    document_no: Annotated[str, typer.Option("--document-no", help="document or record number")],
-    reason: Annotated[str, typer.Option("--reason", help="why the bureau acts")],
-    user: Annotated[str, typer.Option("--user")] = "bureau",
+        "--kind", help="措施：inquiry 函询 | summons 约谈 | supervision 督办 | notice 通报")],
+    document_no: Annotated[str, typer.Option("--document-no", help="文书或记录编号")],
+    reason: Annotated[str, typer.Option("--reason", help="市中小企业局采取措施的理由")],
+    user: Annotated[str, typer.Option("--user", help="办理人用户名")] = "bureau",
 ) -> None:
     """Record a measure of the city SME bureau on a case (2025 第二十三条), outside the complaint route."""
     from services.arrears.oversight import KINDS, record_measure
@@ -298,11 +301,11 @@ def oversee(
     guarded(body)
 
 
-@arrears_app.command()
+@arrears_app.command(help="公开 YEAR 年机关、事业单位逾期未付的合同，须于次年 3月31日前公开（2025 年条例第十八条）")
 def disclosure(
-    year: Annotated[int, typer.Option("--year", help="the year disclosed (published by 3月31日 of the next)")],
+    year: Annotated[int, typer.Option("--year", help="公开的年度（次年 3月31日前公开）")],
     out: Annotated[Path | None, typer.Option(
-        "--out", help="XLSX file (default <data_dir>/reports/arrears-disclosure-YYYY.xlsx)")] = None,
+        "--out", help="XLSX 文件（默认 <data_dir>/reports/arrears-disclosure-YYYY.xlsx）")] = None,
 ) -> None:
     """The public debtors' overdue unpaid contracts of YEAR, which they publish by 3月31日 (2025 第十八条)."""
     from services.arrears.disclosure import build_disclosure, disclosure_xlsx
@@ -327,11 +330,11 @@ def disclosure(
     guarded(body)
 
 
-@arrears_app.command()
+@arrears_app.command(help="让一个用户代表某处理部门办理清欠案件")
 def officer(
-    username: Annotated[str, typer.Argument()],
-    department: Annotated[str, typer.Argument(help="handling department code")],
-    head: Annotated[bool, typer.Option("--head", help="the department's head (approves extensions)")] = False,
+    username: Annotated[str, typer.Argument(help="用户名")],
+    department: Annotated[str, typer.Argument(help="处理部门代码")],
+    head: Annotated[bool, typer.Option("--head", help="部门负责人（审批延期）")] = False,
 ) -> None:
     """Let a user act for a handling department."""
     from services.arrears.registry import add_officer, department_names
@@ -348,8 +351,8 @@ def officer(
     guarded(body)
 
 
-@debtors_app.command("import")
-def debtors_import(file: Annotated[Path, typer.Argument(help="CSV: uscc,name,kind,department")],
+@debtors_app.command("import", help="从 CSV 文件登记债务人（全部成功或全部不登记）")
+def debtors_import(file: Annotated[Path, typer.Argument(help="CSV 文件，列为：uscc,name,kind,department")],
                    ) -> None:
     """Register debtors from a CSV file (all or nothing)."""
     from services.arrears.registry import import_debtors
@@ -365,7 +368,7 @@ def debtors_import(file: Annotated[Path, typer.Argument(help="CSV: uscc,name,kin
     guarded(body)
 
 
-@debtors_app.command("list")
+@debtors_app.command("list", help="债务人名录：类型和处理部门")
 def debtors_list() -> None:
     """The debtor registry with each debtor's kind and handling department."""
     from app.cli_views import table
@@ -383,7 +386,7 @@ def debtors_list() -> None:
     guarded(body)
 
 
-@arrears_app.command()
+@arrears_app.command(help="在 `smeflow demo` 之上载入清欠演示数据：经办人、债务人和四件案件")
 def demo() -> None:
     """Campaign demo data on top of `smeflow demo`: officers, debtors and four cases."""
     from services.arrears.demo import ArrearsDemo

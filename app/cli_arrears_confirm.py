@@ -9,19 +9,19 @@ import typer
 
 from app.cli_common import guarded, services_from_env
 
-confirmation_app = typer.Typer(help="确权 requests of SMEs financing a receivable (30 days)", no_args_is_help=True)
+confirmation_app = typer.Typer(help="中小企业以应收账款融资的确权请求（30 日）", no_args_is_help=True)
 
 
-@confirmation_app.command("request")
+@confirmation_app.command("request", help="登记确权请求；债务人须在请求之日起 30 日内确认")
 def request_cmd(
-    creditor: Annotated[str, typer.Option(help="the SME's credit code")],
-    creditor_name: Annotated[str, typer.Option(help="the SME's name")],
-    debtor: Annotated[str, typer.Option(help="the debtor's credit code (registered debtor)")],
-    contract: Annotated[str, typer.Option(help="contract number")],
-    amount: Annotated[str, typer.Option(help="receivable to confirm, yuan")],
-    financing: Annotated[str, typer.Option(help="how and with whom the receivable is financed")],
-    requested: Annotated[str, typer.Option(help="day the SME made the request, YYYY-MM-DD")],
-    user: Annotated[str, typer.Option("--user")] = "bureau",
+    creditor: Annotated[str, typer.Option(help="中小企业的统一社会信用代码")],
+    creditor_name: Annotated[str, typer.Option(help="中小企业名称")],
+    debtor: Annotated[str, typer.Option(help="债务人的统一社会信用代码（须已登记）")],
+    contract: Annotated[str, typer.Option(help="合同编号")],
+    amount: Annotated[str, typer.Option(help="待确认的应收账款，单位元")],
+    financing: Annotated[str, typer.Option(help="以应收账款融资的方式和对象")],
+    requested: Annotated[str, typer.Option(help="企业提出请求的日期，YYYY-MM-DD")],
+    user: Annotated[str, typer.Option("--user", help="登记人用户名")] = "bureau",
 ) -> None:
     """Record a 确权 request; the debtor confirms within 30 days of it."""
     from services.arrears.confirmation import request_confirmation
@@ -40,13 +40,13 @@ def request_cmd(
     guarded(body)
 
 
-@confirmation_app.command("answer")
+@confirmation_app.command("answer", help="登记债务人对确权请求的答复")
 def answer_cmd(
-    request_id: Annotated[int, typer.Argument(help="request number")],
-    outcome: Annotated[str, typer.Option(help="confirmed | partial | disputed")],
-    answered: Annotated[str, typer.Option(help="day of the debtor's answer, YYYY-MM-DD")],
-    amount: Annotated[str | None, typer.Option(help="amount confirmed, yuan (partial only)")] = None,
-    user: Annotated[str, typer.Option("--user")] = "bureau",
+    request_id: Annotated[int, typer.Argument(help="确权请求编号")],
+    outcome: Annotated[str, typer.Option(help="处理结果：confirmed 确认 | partial 部分确认 | disputed 不予确认")],
+    answered: Annotated[str, typer.Option(help="债务人答复日期，YYYY-MM-DD")],
+    amount: Annotated[str | None, typer.Option(help="确认金额，单位元（仅部分确认时）")] = None,
+    user: Annotated[str, typer.Option("--user", help="登记人用户名")] = "bureau",
 ) -> None:
     """Record the debtor's answer to a 确权 request."""
     from services.arrears.confirmation import OUTCOMES, answer_confirmation
@@ -66,7 +66,7 @@ def answer_cmd(
     guarded(body)
 
 
-@confirmation_app.command("list")
+@confirmation_app.command("list", help="尚未答复的确权请求，确认期限最早的在前")
 def list_cmd() -> None:
     """Requests not answered yet, oldest due date first."""
     from services.arrears.confirmation import open_confirmations

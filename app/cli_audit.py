@@ -10,10 +10,10 @@ import typer
 
 from app.cli_common import fail, guarded, output_file, services_from_env
 
-audit_app = typer.Typer(help="Audit chain, replay and evidence bundles", no_args_is_help=True)
+audit_app = typer.Typer(help="审计链、重放与证据包", no_args_is_help=True)
 
 
-@audit_app.command("verify")
+@audit_app.command("verify", help="逐个核对整条审计链并指出第一处断开；核对每份签名的链头声明和每个归档证据包")
 def audit_verify() -> None:
     """Walk the whole hash chain and name the first broken link; check every signed head statement
     against the chain and every archive bundle against its record."""
@@ -56,11 +56,12 @@ def audit_verify() -> None:
     guarded(body)
 
 
-@audit_app.command("replay")
+@audit_app.command("replay", help="按案件自己的流程图重新执行其记录，逐步对照；重放与记录不一致时以 1 退出（指出第一"
+                                  "处不一致）")
 def audit_replay(
-    case: Annotated[int, typer.Argument(help="application id of the case")],
-    step: Annotated[int | None, typer.Option("--step", help="show the state after step N (1-based)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    case: Annotated[int, typer.Argument(help="案件的申请编号")],
+    step: Annotated[int | None, typer.Option("--step", help="显示第 N 步之后的状态（从 1 起）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """Re-execute the case's recorded history on its own diagram and compare step by step.
 
@@ -86,10 +87,10 @@ def audit_replay(
     guarded(body)
 
 
-@audit_app.command("export")
+@audit_app.command("export", help="写出案件的证据包：事件、流程图、存储的状态和链证明，并签名")
 def audit_export(
-    case: Annotated[int, typer.Argument(help="application id of the case")],
-    out: Annotated[Path | None, typer.Option("--out", help="file to write (default case-<id>-evidence.json)")] = None,
+    case: Annotated[int, typer.Argument(help="案件的申请编号")],
+    out: Annotated[Path | None, typer.Option("--out", help="写出的文件（默认 case-<编号>-evidence.json）")] = None,
 ) -> None:
     """Write the case's evidence bundle: events, diagram(s), stored state and chain proofs, signed."""
     from services.audit import bundles
@@ -108,10 +109,10 @@ def audit_export(
     guarded(body)
 
 
-@audit_app.command("check-bundle")
+@audit_app.command("check-bundle", help="离线（不需数据库）检查证据包：封签、签名、链证明，并重放")
 def audit_check_bundle(
-    file: Annotated[Path, typer.Argument(help="an evidence bundle written by `smeflow audit export`")],
-    unsigned: Annotated[bool, typer.Option("--unsigned", help="do not check signatures (no key at hand)")] = False,
+    file: Annotated[Path, typer.Argument(help="由 `smeflow audit export` 写出的证据包")],
+    unsigned: Annotated[bool, typer.Option("--unsigned", help="不核验签名（手头没有密钥时）")] = False,
 ) -> None:
     """Check a bundle offline (no database): seal, signatures, chain proof, and replay it."""
     from app.cli_audit_views import print_bundle_report
@@ -128,7 +129,7 @@ def audit_check_bundle(
     guarded(body)
 
 
-@audit_app.command("anchor")
+@audit_app.command("anchor", help="记录今天的签名链头声明（每天一次；打印声明）")
 def audit_anchor() -> None:
     """Record today's signed statement of the chain head (once per day; prints it)."""
     from services.audit import anchors
@@ -148,10 +149,10 @@ def audit_anchor() -> None:
     guarded(body)
 
 
-@audit_app.command("archive")
+@audit_app.command("archive", help="把办结超过保存期限的案件移入 <data_dir>/archive 下的证据包")
 def audit_archive(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="list the cases due, change nothing")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", help="archive at most N cases")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只列出到期的案件，不做更改")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="最多归档 N 件")] = None,
 ) -> None:
     """Move closed cases older than the retention setting into evidence bundles under <data_dir>/archive."""
     from services.audit import retention

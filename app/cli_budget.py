@@ -14,11 +14,11 @@ import typer
 
 from app.cli_common import fail, guarded, services_from_env
 
-fund_app = typer.Typer(help="Budget lines per year: the city's special fund, the districts' matching funds",
+fund_app = typer.Typer(help="各年度资金：市级专项资金、区县配套资金",
                        no_args_is_help=True)
-call_app = typer.Typer(help="Calls (申报批次) of the edition in force today", no_args_is_help=True)
+call_app = typer.Typer(help="今天施行的政策版本下的申报批次", no_args_is_help=True)
 CALL_STATES = {"open": "受理中", "pending": "未开始", "ended": "已截止", "closed": "已提前截止"}
-UserOpt = Annotated[str, typer.Option("--user", help="who acts (recorded in the audit)")]
+UserOpt = Annotated[str, typer.Option("--user", help="办理人用户名（记入审计）")]
 
 
 def _day(field: str, value: str) -> date:
@@ -30,12 +30,12 @@ def _day(field: str, value: str) -> date:
         raise InvalidInput(field, f"日期格式应为 YYYY-MM-DD，收到 {value[:20]!r}") from exc
 
 
-@fund_app.command("create")
-def fund_create(year: Annotated[int, typer.Option("--year", help="budget year")],
-                budget: Annotated[str, typer.Option("--budget", help="budget in yuan")],
+@fund_app.command("create", help="为一个预算年度设立市级专项资金或区县配套资金")
+def fund_create(year: Annotated[int, typer.Option("--year", help="预算年度")],
+                budget: Annotated[str, typer.Option("--budget", help="预算，单位元")],
                 user: UserOpt,
-                line: Annotated[str, typer.Option("--line", help="`city` or a review unit code (配套)")] = "city",
-                name: Annotated[str | None, typer.Option("--name")] = None) -> None:
+                line: Annotated[str, typer.Option("--line", help="`city`（市级）或审核单位代码（配套资金）")] = "city",
+                name: Annotated[str | None, typer.Option("--name", help="资金名称（默认按年度生成）")] = None) -> None:
     """Create the city's fund or a district's matching fund for a budget year."""
     from services.accounts.users import get_user
     from services.awards import funds
@@ -52,12 +52,12 @@ def fund_create(year: Annotated[int, typer.Option("--year", help="budget year")]
     guarded(body)
 
 
-@fund_app.command("adjust")
-def fund_adjust(code: Annotated[str, typer.Argument(help="fund code, e.g. 2025-city (see `smeflow fund list`)")],
-                reason: Annotated[str, typer.Option("--reason", help="why (required, audited)")],
+@fund_app.command("adjust", help="设定或增减一条资金的预算，须说明理由")
+def fund_adjust(code: Annotated[str, typer.Argument(help="资金代码，如 2025-city（见 `smeflow fund list`）")],
+                reason: Annotated[str, typer.Option("--reason", help="理由（必填，记入审计）")],
                 user: UserOpt,
-                to: Annotated[str | None, typer.Option("--to", help="the new budget in yuan")] = None,
-                by: Annotated[str | None, typer.Option("--by", help="change in yuan, e.g. -50000")] = None) -> None:
+                to: Annotated[str | None, typer.Option("--to", help="新的预算，单位元")] = None,
+                by: Annotated[str | None, typer.Option("--by", help="增减金额，单位元，如 -50000")] = None) -> None:
     """Set or change a budget line's budget, with a reason."""
     from services.accounts.users import get_user
     from services.awards import funds
@@ -76,8 +76,8 @@ def fund_adjust(code: Annotated[str, typer.Argument(help="fund code, e.g. 2025-c
     guarded(body)
 
 
-@fund_app.command("list")
-def fund_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON (fen)")] = False) -> None:
+@fund_app.command("list", help="每条资金：预算、已核定未拨付、已拨付、余额和可用")
+def fund_list(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON（金额单位分）")] = False) -> None:
     """Every budget line: budget, committed, paid, remaining and available."""
     from services.dashboard import fund_figures
     from services.money import yuan
@@ -101,13 +101,13 @@ def fund_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON (
     guarded(body)
 
 
-@call_app.command("open")
-def call_open(title: Annotated[str, typer.Option("--title")],
-              closes: Annotated[str, typer.Option("--closes", help="last day, YYYY-MM-DD")],
+@call_app.command("open", help="今天按今天施行的政策版本开启申报批次")
+def call_open(title: Annotated[str, typer.Option("--title", help="批次名称")],
+              closes: Annotated[str, typer.Option("--closes", help="截止日期（最后一天），YYYY-MM-DD")],
               user: UserOpt,
-              fund: Annotated[str | None, typer.Option("--fund", help="fund code (default: this year's city fund)")]
+              fund: Annotated[str | None, typer.Option("--fund", help="资金代码（默认今年的市级资金）")]
               = None,
-              award: Annotated[list[str] | None, typer.Option("--award", help="award code (repeat; default all)")]
+              award: Annotated[list[str] | None, typer.Option("--award", help="奖励代码（可重复；默认全部）")]
               = None) -> None:
     """Open a call today under the edition in force today."""
     from config.policy import edition_for
@@ -136,8 +136,8 @@ def call_open(title: Annotated[str, typer.Option("--title")],
     guarded(body)
 
 
-@call_app.command("close")
-def call_close(call_id: Annotated[int, typer.Argument(help="call id (see `smeflow call list`)")],
+@call_app.command("close", help="提前截止一个申报批次：此后不再受理申报")
+def call_close(call_id: Annotated[int, typer.Argument(help="申报批次编号（见 `smeflow call list`）")],
                user: UserOpt) -> None:
     """Close a call early: it accepts no application from now on."""
     from services.accounts.users import get_user
@@ -155,8 +155,8 @@ def call_close(call_id: Annotated[int, typer.Argument(help="call id (see `smeflo
     guarded(body)
 
 
-@call_app.command("list")
-def call_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+@call_app.command("list", help="每个申报批次及其今天的状态：受理中、未开始、已截止、已提前截止")
+def call_list(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
     """Every call with its state today: open, pending, ended, closed early."""
     from sqlalchemy import select
 

@@ -13,14 +13,15 @@ import typer
 from app.cli_common import guarded, input_file, services_from_env
 
 ROWS = {"work_item": "工作项", "arrears_task": "清欠事项"}
-calendar_app = typer.Typer(help="Holiday calendars (工作日) of the deadlines", no_args_is_help=True)
+calendar_app = typer.Typer(help="计算办理期限所用的节假日安排（工作日）", no_args_is_help=True)
 
 
-@calendar_app.command("load")
+@calendar_app.command("load", help="校验某年的节假日安排并安装，重新计算受影响的未到期办理期限；要么全部完成，要么不"
+                                   "做任何更改")
 def load_cmd(
-    file: Annotated[Path, typer.Argument(help="<year>.toml, in the format of config/calendar/README.md",
+    file: Annotated[Path, typer.Argument(help="<年份>.toml，格式见 config/calendar/README.md",
                                          dir_okay=False)],
-    user: Annotated[str, typer.Option("--user", help="who loads it (recorded in the audit chain)")] = "system",
+    user: Annotated[str, typer.Option("--user", help="载入人用户名（记入审计链）")] = "system",
 ) -> None:
     """Validate a year's calendar, install it and recompute the open deadlines it changes, all or nothing."""
     from services.time.due import due_text
@@ -44,8 +45,8 @@ def load_cmd(
     guarded(body)
 
 
-@calendar_app.command("show")
-def show_cmd(year: Annotated[int, typer.Argument(help="the year, e.g. 2027")]) -> None:
+@calendar_app.command("show", help="某年的节假日安排从哪里来：随程序包提供、数据文件，或暂定（只有法定节假日）")
+def show_cmd(year: Annotated[int, typer.Argument(help="年份，如 2027")]) -> None:
     """Where the holidays of YEAR come from: the package, a data file, or provisional (statutory holidays only)."""
     from services.time.calendar import SOURCE_FILE, SOURCE_PACKAGE, SOURCE_PROVISIONAL
 

@@ -14,7 +14,7 @@ import typer
 from app.cli_common import guarded, input_file, services_from_env
 from app.cli_policy_simulate import policy_app  # one `smeflow policy` group: simulate, validate, load, list
 
-FileArg = Annotated[Path, typer.Argument(help="an edition file (TOML, the format of config/policy/2022-109.toml)")]
+FileArg = Annotated[Path, typer.Argument(help="政策版本文件（TOML，格式同 config/policy/2022-109.toml）")]
 
 
 def _read(file: Path) -> bytes:
@@ -32,7 +32,7 @@ def _issues(file: Path, issues: list[object]) -> None:
     raise typer.Exit(1)
 
 
-@policy_app.command("validate")
+@policy_app.command("validate", help="按规则并对照已存储的政策版本检查一个政策版本文件；不存储")
 def validate_cmd(file: FileArg) -> None:
     """Check an edition file against the rules and the stored editions; store nothing."""
     from services.policy import store
@@ -52,9 +52,9 @@ def validate_cmd(file: FileArg) -> None:
     guarded(body)
 
 
-@policy_app.command("load")
+@policy_app.command("load", help="校验政策版本文件并存为新的一版（不可更改），记录其 SHA-256")
 def load_cmd(file: FileArg,
-             user: Annotated[str, typer.Option("--user", help="an admin (recorded in the audit)")]) -> None:
+             user: Annotated[str, typer.Option("--user", help="系统管理员的用户名（记入审计）")]) -> None:
     """Validate an edition file and store it as a new revision (immutable), with its SHA-256."""
     from services.accounts.users import get_user
     from services.awards.claims import local_today
@@ -81,8 +81,8 @@ def load_cmd(file: FileArg,
     guarded(body)
 
 
-@policy_app.command("list")
-def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+@policy_app.command("list", help="已存储的每一版政策及其按今天日期的状态：草案、施行、失效")
+def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
     """Every stored edition revision with its state by today's date: 草案, 施行, 失效."""
     from services.awards.claims import local_today
     from services.policy import store

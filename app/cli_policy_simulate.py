@@ -10,7 +10,7 @@ import typer
 
 from app.cli_common import guarded, output_file, services_from_env
 
-policy_app = typer.Typer(help="Policy editions: the sandbox (政策沙盘)", no_args_is_help=True)
+policy_app = typer.Typer(help="政策版本：载入、校验、列出，以及政策沙盘测算", no_args_is_help=True)
 
 
 def _as_of(text: str | None) -> date | None:
@@ -24,14 +24,15 @@ def _as_of(text: str | None) -> date | None:
         raise InvalidInput("as_of", f"日期须为 YYYY-MM-DD，收到 {text[:20]!r}") from None
 
 
-@policy_app.command("simulate")
+@policy_app.command("simulate", help="以企业库测算草案与某政策版本的奖励支出；除测算记录外不写入任何数据")
 def simulate_cmd(
-    draft: Annotated[str, typer.Argument(help="a stored edition code, or an edition file (.toml) not yet loaded")],
-    against: Annotated[str | None, typer.Option("--against", help="edition to compare with")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: today/draft start)")] = None,
-    take_up: Annotated[str, typer.Option("--take-up", help="observed, or a fixed rate 0..1")] = "observed",
-    out: Annotated[Path | None, typer.Option("--out", help="write the workbook (XLSX) here")] = None,
-    user: Annotated[str, typer.Option("--user", help="who simulates: bureau, finance or a manager")] = "bureau",
+    draft: Annotated[str, typer.Argument(help="已存储的政策版本代码，或尚未载入的政策版本文件（.toml）")],
+    against: Annotated[str | None, typer.Option("--against", help="对比的政策版本")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="测算日期 YYYY-MM-DD（默认今天或草案施行之日）")] = None,
+    take_up: Annotated[str, typer.Option("--take-up", help="领取率：observed（按以往批次实际情况）"
+                                                                       "或 0..1 之间的固定比例")] = "observed",
+    out: Annotated[Path | None, typer.Option("--out", help="把测算工作簿（XLSX）写到此文件")] = None,
+    user: Annotated[str, typer.Option("--user", help="测算人用户名：市中小企业局、市财政局或管理人员")] = "bureau",
 ) -> None:
     """Price DRAFT against an edition on the enterprise pool; nothing but the record is written."""
     from services.accounts.users import get_user

@@ -11,15 +11,15 @@ import typer
 
 from app.cli_common import fail, guarded, input_file, positive_id, services_from_env
 
-pool_app = typer.Typer(help="The enterprise pool (梯度培育库): recognition lists and tiers", no_args_is_help=True)
-offers_app = typer.Typer(help="Awards offered without an application (免申即享)", no_args_is_help=True)
+pool_app = typer.Typer(help="梯度培育库：认定名单与梯度", no_args_is_help=True)
+offers_app = typer.Typer(help="免申即享奖励", no_args_is_help=True)
 
 
-@pool_app.command("import")
+@pool_app.command("import", help="把一份正式认定名单作为一批导入：任一行有误则整份不导入（`--partial` 除外）")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="recognition list, .csv or .xlsx")],
-    user: Annotated[str, typer.Option("--user", help="who imports: a bureau or admin user")],
-    partial: Annotated[bool, typer.Option("--partial", help="import the valid rows, report the rest")] = False,
+    file: Annotated[Path, typer.Argument(help="认定名单，.csv 或 .xlsx")],
+    user: Annotated[str, typer.Option("--user", help="导入人用户名：市中小企业局或系统管理员")],
+    partial: Annotated[bool, typer.Option("--partial", help="只导入有效行，其余报告错误")] = False,
 ) -> None:
     """Import an official recognition list as one batch: nothing unless every row is valid (or --partial)."""
     from services.accounts.users import get_user
@@ -63,11 +63,13 @@ def import_cmd(
     guarded(body)
 
 
-@pool_app.command("list")
+@pool_app.command("list", help="企业库中的企业：梯度、荣誉、待确认的免申即享奖励和已拨付金额")
 def list_cmd(
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
-    tier: Annotated[str | None, typer.Option("--tier", help="innovative | srdi | little_giant | none")] = None,
-    unit: Annotated[str | None, typer.Option("--unit", help="review unit code")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    tier: Annotated[str | None, typer.Option("--tier", help="梯度：innovative 创新型中小企业 | "
+                                                                 "srdi 专精特新中小企业 | little_giant 专精特新"
+                                                                 "“小巨人”企业 | none 无梯度")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="审核单位代码")] = None,
 ) -> None:
     """Enterprises of the pool by tier, with their honours, open offers and awards paid."""
     from services.money import yuan
@@ -119,10 +121,10 @@ def list_cmd(
     guarded(body)
 
 
-@offers_app.command("list")
+@offers_app.command("list", help="各申报批次、各县区的免申即享奖励：已发出、待确认、已确认、逾期失效、企业放弃")
 def offers_list(
-    call: Annotated[int | None, typer.Option("--call", help="call id")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    call: Annotated[int | None, typer.Option("--call", help="申报批次编号")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """Offers made, awaiting confirmation, confirmed, lapsed and declined, per call and district."""
     from services.pool.offer_views import figures
@@ -143,10 +145,10 @@ def offers_list(
     guarded(body)
 
 
-@offers_app.command("make")
+@offers_app.command("make", help="向每家符合条件的企业发出受理中批次各项措施的最高奖励（可重复运行）")
 def offers_make(
-    user: Annotated[str, typer.Option("--user", help="who makes them: a bureau or admin user")],
-    call: Annotated[int | None, typer.Option("--call", help="call id (default: every open call)")] = None,
+    user: Annotated[str, typer.Option("--user", help="发出人用户名：市中小企业局或系统管理员")],
+    call: Annotated[int | None, typer.Option("--call", help="申报批次编号（默认全部受理中的批次）")] = None,
 ) -> None:
     """Offer every qualifying enterprise the highest award of each measure in the open call(s) (idempotent)."""
     from services.accounts.users import get_user
@@ -169,7 +171,7 @@ def offers_make(
     guarded(body)
 
 
-@offers_app.command("remind")
+@offers_app.command("remind", help="提醒免申即享奖励即将逾期失效的企业（每份一次）")
 def offers_remind() -> None:
     """Remind enterprises whose offers lapse within offer_reminder_lead_working_days (once each)."""
     from services.pool.offer_views import remind
