@@ -12,9 +12,12 @@ diagram's own ids and expressions for whoever draws it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -166,3 +169,22 @@ def test_the_main_commands_print_plain_chinese(flow: Flow, tmp_path: Path) -> No
     run("audit", "archive", "--limit", "1")
     run("outbox", "send")
     assert flow.found == [], "\n".join(flow.found)
+
+
+def _commands(command: Any, path: str) -> Iterator[tuple[str, Any]]:
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, f"{path} {name}")
+
+
+def test_every_command_and_option_is_described_in_chinese() -> None:
+    """`--help` of every command: its description and each option's and argument's say it in Chinese."""
+    chinese = re.compile(r"[\u4e00-\u9fff]")
+    english_only = []
+    for path, command in _commands(typer.main.get_command(app), "smeflow"):
+        if not chinese.search(command.help or ""):
+            english_only.append(f"{path}: {command.help!r}")
+        for param in command.params:
+            if not chinese.search(getattr(param, "help", None) or ""):
+                english_only.append(f"{path} {param.name}: {getattr(param, 'help', None)!r}")
+    assert english_only == [], "\n".join(english_only)
