@@ -10,7 +10,7 @@ import typer
 
 from app.cli_common import fail, guarded, output_file, services_from_env
 
-audit_app = typer.Typer(help="审计链、重放与证据包", no_args_is_help=True)
+audit_app = typer.Typer(help="审计链、回放与证据包", no_args_is_help=True)
 
 
 @audit_app.command("verify", help="逐个核对整条审计链并指出第一处断开；核对每份签名的链头声明和每个归档证据包")
@@ -56,7 +56,7 @@ def audit_verify() -> None:
     guarded(body)
 
 
-@audit_app.command("replay", help="按案件自己的流程图重新执行其记录，逐步对照；重放与记录不一致时以 1 退出（指出第一"
+@audit_app.command("replay", help="按案件自己的流程图重新执行其记录，逐步对照；回放与记录不符时以 1 退出（指出第一"
                                   "处不一致）")
 def audit_replay(
     case: Annotated[int, typer.Argument(help="案件的申请编号")],
@@ -74,7 +74,7 @@ def audit_replay(
         with services.uow() as uow:
             result = replay.replay_case(uow, services, application_id=case)
         if step is not None and not 1 <= step <= len(result.steps):
-            fail(f"步骤：第 {step} 步超出范围，申请 {case} 的记录共 {len(result.steps)} 步")
+            fail(f"步骤：第 {step} 步超出范围，案件 {case} 的记录共 {len(result.steps)} 步")
         if as_json:
             typer.echo(json.dumps(replay.as_dict(result, step=step), ensure_ascii=False, indent=2))
         elif step is not None:
@@ -109,7 +109,7 @@ def audit_export(
     guarded(body)
 
 
-@audit_app.command("check-bundle", help="离线（不需数据库）检查证据包：封签、签名、链证明，并重放")
+@audit_app.command("check-bundle", help="离线（不需数据库）检查证据包：封签、签名、链证明，并回放")
 def audit_check_bundle(
     file: Annotated[Path, typer.Argument(help="由 `smeflow audit export` 写出的证据包")],
     unsigned: Annotated[bool, typer.Option("--unsigned", help="不核验签名（手头没有密钥时）")] = False,
@@ -163,13 +163,13 @@ def audit_archive(
         days = services.settings.retention_days
         typer.echo(f"办结超过 {days} 天（{report.cutoff:%Y-%m-%d} 之前办结）的案件：{len(report.due)} 件")
         if dry_run:
-            typer.echo("试运行，未做更改：" + ("、".join(f"申请 {i}" for i in report.due) or "没有需要归档的案件"))
+            typer.echo("试运行，未做更改：" + ("、".join(f"案件 {i}" for i in report.due) or "没有需要归档的案件"))
             return
         for done in report.archived:
-            typer.echo(f"已归档申请 {done.application_id}：{done.path}（{done.events} 个事件，"
+            typer.echo(f"已归档案件 {done.application_id}：{done.path}（{done.events} 个事件，"
                        f"sha256 {done.sha256[:16]}…）")
         for app_id, why in report.refused:
-            typer.echo(f"未归档申请 {app_id}：{why}", err=True)
+            typer.echo(f"未归档案件 {app_id}：{why}", err=True)
         if report.refused:
             raise typer.Exit(1)
 

@@ -51,15 +51,6 @@ def diagram_names(services: Services, result: ReplayResult) -> tuple[str, dict[s
         return process_name(row.bpmn_xml, row.process_id), names
 
 
-def verdict_text(result: ReplayResult) -> str:
-    """`重放结果与记录一致`, or the first step where replay and record differ."""
-    first = result.first
-    if first is None:
-        return "重放结果与记录一致" if result.complete else "未能重放"
-    where = f"第 {first.step} 步" + (f"（事件 {first.seq}）" if first.seq is not None else "")
-    return f"{where}起与记录不一致：{first.message}"
-
-
 def _actor(actor: str) -> str:
     return NOT_PEOPLE.get(actor, actor)
 
@@ -81,15 +72,15 @@ def _named(ids: tuple[str, ...], names: dict[str, str]) -> str:
 
 
 def print_difference(d: Difference) -> None:
-    typer.echo(f"  差异：{d.what}")
+    typer.echo(f"  不符之处：{d.what_label}")
     typer.echo(f"  记录：{_value(d.recorded)}")
-    typer.echo(f"  重放：{_value(d.replayed)}")
+    typer.echo(f"  回放：{_value(d.replayed)}")
 
 
 def print_replay(services: Services, result: ReplayResult) -> None:
     """The replay as one line per step, then the verdict with both sides of the first difference."""
     process, names = diagram_names(services, result)
-    typer.echo(f"申请 {result.application_id}（流程实例 {result.instance_id}），流程图 {process or '—'} "
+    typer.echo(f"案件 {result.application_id}（流程实例 {result.instance_id}），流程图 {process or '—'} "
                f"版本 {(result.definition_hash or '')[:12]}，共 {len(result.steps)} 步，"
                f"记录取自{SOURCES.get(result.source, result.source)}")
     for s in result.steps:
@@ -99,18 +90,18 @@ def print_replay(services: Services, result: ReplayResult) -> None:
         actor = _actor(s.actor)
         typer.echo(f"{s.index:>3}  {_local(services, s.at)}  事件 {s.seq:<6} {actor}{' ' * (18 - width(actor))} "
                    f"{_what(s, names)} → {open_tasks}{mark}")
-    typer.echo(f"结论：{verdict_text(result)}")
+    typer.echo(f"结论：{result.verdict}")
     if result.first is not None:
         print_difference(result.first)
         if len(result.differences) > 1:
-            typer.echo(f"  （另有 {len(result.differences) - 1} 处差异；加 `--json` 可全部列出）")
+            typer.echo(f"  （另有 {len(result.differences) - 1} 处不符；加 `--json` 可全部列出）")
 
 
 def print_step(services: Services, result: ReplayResult, n: int) -> None:
     """The state of the case after step `n`: open tasks, timers, data, changes, path."""
     _, names = diagram_names(services, result)
     s = result.step(n)
-    typer.echo(f"申请 {result.application_id} 第 {s.index} 步（共 {len(result.steps)} 步）：事件 {s.seq}，"
+    typer.echo(f"案件 {result.application_id} 第 {s.index} 步（共 {len(result.steps)} 步）：事件 {s.seq}，"
                f"{_local(services, s.at)}，{_actor(s.actor)}，{_what(s, names)}")
     typer.echo("待办环节：" + ("、".join(f"{t.name}（{LANES.get(t.lane or '', t.lane or '—')}）" for t in s.open_tasks)
                               or "无"))
@@ -125,20 +116,19 @@ def print_step(services: Services, result: ReplayResult, n: int) -> None:
     typer.echo("已走过：" + _named(s.path, names))
     typer.echo("本步经过：" + _named(s.passed, names))
     for d in (d for d in result.differences if d.step == n):
-        typer.echo(f"差异：{d.message}")
+        typer.echo(f"不符：{d.message}")
         print_difference(d)
-    typer.echo(f"整个案件的结论：{verdict_text(result)}")
+    typer.echo(f"整个案件的结论：{result.verdict}")
 
 
 def print_bundle_report(report: BundleReport) -> None:
     for note in report.notes:
         typer.echo(f"说明：{note}")
     if report.replay is not None:
-        typer.echo(f"申请 {report.application_id} 的重放：{verdict_text(report.replay)}"
+        typer.echo(f"案件 {report.application_id} 的回放：{report.replay.verdict}"
                    f"（共 {len(report.replay.steps)} 步）")
         if report.replay.first is not None:
             print_difference(report.replay.first)
     if report.ok:  # intact, its chain proof holds and it replays
         signed = "签名已核验" if report.signature_checked else "未核验签名"
-        typer.echo(f"证据包校验通过：申请 {report.application_id} 的证据包完好，链证明成立，重放结果与记录一致"
-                   f"（{signed}）")
+        typer.echo(f"{report.message}（{signed}）")

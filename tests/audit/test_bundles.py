@@ -75,7 +75,7 @@ def test_check_bundle_runs_without_a_database(services: Services, demo: dict[str
     bundle.write_bytes(done.path.read_bytes())
     ok = _offline(bundle, offline, database_url.format(tmp=offline))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "证据包校验通过：申请 " in ok.stdout and "重放结果与记录一致（签名已核验）" in ok.stdout
+    assert "核验通过：案件 " in ok.stdout and "的证据包完整，回放重现了记录（签名已核验）" in ok.stdout
     assert sorted(p.name for p in offline.iterdir()) == ["b.json"]  # no database file, no data directory
     data = bytearray(bundle.read_bytes())
     middle = next(i for i in range(len(data) // 2, len(data)) if chr(data[i]).isalnum())

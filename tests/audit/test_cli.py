@@ -17,7 +17,7 @@ def test_replay_step_through_and_json(services: Services, demo: dict[str, DemoCa
     case = demo["b"].application_id
     out = cli.invoke(app, ["audit", "replay", str(case)])
     assert out.exit_code == 0, out.output
-    assert "结论：重放结果与记录一致" in out.output and "办理“区县初审”：退回补正" in out.output
+    assert "结论：回放重现了记录" in out.output and "办理“区县初审”：退回补正" in out.output
     step = cli.invoke(app, ["audit", "replay", str(case), "--step", "2"])
     assert step.exit_code == 0 and "待办环节：补正材料（申报单位）" in step.output
     assert '决定 null → "return"' in step.output and "已走过：提交申请 → " in step.output
@@ -27,7 +27,7 @@ def test_replay_step_through_and_json(services: Services, demo: dict[str, DemoCa
     assert one["step"]["index"] == 3 and "steps" not in one
     bad = cli.invoke(app, ["audit", "replay", str(case), "--step", "99"])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
-    assert f"步骤：第 99 步超出范围，申请 {case} 的记录共 8 步" in bad.output
+    assert f"步骤：第 99 步超出范围，案件 {case} 的记录共 8 步" in bad.output
     missing = cli.invoke(app, ["audit", "replay", "999"])
     assert missing.exit_code == 1 and "不存在" in missing.output
 
@@ -38,7 +38,7 @@ def test_replay_names_the_first_differing_step(services: Services, demo: dict[st
     sql(services, "UPDATE work_item SET completed_by = 'mallory' WHERE application_id = :a AND task_spec = "
                   "'bureau_review'", a=case)
     out = cli.invoke(app, ["audit", "replay", str(case)])
-    assert out.exit_code == 1 and "结论：第 3 步（事件 " in out.output and "）起与记录不一致：" in out.output
+    assert out.exit_code == 1 and "结论：回放与记录不符，首个不符之处在第 3 步（事件 " in out.output
     assert '"completed_by": "mallory"' in out.output and '"completed_by": "bureau"' in out.output
 
 
@@ -56,11 +56,11 @@ def test_anchor_export_check_verify_and_archive(services: Services, demo: dict[s
     assert export.exit_code == 0 and f"已写入 {target}（" in export.output and target.is_file()
     check = cli.invoke(app, ["audit", "check-bundle", str(target)])
     assert check.exit_code == 0 and "（签名已核验）" in check.output
-    assert f"申请 {demo['a'].application_id} 的重放：重放结果与记录一致" in check.output
+    assert f"案件 {demo['a'].application_id} 的回放：回放重现了记录" in check.output
     dry = cli.invoke(app, ["audit", "archive", "--dry-run"])  # the real clock: the 2024 demo cases are old
-    assert dry.exit_code == 0 and "试运行，未做更改：申请 1、申请 2、申请 3、申请 4、申请 5" in dry.output
+    assert dry.exit_code == 0 and "试运行，未做更改：案件 1、案件 2、案件 3、案件 4、案件 5" in dry.output
     done = cli.invoke(app, ["audit", "archive", "--limit", "2"])
-    assert done.exit_code == 0 and done.output.count("已归档申请 ") == 2
+    assert done.exit_code == 0 and done.output.count("已归档案件 ") == 2
     assert "归档证据包 2 个，均与记录相符" in cli.invoke(app, ["audit", "verify"]).output
     sql(services, "UPDATE audit_anchor SET seq = seq - 1")
     broken = cli.invoke(app, ["audit", "verify"])
