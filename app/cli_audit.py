@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -18,15 +19,14 @@ def audit_verify() -> None:
     """Walk the whole hash chain and name the first broken link; check every signed head statement
     against the chain and every archive bundle against its record."""
     from services.audit import anchors, history_index
-    from services.audit import chain as audit
     from services.audit.retention import check_archives
     from services.time.due import day_text
 
     def body() -> None:
         services = services_from_env()
         with services.uow() as uow:
-            walk = history_index.record_full_walk(uow.session, services.clock.now())  # the pages rest on it
-            report = audit.ChainReport(walk.ok, walk.checked, walk.broken_at, walk.reason)
+            # a full walk, recorded: the pages rest on it
+            report = history_index.chain_status(uow.session, now=services.clock.now(), max_age=timedelta(0), full=True)
             statements = anchors.verify(uow.session, key=services.settings.audit_key(), now=services.clock.now(),
                                          timezone=services.settings.timezone)
             archives = check_archives(uow, data_dir=services.settings.data_dir)
@@ -35,8 +35,8 @@ def audit_verify() -> None:
         if report.ok:
             typer.echo(f"审计链完好：共 {report.checked} 个事件")
         else:
-            problems.append(f"审计链在事件 {report.broken_at} 处断开：{report.reason}"
-                            f"（此前的 {report.checked} 个事件完好）")
+            problems.append(f"审计链断裂：第 {report.broken_at} 号事件{report.reason_zh}"
+                            f"（此前 {report.checked} 个事件完好）")
         if statements.ok:
             latest = statements.latest
             typer.echo(f"签名的链头声明 {statements.checked} 份，均与审计链相符"

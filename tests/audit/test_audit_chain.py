@@ -86,7 +86,7 @@ def test_cli_names_the_first_broken_link(history: Services, monkeypatch: pytest.
     _sql(history, "UPDATE audit_event SET actor = 'mallory' WHERE seq = 7")
     bad = runner.invoke(app, ["audit", "verify"])
     assert bad.exit_code == 1
-    assert "审计链在事件 7 处断开：" in bad.output and "Traceback" not in bad.output
+    assert "审计链断裂：第 7 号事件内容与其哈希不符（已被篡改）" in bad.output and "Traceback" not in bad.output
     get_settings.cache_clear()
 
 

@@ -93,7 +93,7 @@ def test_every_hashed_field_of_every_event_kind_is_detected_naming_the_event(his
                 key = forged if field == "seq" else row.seq
                 conn.execute(update(table).where(table.c.seq == key).values({field: getattr(row, field)}))
             assert code == 1, (kind, field, output)
-            assert f"审计链在事件 {row.seq} 处断开：" in output, (kind, field, output)
+            assert f"审计链断裂：第 {row.seq} 号事件" in output, (kind, field, output)
             tried += 1
     assert tried == len(kinds) * len(FIELDS)
     code, output = verify(runner)  # every alteration was put back: intact again
