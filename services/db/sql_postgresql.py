@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
+from services.db.compiled import compiled
 from services.db.models import AuditEvent, AuditHead
 
 _EVENT: Table = AuditEvent.__table__  # type: ignore[assignment]
@@ -69,9 +70,40 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
     if driver is None or not hasattr(driver, "pipeline"):
         session.connection().execute(statement, params)
         return
+    if HOLDS is not None:
+        _append_timed(driver, statement, params, session.get_bind().dialect, HOLDS)
+        return
     with driver.pipeline():
         session.connection().execute(statement, params)
         driver.commit()
+
+
+# Set to a list by the route benchmark (benchmarks/route_worker.py) to learn how long each committed
+# append held the head, by the server's clock: (from the head's update to the end of COMMIT, from
+# the statement's start to the end of COMMIT) in ms. The first misses the moments between taking
+# the lock and updating the row (hashing and inserting the events, inside the one statement); the
+# second adds any wait for the lock. None (the default, and in service): nothing is measured.
+HOLDS: list[tuple[float, float]] | None = None
+_TIMED: dict[int, Executable] = {}
+
+
+def _append_timed(driver: Any, statement: Executable, params: dict[str, Any], dialect: Any,
+                  holds: list[tuple[float, float]]) -> None:
+    """The same append and COMMIT in one flight, the statement returning its start and the time of the
+    head's update, then the server's clock read right after the COMMIT in the same flight."""
+    timed: Any = _TIMED.get(id(statement))
+    if timed is None:
+        timed = _TIMED[id(statement)] = statement.returning(  # type: ignore[attr-defined]
+            func.statement_timestamp(), func.clock_timestamp())
+    c = compiled(timed, dialect)
+    with driver.pipeline():
+        appended = driver.cursor()
+        appended.execute(c.sql, c.args(params))
+        driver.commit()
+        after = driver.cursor()
+        after.execute("SELECT clock_timestamp()")
+    (started, updated), (released,) = appended.fetchone(), after.fetchone()
+    holds.append(((released - updated).total_seconds() * 1000, (released - started).total_seconds() * 1000))
 
 
 _HEAD_LOCK = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == bindparam("p_head")).with_for_update()

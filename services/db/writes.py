@@ -20,10 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Executable, Insert
+from sqlalchemy import Connection, Executable, Insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from services.db.compiled import compiled
 from services.db.dialect import sql
 
 
@@ -34,47 +35,6 @@ class Write:
     statement: Executable
     params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
     one: bool = False
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """A statement's SQL for one dialect, its parameter names in order (positional paramstyles) or
-    None (named), the values of its literal binds, and its bind processors by name."""
-
-    sql: str
-    positions: tuple[str, ...] | None
-    defaults: dict[str, Any]
-    processors: dict[str, Callable[[Any], Any]]
-
-    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        values = {**self.defaults, **params}
-        for name, process in self.processors.items():
-            values[name] = process(values[name])
-        if self.positions is None:
-            return values
-        return tuple(values[name] for name in self.positions)
-
-
-_COMPILED: dict[tuple[int, str, tuple[str, ...]], tuple[Executable, Compiled]] = {}
-
-
-def compiled(statement: Executable, dialect: Dialect, keys: tuple[str, ...] = ()) -> Compiled:
-    """The statement compiled for `dialect` (an INSERT for the columns `keys`), once."""
-    cache_key = (id(statement), dialect.name, keys)
-    hit = _COMPILED.get(cache_key)
-    if hit is not None:
-        return hit[1]
-    target: Any = statement
-    c: Any = target.compile(dialect=dialect, column_keys=list(keys) if keys else None)
-    defaults = dict(c.construct_params(_check=False))
-    if isinstance(statement, Insert):
-        filled = set(c.positiontup or defaults) - set(keys)
-        if filled:  # a column the INSERT would fill with a Python-side default: give it explicitly
-            raise ValueError(f"INSERT into {statement.table} needs values for {sorted(filled)}")
-    processors = {name: p for name, p in (c._bind_processors or {}).items() if p is not None and name in defaults}
-    result = Compiled(str(c), tuple(c.positiontup) if c.positiontup else None, defaults, processors)
-    _COMPILED[cache_key] = (statement, result)  # the statement is kept, so its id stays its own
-    return result
 
 
 @dataclass(frozen=True)

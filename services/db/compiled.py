@@ -1,0 +1,53 @@
+"""Core statements compiled once per dialect, for running on the DBAPI cursor (services.db.writes,
+and the PostgreSQL chain append when the benchmark measures how long the head is held): the SQL,
+the parameter order, the literal binds and the bind processors, as SQLAlchemy's own execution
+would use them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Dialect, Executable, Insert
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A statement's SQL for one dialect, its parameter names in order (positional paramstyles) or
+    None (named), the values of its literal binds, and its bind processors by name."""
+
+    sql: str
+    positions: tuple[str, ...] | None
+    defaults: dict[str, Any]
+    processors: dict[str, Callable[[Any], Any]]
+
+    def args(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        values = {**self.defaults, **params}
+        for name, process in self.processors.items():
+            values[name] = process(values[name])
+        if self.positions is None:
+            return values
+        return tuple(values[name] for name in self.positions)
+
+
+_COMPILED: dict[tuple[int, str, tuple[str, ...]], tuple[Executable, Compiled]] = {}
+
+
+def compiled(statement: Executable, dialect: Dialect, keys: tuple[str, ...] = ()) -> Compiled:
+    """The statement compiled for `dialect` (an INSERT for the columns `keys`), once."""
+    cache_key = (id(statement), dialect.name, keys)
+    hit = _COMPILED.get(cache_key)
+    if hit is not None:
+        return hit[1]
+    target: Any = statement
+    c: Any = target.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+    defaults = dict(c.construct_params(_check=False))
+    if isinstance(statement, Insert):
+        filled = set(c.positiontup or defaults) - set(keys)
+        if filled:  # a column the INSERT would fill with a Python-side default: give it explicitly
+            raise ValueError(f"INSERT into {statement.table} needs values for {sorted(filled)}")
+    processors = {name: p for name, p in (c._bind_processors or {}).items() if p is not None and name in defaults}
+    result = Compiled(str(c), tuple(c.positiontup) if c.positiontup else None, defaults, processors)
+    _COMPILED[cache_key] = (statement, result)  # the statement is kept, so its id stays its own
+    return result
