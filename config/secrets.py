@@ -40,16 +40,16 @@ def check_secret(variable: str, value: str, environment: str) -> None:
     """Refuse a public or short secret outside the test environment (the message names the variable)."""
     if environment == "test":
         if not value:
-            raise InsecureSecretError(f"refusing to start: {variable} must not be empty")
+            raise InsecureSecretError(f"拒绝启动：{variable} 不能为空")
         return
     if value in PUBLIC_SECRETS:
         raise InsecureSecretError(
-            f"refusing to start: {variable} is a public value (a shipped default or example) in environment "
-            f"{environment!r}; unset it to have a random one generated, or set it to a secret value")
+            f"拒绝启动：{variable} 是公开的值（随程序提供的默认值或示例，运行环境 {environment}）；"
+            f"请删除该设置以自动生成随机值，或设为保密的值")
     if len(value.encode()) < MIN_SECRET_BYTES:
         raise InsecureSecretError(
-            f"refusing to start: {variable} is shorter than {MIN_SECRET_BYTES} bytes in environment "
-            f"{environment!r}; use e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+            f"拒绝启动：{variable} 短于 {MIN_SECRET_BYTES} 字节（运行环境 {environment}）；可用 "
+            f"`python -c 'import secrets; print(secrets.token_urlsafe(48))'` 生成")
 
 
 def install_secret(data_dir: Path, name: str) -> str:
@@ -64,9 +64,8 @@ def install_secret(data_dir: Path, name: str) -> str:
             _create(path)
         return _read(path)
     except OSError as exc:
-        raise InsecureSecretError(f"refusing to start: cannot create or read the generated secret {path} "
-                                  f"({exc.strerror or exc}); make the data directory writable or set the "
-                                  f"secret in the environment") from None
+        raise InsecureSecretError(f"拒绝启动：无法创建或读取自动生成的密钥文件 {path}（{exc.strerror or exc}）；"
+                                  f"请让数据目录可写，或在环境变量中设置密钥") from None
 
 
 def _create(path: Path) -> None:
@@ -86,10 +85,10 @@ def _create(path: Path) -> None:
 def _read(path: Path) -> str:
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise InsecureSecretError(f"refusing to start: the secret file {path} is open to other users "
-                                  f"(mode {stat.S_IMODE(mode):04o}); `chmod 600` it")
+        raise InsecureSecretError(f"拒绝启动：密钥文件 {path} 其他用户也可访问（权限 {stat.S_IMODE(mode):04o}）；"
+                                  f"请执行 `chmod 600`")
     value = path.read_text().strip()
     if len(value.encode()) < MIN_SECRET_BYTES:
-        raise InsecureSecretError(f"refusing to start: the secret file {path} holds fewer than "
-                                  f"{MIN_SECRET_BYTES} bytes; delete it to have a new one generated")
+        raise InsecureSecretError(f"拒绝启动：密钥文件 {path} 不足 {MIN_SECRET_BYTES} 字节；"
+                                  f"删除它即可重新生成")
     return value

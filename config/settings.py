@@ -363,8 +363,7 @@ class Settings(BaseSettings):
             if value or test:
                 check_secret(variable, value, self.environment)
         if not test and self.secret_key and self.secret_key == self.audit_signing_key:
-            raise InsecureSecretError("refusing to start: SMEFLOW_SECRET_KEY and SMEFLOW_AUDIT_SIGNING_KEY "
-                                      "must differ")
+            raise InsecureSecretError("拒绝启动：SMEFLOW_SECRET_KEY 与 SMEFLOW_AUDIT_SIGNING_KEY 不能相同")
 
     def session_secret(self) -> str:
         """The key signing session cookies: the setting, else the install's generated one."""

@@ -17,9 +17,9 @@ def test_the_public_audit_key_is_refused_outside_test(monkeypatch: pytest.Monkey
     assert Settings(environment="test").audit_signing_key == DEV_AUDIT_SIGNING_KEY
     generated = Settings(data_dir=tmp_path).audit_key()  # development: generated, not the public one
     assert generated != DEV_AUDIT_SIGNING_KEY and len(generated) >= 32
-    with pytest.raises(InsecureSecretError, match="SMEFLOW_AUDIT_SIGNING_KEY is a public value"):
+    with pytest.raises(InsecureSecretError, match="SMEFLOW_AUDIT_SIGNING_KEY 是公开的值"):
         Settings(environment="production", secret_key="s" * 32, audit_signing_key=DEV_AUDIT_SIGNING_KEY)
-    with pytest.raises(InsecureSecretError, match="SMEFLOW_AUDIT_SIGNING_KEY is a public value"):
+    with pytest.raises(InsecureSecretError, match="SMEFLOW_AUDIT_SIGNING_KEY 是公开的值"):
         Settings(environment="development", data_dir=tmp_path, audit_signing_key=DEV_AUDIT_SIGNING_KEY)
     monkeypatch.setenv("SMEFLOW_AUDIT_SIGNING_KEY", "a-real-audit-key-of-more-than-32-bytes")
     s = Settings(environment="production", secret_key="s" * 32)

@@ -103,11 +103,11 @@ def test_public_secret_refused_outside_test(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("SMEFLOW_ENVIRONMENT", "production")
     monkeypatch.setenv("SMEFLOW_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("SMEFLOW_SECRET_KEY", DEV_SECRET_KEY)
-    with pytest.raises(InsecureSecretError, match="SMEFLOW_SECRET_KEY is a public value"):
+    with pytest.raises(InsecureSecretError, match="拒绝启动：SMEFLOW_SECRET_KEY 是公开的值"):
         Settings()
     monkeypatch.setenv("SMEFLOW_SECRET_KEY", "r" * 40)
     monkeypatch.setenv("SMEFLOW_AUDIT_SIGNING_KEY", "too-short")
-    with pytest.raises(InsecureSecretError, match="SMEFLOW_AUDIT_SIGNING_KEY is shorter than 32 bytes"):
+    with pytest.raises(InsecureSecretError, match="SMEFLOW_AUDIT_SIGNING_KEY 短于 32 字节"):
         Settings()
     monkeypatch.setenv("SMEFLOW_AUDIT_SIGNING_KEY", "a" * 40)
     assert Settings().environment == "production"

@@ -70,10 +70,10 @@ def test_a_cookie_signed_with_the_public_secret_is_no_session(world: Services, t
 def test_public_or_short_secrets_refuse_to_start(world: Services, tmp_path: Path, environment: str) -> None:
     public = refused_start(serve_env(world.settings.database_url, tmp_path, environment=environment,
                                      secret_key=DEV_SECRET_KEY, audit_signing_key=AUDIT))
-    assert public.returncode == 1 and "SMEFLOW_SECRET_KEY is a public value" in public.stderr
+    assert public.returncode == 1 and "拒绝启动：SMEFLOW_SECRET_KEY 是公开的值" in public.stderr
     short = refused_start(serve_env(world.settings.database_url, tmp_path, environment=environment,
                                     secret_key=STRONG, audit_signing_key="k" * 31))
-    assert short.returncode == 1 and "SMEFLOW_AUDIT_SIGNING_KEY is shorter than 32 bytes" in short.stderr
+    assert short.returncode == 1 and "SMEFLOW_AUDIT_SIGNING_KEY 短于 32 字节" in short.stderr
     assert "Traceback" not in public.stderr + short.stderr
 
 
