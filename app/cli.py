@@ -254,8 +254,10 @@ def bpmn_validate(files: Annotated[list[Path], typer.Argument(help="BPMN/DMN 文
         found = [p for p in problems if p.severity == "error"]
         if not found:
             typer.echo(f"{name}：通过" + (f"（{len(problems)} 个警告）" if problems else ""))
-        for problem in problems:
-            typer.echo(str(problem))
+        for p in problems:  # the finding itself is the validator's, quoting the diagram's ids and expressions
+            where = f"{p.file}:{p.line}" if p.line else p.file
+            where += f"（元素 {p.element_id}）" if p.element_id else " "
+            typer.echo(f"{where}{'警告' if p.severity == 'warning' else '错误'}：{p.message}")
         errors += len(found)
     if errors:
         raise typer.Exit(1)
