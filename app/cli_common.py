@@ -48,11 +48,11 @@ def output_file(out: Path | None, *, suffix: str, kind: str, default: Path) -> P
         default.parent.mkdir(parents=True, exist_ok=True)
         return default
     if out.suffix.lower() != suffix:
-        fail(f"--out：{kind}为 {suffix[1:].upper()} 格式，文件名须以 {suffix} 结尾（收到 {out.name}）")
+        fail(f"输出文件 --out：{kind}为 {suffix[1:].upper()} 格式，文件名须以 {suffix} 结尾（收到 {out.name}）")
     if not out.parent.is_dir():
-        fail(f"--out：目录 {out.parent} 不存在")
+        fail(f"输出文件 --out：目录 {out.parent} 不存在")
     if out.is_dir():
-        fail(f"--out：{out} 是目录，请给出文件名")
+        fail(f"输出文件 --out：{out} 是目录，请给出文件名")
     return out
 
 

@@ -60,7 +60,8 @@ def test_import_report_and_cases(cli: CliRunner, tmp_path: Path, monkeypatch: py
     assert sheet.max_row == 5  # header, three cases, totals
     assert run(cli, "report", "--month", "2099-13").exit_code == 1
     csv = run(cli, "report", "--month", "2099-12", "--out", str(tmp_path / "m.csv"))
-    assert csv.exit_code == 1 and "须以 .xlsx 结尾" in csv.output and not (tmp_path / "m.csv").exists()
+    assert csv.exit_code == 1 and "输出文件 --out：报表为 XLSX 格式，文件名须以 .xlsx 结尾" in csv.output
+    assert not (tmp_path / "m.csv").exists()
     missing = run(cli, "report", "--month", "2099-12", "--out", str(tmp_path / "nope" / "m.xlsx"))
     assert missing.exit_code == 1 and "不存在" in missing.output and "Traceback" not in missing.output
     default = run(cli, "report", "--month", "2099-12")
