@@ -38,7 +38,8 @@ FIELD_LABELS = {
     "intake": "投诉来源", "transfer_from": "转办单位", "transfer_document": "转办文书文号",
     "complaint_accepted_on": "受理投诉部门受理日期", "transferred_on": "转交日期", "received_on": "收到转办材料日期",
     "current_password": "当前密码", "new_password": "新密码", "new_password_again": "再次输入的新密码",
-    "days": "有效天数",
+    "days": "有效天数", "requested_yuan": "申请金额", "requested_fen": "申请金额", "to_fen": "调整后的预算",
+    "by_fen": "增减金额",
 }
 
 

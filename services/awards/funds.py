@@ -115,7 +115,7 @@ def adjust(session: Session, *, user: User, code: str, reason: str, now: datetim
 
 def _check_budget_delta(by_fen: int | None) -> int:
     if isinstance(by_fen, bool) or not isinstance(by_fen, int) or abs(by_fen) > MAX_FEN:
-        raise InvalidInput("by", "增减金额必须是整数（分），不接受浮点数")
+        raise InvalidInput("by_fen", "增减金额必须是整数（分），不接受浮点数")
     return by_fen
 
 

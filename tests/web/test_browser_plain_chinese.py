@@ -314,3 +314,84 @@ def public_notice_reads_as_a_period(browser: Browser, base: str) -> None:
     assert "公示中：2025年6月16日（周一） 至 2025年6月23日（周一）（最后一日）" in notice
     assert "自动转入市财政局拨付" in notice and "剩余" not in notice
     context.close()
+
+
+# -- pages after a submit, and the API's docs ---------------------------------------------------------
+#: /api/docs is the vendored Swagger UI (app/web/static/vendor/swagger-ui, Apache-2.0) drawing
+#: /openapi.json: the elements it draws from the document (paths, tag names, parameter and property
+#: names, schema names, enum values and defaults, media types, type names) show the API's own
+#: identifiers, which a client types or a code generator names classes after; they are read like <code>. The rest of its chrome (Try it out, Parameters, Responses, Schemas, …) is the library's
+#: own English, allowlisted as such: it is not this service's text and cannot be translated without
+#: forking the bundle. What the service writes there (titles, summaries, descriptions) is scanned.
+SWAGGER_CODE = (".opblock-summary-path, .opblock-summary-operation-id, .parameter__name, .parameter__type, "
+                ".parameter__in, .prop-name, .prop-type, .prop-format, .model-title, .model-box-control, "
+                ".models-control, .response-col_status, .response-control-media-type, .content-type, "
+                ".model-hint, .version, .version-stamp, .url, .link, .info__contact, .servers, .opblock-tag "
+                "a.nostyle, .property-row td:first-child, .json-schema-2020-12__title, "
+                ".json-schema-2020-12-keyword__name, .json-schema-2020-12-keyword__value, "
+                ".json-schema-2020-12__attribute, .json-schema-2020-12-expand-deep-button, select, "
+                ".opblock-summary-method, .tab li, .response-col_links, .download-contents, .parameter__enum, "
+                ".prop-enum, .parameter__default, .json-schema-2020-12-keyword--enum, "
+                ".json-schema-2020-12-keyword--const, .json-schema-2020-12-keyword--default, "
+                ".json-schema-2020-12-json-viewer, .json-schema-2020-12-core-keyword__value")
+SWAGGER_CHROME = {"OAS", "OAS3", "OAS3.1", "OAS3.0"}
+
+
+def scan(page: Page, codes: set[str], where: str) -> list[str]:
+    """The identifier tokens a person can see on the page, as `where: token in text` lines."""
+    return [f"{where}: {token!r} in {text!r}" for token, text in offenders(page.evaluate(VISIBLE_TEXT), codes)]
+
+
+def test_pages_after_a_submit_and_the_api_docs_read_plain_chinese(world: Services, live_url: str,
+                                                                   chromium_browser: Browser, tmp_path: Path) -> None:
+    """The pages a person reads after acting: an application submitted (the case page it lands on), a
+    decision made (the inbox with its note), a form refused and shown again with the error, and an
+    application form refused for a bad amount; then /api/docs, with the vendored Swagger UI's own chrome
+    set apart as above."""
+    from tests.web.test_browser_award_path import Steps
+    from tests.web.test_browser_unstuck import GIANT_AWARD, GIANT_ENTERPRISE, apply, open_step
+
+    codes = known_codes(world)
+    found: list[str] = []
+    first = sign_in(chromium_browser.new_context(viewport={"width": WIDE, "height": 900}, locale="zh-CN"),
+                    live_url, "applicant-a")
+    first.goto(f"{live_url}/calls")  # an application form refused: the amount is not a number
+    with first.expect_navigation():
+        first.locator("tbody tr", has_text=GIANT_AWARD).get_by_role("link", name="申报", exact=True).click()
+    first.fill("input[name=requested_yuan]", "三十万")
+    first.fill("textarea[name=description]", "申报说明（浏览器测试）")
+    with first.expect_navigation():
+        first.locator("form[action$='/apply']").locator("button[type=submit]").click()
+    assert first.locator(".alert.error").count(), first.locator("main").inner_text()
+    found += scan(first, codes, "refused application form")
+
+    applicant, app_id = apply(chromium_browser, live_url, "applicant-a", GIANT_AWARD, "300,000", Steps(tmp_path))
+    assert f"/my/applications/{app_id}" in applicant.url
+    found += scan(applicant, codes, "submitted application")
+
+    officer = sign_in(chromium_browser.new_context(viewport={"width": WIDE, "height": 900}, locale="zh-CN"),
+                      live_url, "district-donghu")
+    open_step(officer, app_id, "区县初审", GIANT_ENTERPRISE)
+    officer.check("input[name=decision][value=return]")  # return needs a reason: refused, shown again
+    with officer.expect_navigation():
+        officer.locator("form[action$='/complete']").locator("button[type=submit]").click()
+    assert officer.locator(".alert.error").count(), officer.locator("main").inner_text()
+    found += scan(officer, codes, "refused decision")
+    officer.check("input[name=decision][value=approve]")
+    with officer.expect_navigation():
+        officer.locator("form[action$='/complete']").locator("button[type=submit]").click()
+    assert "/inbox" in officer.url and "案件现处于" in officer.locator("main").inner_text()
+    found += scan(officer, codes, "decision made")
+
+    docs = officer.context.new_page()
+    docs.goto(f"{live_url}/api/docs")
+    docs.wait_for_selector(".opblock", timeout=30_000)
+    docs.locator(".opblock-summary").first.click()  # one operation open: its parameters and responses
+    docs.wait_for_selector(".opblock.is-open .responses-wrapper", timeout=10_000)
+    texts = docs.evaluate(VISIBLE_TEXT.replace(
+        "if (skip) continue;",
+        f"if (skip || (el.closest && el.closest({SWAGGER_CODE!r}))) continue;"))
+    found += [f"/api/docs: {token!r} in {text!r}" for token, text in offenders(texts, codes)
+              if token not in SWAGGER_CHROME]
+    assert not found, "identifiers a person would read:\n" + "\n".join(found)
+

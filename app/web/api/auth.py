@@ -68,7 +68,7 @@ LOCKED = {"description": "Too many failed sign-ins: the username or the client a
 @router.post("/tokens", response_model=TokenResponse, responses={429: LOCKED})
 def create_token(request: Request, body: TokenRequest, uow: UnitOfWork = Depends(get_uow),
                  services: Services = Depends(get_services)) -> TokenResponse:
-    """Issue a bearer token for the user (shown once), valid `days` (default api_token_days)."""
+    """Issue a bearer token for the user (shown once), valid `days` (default: the setting `api_token_days`)."""
     user = sign_in(request, uow, services, username=body.username, password=body.password)
     limit = services.settings.api_token_days
     token, row = tokens.issue(uow.session, user=user, name=body.name, now=wall_now(), days=body.days or limit,

@@ -79,8 +79,8 @@ def adjust_line(request: Request, code: str, principal: Principal = Depends(csrf
     """Set or change a budget (yuan), with a reason."""
     def action() -> None:
         funds.adjust(uow.session, user=principal.user, code=code, reason=reason, now=services.clock.now(),
-                     to_fen=parse_yuan(to, "to") if to.strip() else None,
-                     by_fen=parse_yuan(by, "by") if by.strip() else None)
+                     to_fen=parse_yuan(to, "to_fen") if to.strip() else None,
+                     by_fen=parse_yuan(by, "by_fen") if by.strip() else None)
 
     return _attempt(request, uow, services, principal, action, "adjusted",
                     {"code": code, "to": to, "by": by, "reason": reason})
