@@ -54,9 +54,9 @@ class Budget:
     def charge(self, amount: int) -> None:
         self.work -= amount
         if self.work < 0:
-            raise BudgetExceeded(f"the expression does more than {MAX_WORK:,} steps of work; simplify it")
+            raise BudgetExceeded(f"表达式的计算超过 {MAX_WORK:,} 步，请简化")
         if time.monotonic() > self.deadline:
-            raise BudgetExceeded(f"the expression ran longer than {MAX_SECONDS:g} s; simplify it")
+            raise BudgetExceeded(f"表达式运行超过 {MAX_SECONDS:g} 秒，请简化")
 
 
 _current: ContextVar[Budget | None] = ContextVar("smeflow_expression_budget", default=None)
@@ -110,7 +110,7 @@ def tree_size(value: Any, limit: int = MAX_VALUE_SIZE) -> int:
 
 
 def _too_large(size: int) -> BudgetExceeded:
-    return BudgetExceeded(f"a value larger than {MAX_VALUE_SIZE:,} items is not allowed (it would have {size:,})")
+    return BudgetExceeded(f"不允许超过 {MAX_VALUE_SIZE:,} 项的值（此处将有 {size:,} 项）")
 
 
 def _check_size(value: Any) -> Any:
@@ -122,14 +122,13 @@ def _check_size(value: Any) -> Any:
 
 def _check_int(value: Any) -> Any:
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-        raise BudgetExceeded(f"an integer larger than {MAX_INT_BITS} bits is not allowed")
+        raise BudgetExceeded(f"不允许超过 {MAX_INT_BITS} 位的整数")
     return value
 
 
 def _check_decimal(value: Decimal) -> Decimal:
     if value.is_finite() and value and abs(value.adjusted()) > MAX_DECIMAL_EXPONENT:
-        raise BudgetExceeded(f"a Decimal with an exponent past ±{MAX_DECIMAL_EXPONENT} is not allowed "
-                             f"(got 1E{value.adjusted():+d})")
+        raise BudgetExceeded(f"不允许指数超过 ±{MAX_DECIMAL_EXPONENT} 的 Decimal（此处为 1E{value.adjusted():+d}）")
     return value
 
 
@@ -139,9 +138,9 @@ def format_problem(template: str | bytes) -> str | None:
     for match in _FORMAT.finditer(text):
         width, precision = match.group(1), match.group(2)
         if "*" in (width, precision):
-            return "`%` formatting with a `*` width or precision is not allowed"
+            return "不允许带 `*` 宽度或精度的 `%` 格式化"
         if any(part and int(part) > MAX_FORMAT_WIDTH for part in (width, precision)):
-            return f"`%` formatting with a width or precision past {MAX_FORMAT_WIDTH} is not allowed"
+            return f"不允许宽度或精度超过 {MAX_FORMAT_WIDTH} 的 `%` 格式化"
     return None
 
 
@@ -155,10 +154,10 @@ def _repeated_size(left: Any, right: Any) -> int | None:
         if _sequence(items) and isinstance(count, int):
             size = tree_size(items) * max(count, 0)
             if size > MAX_VALUE_SIZE or len(items) * count > MAX_SEQUENCE_LENGTH:
-                raise SequenceTooLong(f"a sequence longer than {MAX_SEQUENCE_LENGTH} items is not allowed")
+                raise SequenceTooLong(f"不允许超过 {MAX_SEQUENCE_LENGTH} 项的序列")
             return size
     if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS + 1:
-        raise BudgetExceeded(f"an integer larger than {MAX_INT_BITS} bits is not allowed")
+        raise BudgetExceeded(f"不允许超过 {MAX_INT_BITS} 位的整数")
     return None
 
 
@@ -225,13 +224,13 @@ def safe_round(number: Any, ndigits: Any = None) -> Any:
             _check_decimal(number)
         return _check_int(builtins.round(number))
     if not isinstance(ndigits, int) or abs(ndigits) > MAX_ROUND_DIGITS:
-        raise BudgetExceeded(f"round() to more than {MAX_ROUND_DIGITS} digits is not allowed")
+        raise BudgetExceeded(f"不允许 round() 保留超过 {MAX_ROUND_DIGITS} 位")
     return builtins.round(number, ndigits)
 
 
 def safe_sum(items: Any, start: Any = 0) -> Any:
     if not isinstance(start, int | float | Decimal):
-        raise BudgetExceeded("sum() adds numbers only (its start must be a number)")
+        raise BudgetExceeded("sum() 只能对数字求和（起始值须为数字）")
     tree_size(items)
     return _check_int(builtins.sum(items, start))
 
@@ -295,7 +294,7 @@ def static_problems(tree: ast.AST) -> list[tuple[str, ast.AST]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
             if node.value.bit_length() > MAX_INT_BITS:
-                found.append((f"an integer literal larger than {MAX_INT_BITS} bits is not allowed", node))
+                found.append((f"不允许超过 {MAX_INT_BITS} 位的整数字面量", node))
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) \
                 and isinstance(node.left.value, str | bytes):
             problem = format_problem(node.left.value)
@@ -313,7 +312,7 @@ def _call_problems(node: ast.Call) -> list[tuple[str, ast.AST]]:
         try:
             _check_decimal(Decimal(first.value))
         except BudgetExceeded as exc:
-            return [(f"literal {first.value[:40]!r}: {exc.message}", node)]
+            return [(f"字面量 {first.value[:40]!r}：{exc.message}", node)]
         except (InvalidOperation, ValueError):
             return []
     if node.func.id == "round" and len(node.args) > 1:
@@ -321,5 +320,5 @@ def _call_problems(node: ast.Call) -> list[tuple[str, ast.AST]]:
         if isinstance(digits, ast.UnaryOp) and isinstance(digits.op, ast.USub):
             digits = digits.operand
         if isinstance(digits, ast.Constant) and isinstance(digits.value, int) and digits.value > MAX_ROUND_DIGITS:
-            return [(f"round() to more than {MAX_ROUND_DIGITS} digits is not allowed", node)]
+            return [(f"不允许 round() 保留超过 {MAX_ROUND_DIGITS} 位", node)]
     return []

@@ -65,40 +65,40 @@ _OPERATOR_SYMBOLS: dict[type[ast.AST], str] = {
     ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^", ast.Invert: "~",
 }  # fmt: skip
 _DESCRIPTIONS: dict[type[ast.AST], str] = {
-    ast.Lambda: "lambda",
-    ast.ListComp: "comprehension",
-    ast.SetComp: "comprehension",
-    ast.DictComp: "comprehension",
-    ast.GeneratorExp: "generator expression",
-    ast.Import: "import",
-    ast.ImportFrom: "import",
-    ast.Global: "global statement",
-    ast.Nonlocal: "nonlocal statement",
-    ast.While: "loop",
-    ast.For: "loop",
-    ast.AsyncFor: "loop",
-    ast.Try: "try statement",
-    ast.TryStar: "try statement",
-    ast.With: "with statement",
-    ast.AsyncWith: "with statement",
-    ast.FunctionDef: "function definition",
-    ast.AsyncFunctionDef: "function definition",
-    ast.ClassDef: "class definition",
-    ast.Starred: "unpacking (*)",
-    ast.NamedExpr: "assignment expression (:=)",
-    ast.JoinedStr: "f-string",
-    ast.FormattedValue: "f-string",
+    ast.Lambda: "lambda 表达式",
+    ast.ListComp: "推导式",
+    ast.SetComp: "推导式",
+    ast.DictComp: "推导式",
+    ast.GeneratorExp: "生成器表达式",
+    ast.Import: "导入（import）",
+    ast.ImportFrom: "导入（import）",
+    ast.Global: "global 语句",
+    ast.Nonlocal: "nonlocal 语句",
+    ast.While: "循环",
+    ast.For: "循环",
+    ast.AsyncFor: "循环",
+    ast.Try: "try 语句",
+    ast.TryStar: "try 语句",
+    ast.With: "with 语句",
+    ast.AsyncWith: "with 语句",
+    ast.FunctionDef: "函数定义",
+    ast.AsyncFunctionDef: "函数定义",
+    ast.ClassDef: "类定义",
+    ast.Starred: "解包（*）",
+    ast.NamedExpr: "赋值表达式（:=）",
+    ast.JoinedStr: "f 字符串",
+    ast.FormattedValue: "f 字符串",
     ast.Await: "await",
     ast.Yield: "yield",
     ast.YieldFrom: "yield",
-    ast.Raise: "raise statement",
-    ast.Assert: "assert statement",
-    ast.Delete: "del statement",
-    ast.Return: "return statement",
-    ast.Break: "break statement",
-    ast.Continue: "continue statement",
-    ast.Match: "match statement",
-    ast.AnnAssign: "annotated assignment",
+    ast.Raise: "raise 语句",
+    ast.Assert: "assert 语句",
+    ast.Delete: "del 语句",
+    ast.Return: "return 语句",
+    ast.Break: "break 语句",
+    ast.Continue: "continue 语句",
+    ast.Match: "match 语句",
+    ast.AnnAssign: "带注解的赋值",
 }
 
 
@@ -115,13 +115,13 @@ class _Checker:
         while stack:
             node, depth = stack.pop()
             if depth > MAX_NESTING:
-                self._reject(f"nesting deeper than {MAX_NESTING} levels", node)
+                self._reject(f"超过 {MAX_NESTING} 层的嵌套", node)
                 return
             children = self._visit(node)
             stack.extend((child, depth + 1) for child in reversed(children))
 
     def _reject(self, what: str, node: ast.AST) -> None:
-        self.violations.append((f"{what} is not allowed", node))
+        self.violations.append((f"不允许{' ' if what[:1].isascii() else ''}{what}", node))
 
     def _visit(self, node: ast.AST) -> list[ast.AST]:
         """Check one node; return the children still to check."""
@@ -135,7 +135,7 @@ class _Checker:
 
     def _name(self, node: ast.Name) -> list[ast.AST]:
         if node.id.startswith("_"):
-            self._reject(f"name '{node.id}'", node)
+            self._reject(f"名称 '{node.id}'", node)
         return []
 
     def _attribute(self, node: ast.Attribute) -> list[ast.AST]:
@@ -147,42 +147,42 @@ class _Checker:
         """All refused constructs, attribute accesses folded into one entry."""
         messages = [message for message, _ in self.violations if message]
         if self.attributes:
-            names = ", ".join(dict.fromkeys(self.attributes))
-            messages.append(f"attribute access is not allowed ({names})")
-        return "; ".join(list(dict.fromkeys(messages))[:6])
+            names = "、".join(dict.fromkeys(self.attributes))
+            messages.append(f"不允许访问属性（{names}）")
+        return "；".join(list(dict.fromkeys(messages))[:6])
 
     def _call(self, node: ast.Call) -> list[ast.AST]:
         func = node.func
         children: list[ast.AST] = [*node.args, *node.keywords]
         if isinstance(func, ast.Name):
             if func.id.startswith("_"):
-                self._reject(f"name '{func.id}'", func)
+                self._reject(f"名称 '{func.id}'", func)
             elif func.id not in self.callable_names:
-                self._reject(f"call of '{func.id}'", func)
+                self._reject(f"调用 '{func.id}'", func)
         elif isinstance(func, ast.Attribute):
             children.insert(0, func)
         else:
-            self._reject("call of a computed function", func)
+            self._reject("调用计算得到的函数", func)
             children.insert(0, func)
         return children
 
     def _keyword(self, node: ast.keyword) -> list[ast.AST]:
         if node.arg is None:
-            self._reject("keyword unpacking (**)", node)
+            self._reject("关键字解包（**）", node)
         return [node.value]
 
     def _dict(self, node: ast.Dict) -> list[ast.AST]:
         if any(key is None for key in node.keys):
-            self._reject("dict unpacking (**)", node)
+            self._reject("字典解包（**）", node)
         return [child for child in (*node.keys, *node.values) if child is not None]
 
     def _target(self, target: ast.expr) -> None:
         if not isinstance(target, ast.Name):
-            self._reject(f"assignment to {_describe(target)} (only plain names)", target)
+            self._reject(f"赋值给{_describe(target)}（只能给普通名称赋值）", target)
         elif target.id.startswith("_"):
-            self._reject(f"name '{target.id}'", target)
+            self._reject(f"名称 '{target.id}'", target)
         elif target.id in self.callable_names:
-            self._reject(f"assignment to '{target.id}' (it names a function)", target)
+            self._reject(f"赋值给 '{target.id}'（它是函数名）", target)
 
     def _assign(self, node: ast.Assign) -> list[ast.AST]:
         for target in node.targets:
@@ -196,7 +196,7 @@ class _Checker:
 
     def _operator(self, op: ast.AST, node: ast.AST) -> None:
         if not isinstance(op, _BINARY_OPERATORS + _UNARY_OPERATORS):
-            self._reject(f"operator {_OPERATOR_SYMBOLS.get(type(op), type(op).__name__)}", node)
+            self._reject(f"运算符 {_OPERATOR_SYMBOLS.get(type(op), type(op).__name__)}", node)
 
     def _bin_op(self, node: ast.BinOp) -> list[ast.AST]:
         self._operator(node.op, node)
@@ -222,29 +222,29 @@ _HANDLERS: dict[type[ast.AST], Callable[[_Checker, Any], list[ast.AST]]] = {
 
 def _describe(node: ast.AST) -> str:
     if isinstance(node, ast.Attribute):
-        return f"attribute .{node.attr}"
+        return f"属性 .{node.attr}"
     if isinstance(node, ast.Subscript):
-        return "a subscript"
+        return "下标"
     if isinstance(node, ast.Tuple | ast.List):
-        return "several names"
-    return _DESCRIPTIONS.get(type(node), type(node).__name__)
+        return "多个名称"
+    return _DESCRIPTIONS.get(type(node), f"语法结构 {type(node).__name__}")
 
 
 def _parse(source: str, mode: Mode) -> ast.Module | ast.Expression:
     if not isinstance(source, str):
-        raise ExpressionSyntaxError(f"expected source text, got {type(source).__name__}")
+        raise ExpressionSyntaxError(f"须为源代码文本，实为 {type(source).__name__}")
     if len(source) > MAX_SOURCE_LENGTH:
-        raise UnsafeExpression(f"source longer than {MAX_SOURCE_LENGTH} characters is not allowed")
+        raise UnsafeExpression(f"源代码超过 {MAX_SOURCE_LENGTH} 个字符，不允许")
     if mode == "eval":
         source = source.lstrip(" \t")  # what the builtin eval() does with a string
     try:
         return cast(ast.Module | ast.Expression, ast.parse(source, mode=mode))
     except SyntaxError as exc:
         line, col = exc.lineno, exc.offset
-        where = f" (line {line}, column {col})" if line is not None else ""
-        raise ExpressionSyntaxError(f"syntax error: {exc.msg}{where}", line, col) from None
-    except (ValueError, MemoryError, RecursionError) as exc:
-        raise ExpressionSyntaxError(f"syntax error: {exc}") from None
+        where = f"（第 {line} 行第 {col} 列）" if line is not None else ""
+        raise ExpressionSyntaxError(f"语法错误{where}：不是有效的 Python 表达式", line, col) from None
+    except (ValueError, MemoryError, RecursionError):
+        raise ExpressionSyntaxError("语法错误：不是有效的 Python 表达式") from None
 
 
 def _checked_tree(source: str, mode: Mode, callable_names: frozenset[str]) -> ast.Module | ast.Expression:

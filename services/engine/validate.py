@@ -26,7 +26,7 @@ references between documents and parses with SpiffWorkflow.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,18 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from services.engine.validate_common import BPMN_NS, SPIFF_NS, Problem, Severity, _Doc, _elements, _is, _problem
+from services.engine.validate_common import (
+    BPMN_NS,
+    ELEMENT_KINDS,
+    SPIFF_NS,
+    Problem,
+    Severity,
+    _Doc,
+    _elements,
+    _is,
+    _local,
+    _problem,
+)
 from services.engine.validate_content import check_active_content
 from services.engine.validate_dmn import MAX_DMN_COMBINATIONS, _check_dmn, dmn_entry_expression
 from services.engine.validate_xml import (
@@ -72,8 +83,8 @@ class DiagramInvalid(ValueError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         shown = "\n".join(str(problem) for problem in self.problems[:10])
-        more = f"\n... and {len(self.problems) - 10} more" if len(self.problems) > 10 else ""
-        super().__init__(f"diagram invalid ({len(self.problems)} problem(s)):\n{shown}{more}")
+        more = f"\n……另有 {len(self.problems) - 10} 个" if len(self.problems) > 10 else ""
+        super().__init__(f"流程图未通过校验（{len(self.problems)} 个问题）：\n{shown}{more}")
 
 
 @dataclass
@@ -110,9 +121,9 @@ def _check_call_activities(docs: Sequence[_Doc]) -> list[Problem]:
     for doc, activity in _bpmn_elements(docs, "callActivity"):
         called = activity.get("calledElement")
         if not called:
-            problems.append(_problem(doc, activity, "call activity names no calledElement", own=True))
+            problems.append(_problem(doc, activity, "调用活动没有指定被调用的流程（calledElement）", own=True))
         elif called not in processes:
-            message = f"call activity calls process {called!r}, which no supplied diagram defines"
+            message = f"调用活动调用流程 {called!r}，但上传的流程图中没有定义它"
             problems.append(_problem(doc, activity, message, own=True))
     return problems
 
@@ -124,10 +135,10 @@ def _check_business_rules(docs: Sequence[_Doc], decisions: Mapping[str, str]) ->
         refs = (el.text or "" for el in _elements(task) if _is(el, SPIFF_NS, "calledDecisionId"))
         ref = next(refs, "").strip()
         if not ref:
-            message = "business rule task names no decision (spiffworkflow:calledDecisionId)"
+            message = "业务规则任务没有指定决策（spiffworkflow:calledDecisionId）"
         elif ref not in decisions:
-            known = ", ".join(sorted(decisions)) or "none"
-            message = f"business rule task calls decision {ref!r}, which no supplied DMN defines (known: {known})"
+            known = "、".join(sorted(decisions)) or "（无）"
+            message = f"业务规则任务调用决策 {ref!r}，但上传的 DMN 中没有定义它（已定义：{known}）"
         else:
             continue
         problems.append(_problem(doc, task, message, own=True))
@@ -159,7 +170,7 @@ class _Index:
 def _from_exception(exc: Exception, default_file: str, index: _Index) -> Problem:
     """A SpiffWorkflow parser exception as a Problem, located through the id index."""
     if not isinstance(exc, ValidationException):
-        message = f"SpiffWorkflow could not read this: {type(exc).__name__}: {exc}"
+        message = f"流程引擎无法读取：{type(exc).__name__}: {exc}"
         return Problem(default_file, None, None, message)
     element_id = str(exc.id) if exc.id else None
     file = str(exc.file_name) if exc.file_name else None
@@ -167,9 +178,9 @@ def _from_exception(exc: Exception, default_file: str, index: _Index) -> Problem
     if element_id is not None:
         found_file, found_line = index.find(element_id, file)
         file, line = file or found_file, line or found_line
-    message = str(exc.args[0]) if exc.args else type(exc).__name__
-    if "no support implemented" in message and exc.tag:
-        message = f"unsupported element {exc.tag}: SpiffWorkflow cannot run it"
+    message = "流程引擎不接受：" + (str(exc.args[0]) if exc.args else type(exc).__name__)
+    if "no support implemented" in message and exc.tag:  # the parser's own words: an element it cannot run
+        message = f"不支持的元素 {exc.tag}：流程引擎无法执行"
     notes = [str(note) for note in getattr(exc, "notes", [])]
     message = ". ".join([message.rstrip(". "), *notes]) if notes else message
     return Problem(file or default_file, element_id, line, message)
@@ -218,7 +229,7 @@ def _static_checks(docs: Sequence[_Doc], functions: tuple[str, ...]) -> list[Pro
             found, decision_id = _check_dmn(doc, functions)
             problems += found
             if decision_id is not None and decision_id in decisions:
-                message = f"decision id {decision_id!r} is also defined in {decisions[decision_id]}"
+                message = f"决策编号 {decision_id!r} 也在 {decisions[decision_id]} 中定义"
                 problems.append(Problem(doc.name, decision_id, None, message))
             elif decision_id is not None:
                 decisions[decision_id] = doc.name
@@ -249,12 +260,27 @@ def _analyse(docs: Mapping[str, bytes | str], functions: tuple[str, ...]) -> _An
         known = {(p.file, p.element_id) for p in analysis.problems if p.element_id}
         analysis.problems += [p for p in spiff_problems if not p.element_id or (p.file, p.element_id) not in known]
     except Exception as exc:  # never raise for bad input; report instead
-        message = f"internal error while validating: {exc!r}"
+        message = f"校验时发生内部错误：{exc!r}"
         analysis.problems.append(Problem("<documents>", None, None, message))
         analysis.parser = None
+    analysis.problems = _named(analysis.problems, analysis.docs)
     order = {str(name): position for position, name in enumerate(docs)}
     analysis.problems.sort(key=lambda p: (order.get(p.file, len(order)), p.line or 0))
     return analysis
+
+
+def _named(problems: list[Problem], docs: Sequence[_Doc]) -> list[Problem]:
+    """Each problem with the name its element has in the diagram (`区县初审`), or what kind of element
+    it is (`排他网关`) when it has none: a person finds it by that, the id goes beside it."""
+    names: dict[tuple[str, str], str] = {}
+    for doc in docs:
+        for element in _elements(doc.root):
+            element_id = element.get("id")
+            if element_id:
+                name = " ".join(str(element.get("name") or "").split())
+                names.setdefault((doc.name, str(element_id)), name or ELEMENT_KINDS.get(_local(element), "元素"))
+    return [replace(p, element_name=names.get((p.file, p.element_id), "元素"))
+            if p.element_id and p.element_name is None else p for p in problems]
 
 
 def validate_documents(docs: Mapping[str, bytes], *, functions: Iterable[str] = DEFAULT_FUNCTIONS) -> list[Problem]:
@@ -272,7 +298,7 @@ def _default_process(analysis: _Analysis) -> str:
     called = {str(el.get("calledElement")) for _, el in _bpmn_elements(analysis.docs, "callActivity")}
     candidates = [pid for pid in executable if pid not in called] or executable
     if len(candidates) != 1:
-        message = f"choose a process: the documents define {', '.join(candidates) or 'no executable process'}"
+        message = f"请指定流程：文档定义了 {'、'.join(candidates) or '（没有可执行的流程）'}"
         raise DiagramInvalid([Problem(_first_bpmn(analysis), None, None, message)])
     return candidates[0]
 
@@ -295,12 +321,12 @@ def parse_documents(
     analysis = _analyse(docs, tuple(functions))
     errors = [problem for problem in analysis.problems if problem.severity == "error"]
     if errors or analysis.parser is None:
-        raise DiagramInvalid(errors or [Problem("<documents>", None, None, "nothing to parse")])
+        raise DiagramInvalid(errors or [Problem("<documents>", None, None, "没有可解析的内容")])
     parser = analysis.parser
     chosen = process_id or _default_process(analysis)
     if chosen not in parser.get_process_ids():
-        known = ", ".join(parser.get_process_ids()) or "none"
-        message = f"process {chosen!r} not found; executable processes: {known}"
+        known = "、".join(parser.get_process_ids()) or "（无）"
+        message = f"找不到流程 {chosen!r}；可执行的流程有：{known}"
         raise DiagramInvalid([Problem(_first_bpmn(analysis), None, None, message)])
     try:
         return parser.get_spec(chosen), parser.get_subprocess_specs(chosen)
@@ -320,11 +346,11 @@ def validate_files(paths: Sequence[Path]) -> dict[str, list[Problem]]:
         try:
             docs[str(path)] = Path(path).read_bytes()
         except FileNotFoundError:
-            result[str(path)].append(Problem(str(path), None, None, "file not found"))
+            result[str(path)].append(Problem(str(path), None, None, "文件不存在"))
         except IsADirectoryError:
-            result[str(path)].append(Problem(str(path), None, None, "is a directory, not a diagram"))
-        except OSError as exc:
-            message = f"cannot read file: {exc.strerror or exc}"
+            result[str(path)].append(Problem(str(path), None, None, "这是一个目录，不是流程图"))
+        except OSError:
+            message = "无法读取文件"
             result[str(path)].append(Problem(str(path), None, None, message))
     for problem in validate_documents(docs):
         result.setdefault(problem.file, []).append(problem)

@@ -21,21 +21,39 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 Severity = Literal["error", "warning"]
 
 
+#: what each kind of diagram element is called, for an element that has no name of its own
+ELEMENT_KINDS = {
+    "definitions": "文档", "process": "流程", "task": "任务", "userTask": "用户任务", "manualTask": "人工任务",
+    "scriptTask": "脚本任务", "serviceTask": "服务任务", "sendTask": "发送任务", "receiveTask": "接收任务",
+    "businessRuleTask": "业务规则任务", "callActivity": "调用活动", "subProcess": "子流程", "transaction": "事务子流程",
+    "adHocSubProcess": "自由子流程", "startEvent": "开始事件", "endEvent": "结束事件",
+    "intermediateCatchEvent": "中间捕获事件", "intermediateThrowEvent": "中间抛出事件", "boundaryEvent": "边界事件",
+    "implicitThrowEvent": "隐式抛出事件", "exclusiveGateway": "排他网关", "inclusiveGateway": "包容网关",
+    "parallelGateway": "并行网关", "eventBasedGateway": "事件网关", "complexGateway": "复杂网关",
+    "sequenceFlow": "顺序流", "decision": "决策", "decisionTable": "决策表", "rule": "规则", "input": "输入列",
+    "output": "输出列", "inputEntry": "规则的输入条目", "outputEntry": "规则的输出条目", "lane": "泳道",
+    "laneSet": "泳道集", "message": "消息", "dataObject": "数据对象",
+}
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One finding about a diagram; `severity` is "error" unless said otherwise."""
+    """One finding about a diagram; `severity` is "error" unless said otherwise. `message` is plain
+    Chinese; `element_name` is the element's own name in the diagram (or what kind of element it is),
+    which the pages show with the id in a <code> beside it."""
 
     file: str
     element_id: str | None
     line: int | None
     message: str
     severity: Severity = "error"
+    element_name: str | None = None
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        element = f" [{self.element_id}]" if self.element_id else ""
-        prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}{element} {prefix}{self.message}"
+        where = f"{self.file} 第 {self.line} 行" if self.line else self.file
+        element = f" {self.element_name or '元素'} {self.element_id}" if self.element_id else ""
+        prefix = "警告：" if self.severity == "warning" else ""
+        return f"{where}{element}：{prefix}{self.message}"
 
 
 @dataclass
@@ -109,11 +127,11 @@ def _check_expression(
     if text is None or not text.strip():
         if mode == "exec":
             return None
-        return _problem(doc, element, f"{what} is empty", own=own)
+        return _problem(doc, element, f"{what}为空", own=own)
     try:
         check_source(text, mode=mode, extra_names=functions)
     except ExpressionError as exc:
         offset = (exc.line - 1) if exc.line else 0
         shown = f" {_snippet(text)!r}" if mode == "eval" else ""
-        return _problem(doc, element, f"{what}{shown}: {exc.message}", line_offset=offset, own=own)
+        return _problem(doc, element, f"{what}{shown}：{exc.message}", line_offset=offset, own=own)
     return None

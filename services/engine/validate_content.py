@@ -43,17 +43,17 @@ def check_active_content(doc: _Doc) -> list[Problem]:
         kind = _kind(element.tag)
         if kind is not None:
             name = etree.QName(element).localname
-            problems.append(_problem(doc, element, f"{kind} element <{name}> is not allowed in a diagram "
-                                                   "(a browser would run it); remove it", own=True))
+            problems.append(_problem(doc, element, f"流程图中不允许 {kind} 元素 <{name}>"
+                                                   "（浏览器会执行它），请删除", own=True))
             continue
         for attribute in element.attrib:
             kind = _kind(attribute)
             if kind is not None:
                 name = etree.QName(attribute).localname
-                problems.append(_problem(doc, element, f"{kind} attribute {name!r} is not allowed in a diagram; "
-                                                       "remove it", own=True))
+                problems.append(_problem(doc, element, f"流程图中不允许 {kind} 属性 {name!r}，"
+                                                       "请删除", own=True))
     for instruction in _instructions(doc.root):
         line = instruction.sourceline or None
-        problems.append(Problem(doc.name, None, line, f"processing instruction <?{instruction.target} ...?> is not "
-                                                      "allowed in a diagram (a browser would follow it); remove it"))
+        problems.append(Problem(doc.name, None, line, f"流程图中不允许处理指令 <?{instruction.target} ...?>"
+                                                      "（浏览器会执行它），请删除"))
     return problems

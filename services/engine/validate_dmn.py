@@ -82,20 +82,20 @@ def _check_dmn(doc: _Doc, functions: tuple[str, ...]) -> tuple[list[Problem], st
     decisions = _children(doc.root, "decision")
     if not decisions:
         doc.usable = False  # SpiffWorkflow's DMN parser fails with an IndexError
-        return [Problem(doc.name, None, doc.root.sourceline, "the DMN document defines no decision")], None
+        return [Problem(doc.name, None, doc.root.sourceline, "DMN 文档中没有定义决策")], None
     problems: list[Problem] = []
     if len(decisions) > 1:
-        ids = ", ".join(str(d.get("id")) for d in decisions)
-        message = f"SpiffWorkflow reads one decision per DMN file; this one has {ids}"
+        ids = "、".join(str(d.get("id")) for d in decisions)
+        message = f"流程引擎每个 DMN 文件只读取一个决策，本文件有 {ids}"
         problems.append(_problem(doc, decisions[1], message, own=True))
     for decision in decisions:
         tables = _children(decision, "decisionTable")
         if not tables:
             doc.usable = False  # SpiffWorkflow would fail with an IndexError when a task calls it
-            message = "decision has no decision table (only decision tables are supported)"
+            message = "决策没有决策表（只支持决策表）"
             problems.append(_problem(doc, decision, message, own=True))
         elif len(tables) > 1:
-            problems.append(_problem(doc, tables[1], "only the first decision table is used", own=True))
+            problems.append(_problem(doc, tables[1], "只会使用第一个决策表", own=True))
         if tables:
             problems += _check_table(doc, decision, tables[0], functions)
     first_id = decisions[0].get("id")
@@ -108,12 +108,12 @@ def _check_table(doc: _Doc, decision: Any, table: Any, functions: tuple[str, ...
     for index, element in enumerate(_children(table, "input"), start=1):
         expression_element = _child(element, "inputExpression")
         expression = _text_of(expression_element) if expression_element is not None else None
-        label = element.get("label") or element.get("name") or (expression or "").strip() or f"input {index}"
+        label = element.get("label") or element.get("name") or (expression or "").strip() or f"第 {index} 个输入"
         if not expression or not expression.strip():
-            problems.append(_problem(doc, element, f"input {label!r} has no expression", own=True))
+            problems.append(_problem(doc, element, f"输入 {label!r} 没有表达式", own=True))
             expression = "None"
         else:
-            checked = _check_expression(doc, expression_element, expression, "eval", "input", functions, own=True)
+            checked = _check_expression(doc, expression_element, expression, "eval", "输入表达式", functions, own=True)
             problems += [checked] if checked else []
         type_ref = expression_element.get("typeRef", "") if expression_element is not None else ""
         columns.append(_Column(element, label, expression.strip(), type_ref))
@@ -124,17 +124,17 @@ def _check_table(doc: _Doc, decision: Any, table: Any, functions: tuple[str, ...
         problems += rule_problems
         rules.append(rule)
     if not rules:
-        return [*problems, _problem(doc, table, "decision table has no rules", own=True)]
+        return [*problems, _problem(doc, table, "决策表没有规则", own=True)]
     return problems + _analyse_table(doc, decision, table, columns, rules)
 
 
 def _check_hit_policy(doc: _Doc, table: Any) -> list[Problem]:
     policy = (table.get("hitPolicy") or "UNIQUE").upper()
     if policy not in ("UNIQUE", "FIRST", "COLLECT"):
-        message = f"hit policy {policy} is run as FIRST by SpiffWorkflow (first matching rule wins)"
+        message = f"命中策略 {policy} 会被流程引擎按 FIRST 执行（第一条匹配的规则生效）"
         return [_problem(doc, table, message, severity="warning", own=True)]
     if policy == "COLLECT" and table.get("aggregation"):
-        message = f"aggregation {table.get('aggregation')} is ignored: SpiffWorkflow returns the list"
+        message = f"聚合方式 {table.get('aggregation')} 会被忽略：流程引擎返回全部结果的列表"
         return [_problem(doc, table, message, severity="warning", own=True)]
     return []
 
@@ -147,8 +147,8 @@ def _read_rule(
     results = _children(element, "outputEntry")
     if len(inputs) != len(columns) or len(results) != outputs:
         message = (
-            f"rule {number} has {len(inputs)} input and {len(results)} output entries "
-            f"for {len(columns)} inputs and {outputs} outputs"
+            f"第 {number} 条规则有 {len(inputs)} 个输入条目、{len(results)} 个输出条目，"
+            f"而决策表有 {len(columns)} 个输入列、{outputs} 个输出列"
         )
         problems.append(_problem(doc, element, message, own=True))
     entries: list[str | None] = []
@@ -160,7 +160,7 @@ def _read_rule(
     for entry in results:
         text = _text_of(entry)
         if text:
-            found = _check_expression(doc, entry, text, "eval", f"rule {number} output entry", functions, own=True)
+            found = _check_expression(doc, entry, text, "eval", f"第 {number} 条规则的输出条目", functions, own=True)
             problems += [found] if found else []
     return _Rule(element, number, entries), problems
 
@@ -171,20 +171,20 @@ def _check_input_entry(
     if text is None or text == "-":
         return []
     if not text.strip():
-        message = f"rule {number}: blank input entry matches nothing; use '-' for any value"
+        message = f"第 {number} 条规则：空白的输入条目不匹配任何值；任意值请写 '-'"
         return [_problem(doc, entry, message, own=True)]
     expression = dmn_entry_expression(column.expression, text)
-    shown = f"{_snippet(text)!r} (evaluated as {_snippet(expression)!r})"
+    shown = f"{_snippet(text)!r}（按 {_snippet(expression)!r} 求值）"
     if _glued(column.expression, text, expression):
         message = (
-            f"rule {number} input entry {shown}: SpiffWorkflow appends the entry to the input "
-            f"expression without a space; write '? {text.strip()}'"
+            f"第 {number} 条规则的输入条目 {shown}：流程引擎把条目直接接在输入表达式后面，"
+            f"中间没有空格；请写作 '? {text.strip()}'"
         )
         return [_problem(doc, entry, message, own=True)]
     try:
         check_source(expression, mode="eval", extra_names=(*functions, _DMN_INPUT))
     except ExpressionError as exc:
-        return [_problem(doc, entry, f"rule {number} input entry {shown}: {exc.message}", own=True)]
+        return [_problem(doc, entry, f"第 {number} 条规则的输入条目 {shown}：{exc.message}", own=True)]
     return []
 
 
@@ -260,13 +260,13 @@ def _candidate_values(constants: list[Any], type_ref: str) -> list[tuple[Any, st
     numbers = sorted({Fraction(v) for v in unique.values() if _is_number(v)})
     others = [(v, f"= {v!r}") for v in unique.values() if not _is_number(v)]
     if not numbers:
-        named = ", ".join(repr(v) for v, _ in others[:6]) + (", ..." if len(others) > 6 else "")
-        return [*others, (_OTHER, f"not in {named}" if others else "= any value")]
+        named = "、".join(repr(v) for v, _ in others[:6]) + ("……" if len(others) > 6 else "")
+        return [*others, (_OTHER, f"不在 {named} 之中" if others else "为任意值")]
     values: list[tuple[Any, str]] = [(numbers[0] - 1, f"< {_number(numbers[0])}")]
     for low, high in itertools.pairwise(numbers):
         values += [
             (low, f"= {_number(low)}"),
-            ((low + high) / 2, f"between {_number(low)} and {_number(high)}"),
+            ((low + high) / 2, f"在 {_number(low)} 与 {_number(high)} 之间"),
         ]
     values += [(numbers[-1], f"= {_number(numbers[-1])}"), (numbers[-1] + 1, f"> {_number(numbers[-1])}")]
     return values + others
@@ -319,7 +319,7 @@ def _analyse_table(doc: _Doc, decision: Any, table: Any, columns: list[_Column],
     if math.prod(len(axis.values) for axis in axes) > MAX_DMN_COMBINATIONS:
         return []
     name = decision.get("name") or decision.get("id")
-    label = f"decision table {table.get('id')} ({name})"
+    label = f"决策表 {table.get('id')}（{name}）"
     unique = (table.get("hitPolicy") or "UNIQUE").upper() == "UNIQUE"
     gaps, overlaps = _walk_combinations(axes, len(rules), undecided, unique)
     problems: list[Problem] = []
@@ -329,8 +329,8 @@ def _analyse_table(doc: _Doc, decision: Any, table: Any, columns: list[_Column],
         numbers = [str(rules[bit].number) for bit in matched]
         shown = _describe_combination(axes, combination)
         message = (
-            f"{label} has hit policy UNIQUE but rules {', '.join(numbers[:-1])} and {numbers[-1]} "
-            f"all match {shown}; SpiffWorkflow silently uses the first"
+            f"{label}的命中策略为 UNIQUE，但第 {'、'.join(numbers[:-1])} 与第 {numbers[-1]} 条规则"
+            f"都匹配 {shown}；流程引擎会默默采用第一条"
         )
         problems.append(_problem(doc, rules[matched[1]].element, message, own=True))
     return problems
@@ -362,7 +362,7 @@ def _describe_combination(axes: list[_Axis], combination: tuple[int, ...]) -> st
     """'decision = 'approve' and amount < 5'; position -1 means any value of that input."""
     pairs = zip(axes, combination, strict=True)
     parts = [f"{axis.column.label} {axis.values[position][1]}" for axis, position in pairs if position >= 0]
-    return " and ".join(parts) or "every input"
+    return " 且 ".join(parts) or "任意输入"
 
 
 def _merge_gaps(axes: list[_Axis], gaps: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
@@ -384,9 +384,9 @@ def _merge_gaps(axes: list[_Axis], gaps: list[tuple[int, ...]]) -> list[tuple[in
 
 def _gap_message(label: str, axes: list[_Axis], gaps: list[tuple[int, ...]]) -> str:
     merged = _merge_gaps(axes, gaps)
-    examples = "; ".join(_describe_combination(axes, combination) for combination in merged[:4])
-    more = f" (and {len(merged) - 4} more)" if len(merged) > 4 else ""
+    examples = "；".join(_describe_combination(axes, combination) for combination in merged[:4])
+    more = f"（另有 {len(merged) - 4} 种）" if len(merged) > 4 else ""
     return (
-        f"{label}: some inputs match no rule, so the decision sets nothing: {examples}{more}; "
-        "add rules for them or a last rule with '-' in every input"
+        f"{label}：有些输入不匹配任何规则，决策不会给出结果：{examples}{more}；"
+        "请为它们添加规则，或添加一条每个输入都为 '-' 的兜底规则"
     )

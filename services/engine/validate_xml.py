@@ -72,11 +72,11 @@ def _load(name: str, content: bytes | str) -> tuple[_Doc | None, list[Problem]]:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        return None, [Problem(name, None, exc.lineno or None, f"malformed XML: {exc.msg}")]
+        return None, [Problem(name, None, exc.lineno or None, f"XML 格式错误：{exc.msg}")]
     except (ValueError, etree.LxmlError) as exc:
-        return None, [Problem(name, None, None, f"malformed XML: {exc}")]
+        return None, [Problem(name, None, None, f"XML 格式错误：{exc}")]
     if root is None:
-        return None, [Problem(name, None, None, "malformed XML: no root element")]
+        return None, [Problem(name, None, None, "XML 格式错误：没有根元素")]
     return _classify(name, root)
 
 
@@ -86,9 +86,9 @@ def _classify(name: str, root: Any) -> tuple[_Doc | None, list[Problem]]:
         return _Doc(name, "bpmn", root), []
     if _local(root) == "definitions" and (namespace in DMN_SCHEMAS or "/DMN/" in namespace.upper()):
         return _Doc(name, "dmn", root), []
-    message = f"root element {_shorten_namespaces(str(root.tag))} is neither BPMN nor DMN definitions"
+    message = f"根元素 {_shorten_namespaces(str(root.tag))} 既不是 BPMN 也不是 DMN 的 definitions"
     if name.lower().endswith((".bpmn", ".dmn")):
-        message += f" (the file name says {name.rsplit('.', 1)[-1].upper()})"
+        message += f"（文件扩展名表明是 {name.rsplit('.', 1)[-1].upper()}）"
     return None, [Problem(name, None, root.sourceline, message)]
 
 
@@ -115,8 +115,8 @@ def _check_schema(doc: _Doc) -> list[Problem]:
     validator = _validator(doc)
     if validator is None:
         namespace = _namespace(doc.root)
-        reason = "SpiffWorkflow's copy of its schema does not load" if namespace in DMN_SCHEMAS else "unknown"
-        message = f"DMN namespace {namespace} is not checked against a schema ({reason}); save as DMN 1.3"
+        reason = "流程引擎自带的该版本模式无法载入" if namespace in DMN_SCHEMAS else "未知的版本"
+        message = f"DMN 命名空间 {namespace} 未经模式校验（{reason}）；请另存为 DMN 1.3"
         return [Problem(doc.name, None, doc.root.sourceline, message, "warning")]
     if doc.kind == "bpmn":
         validator.preprocess(doc.root)
@@ -127,7 +127,7 @@ def _check_schema(doc: _Doc) -> list[Problem]:
     entries = [(entry.line, entry.message) for entry in schema.error_log][:MAX_SCHEMA_ERRORS]
     owners = _line_owners(doc.root)
     return [
-        Problem(doc.name, owners.get(line), line or None, f"schema: {_shorten_namespaces(message)}")
+        Problem(doc.name, owners.get(line), line or None, f"不符合模式：{_shorten_namespaces(message)}")
         for line, message in entries
     ]
 
@@ -145,19 +145,19 @@ def _line_owners(root: Any) -> dict[int, str | None]:
 _RETRIEVAL = "correlationPropertyRetrievalExpression"
 # (namespace, local name, parent local name or None) -> (mode, description)
 _BPMN_SNIPPETS: dict[tuple[str, str, str | None], tuple[Mode, str]] = {
-    (BPMN_NS, "conditionExpression", None): ("eval", "condition"),
-    (BPMN_NS, "script", "scriptTask"): ("exec", "script"),
-    (BPMN_NS, "loopCardinality", None): ("eval", "loop cardinality"),
-    (BPMN_NS, "completionCondition", None): ("eval", "completion condition"),
-    (BPMN_NS, "loopCondition", None): ("eval", "loop condition"),
-    (BPMN_NS, "condition", "conditionalEventDefinition"): ("eval", "event condition"),
-    (BPMN_NS, "formalExpression", _RETRIEVAL): ("eval", "correlation expression"),
-    (BPMN_NS, "messagePath", _RETRIEVAL): ("eval", "correlation expression"),
-    (SPIFF_NS, "preScript", None): ("exec", "preScript"),
-    (SPIFF_NS, "postScript", None): ("exec", "postScript"),
-    (SPIFF_NS, "messagePayload", None): ("eval", "message payload"),
-    (SPIFF_NS, "payloadExpression", None): ("eval", "payload expression"),
-    (SPIFF_NS, "expression", "processVariableCorrelation"): ("eval", "correlation expression"),
+    (BPMN_NS, "conditionExpression", None): ("eval", "条件表达式"),
+    (BPMN_NS, "script", "scriptTask"): ("exec", "脚本"),
+    (BPMN_NS, "loopCardinality", None): ("eval", "循环次数表达式"),
+    (BPMN_NS, "completionCondition", None): ("eval", "完成条件"),
+    (BPMN_NS, "loopCondition", None): ("eval", "循环条件"),
+    (BPMN_NS, "condition", "conditionalEventDefinition"): ("eval", "事件条件"),
+    (BPMN_NS, "formalExpression", _RETRIEVAL): ("eval", "关联表达式"),
+    (BPMN_NS, "messagePath", _RETRIEVAL): ("eval", "关联表达式"),
+    (SPIFF_NS, "preScript", None): ("exec", "前置脚本 preScript"),
+    (SPIFF_NS, "postScript", None): ("exec", "后置脚本 postScript"),
+    (SPIFF_NS, "messagePayload", None): ("eval", "消息内容表达式"),
+    (SPIFF_NS, "payloadExpression", None): ("eval", "消息内容表达式"),
+    (SPIFF_NS, "expression", "processVariableCorrelation"): ("eval", "关联表达式"),
 }
 _TIMERS = ("timeDate", "timeDuration", "timeCycle")
 
@@ -177,7 +177,7 @@ def _check_bpmn_snippets(doc: _Doc, functions: tuple[str, ...]) -> list[Problem]
         if _is(element, BPMN_NS, *_TIMERS):
             found = _check_timer(doc, element, functions)
         elif _is(element, SPIFF_NS, "parameter") and element.get("value") is not None:
-            what = f"service parameter {element.get('id', '')!r}"
+            what = f"服务参数 {element.get('id', '')!r}"
             found = _check_expression(doc, element, element.get("value"), "eval", what, functions)
         else:
             kind = _snippet_kind(element)
@@ -205,16 +205,16 @@ def _check_script_host(doc: _Doc, element: Any) -> Problem | None:
     host = extension.getparent() if extension is not None else None
     if host is None or _local(extension) != "extensionElements" or _local(host) in _SCRIPT_HOSTS:
         return None
-    message = f"{_local(element)} on bpmn:{_local(host)} is never run by SpiffWorkflow"
+    message = f"bpmn:{_local(host)} 上的 {_local(element)} 不会被流程引擎执行"
     if _local(host) == "scriptTask":
-        message += "; put the code in the script itself"
+        message += "；请把代码写在脚本本身"
     return _problem(doc, element, message)
 
 
 def _parse_duration(value: str) -> object:
     parsed = TimerEventDefinition.parse_iso_duration(value)
     if not parsed:
-        raise ValueError("empty duration")
+        raise ValueError("时长为空")
     return parsed
 
 
@@ -226,9 +226,9 @@ def _parse_date(value: str) -> object:
 
 
 _TIMER_PARSERS: dict[str, tuple[Callable[[str], object], str]] = {
-    "timeDuration": (_parse_duration, 'an ISO 8601 duration such as "PT72H"'),
-    "timeDate": (_parse_date, 'an ISO 8601 date-time such as "2025-01-31T17:00:00+08:00"'),
-    "timeCycle": (TimerEventDefinition.parse_iso_recurring_interval, "an ISO 8601 repeating interval"),
+    "timeDuration": (_parse_duration, 'ISO 8601 时长（如 "PT72H"）'),
+    "timeDate": (_parse_date, 'ISO 8601 日期时间（如 "2025-01-31T17:00:00+08:00"）'),
+    "timeCycle": (TimerEventDefinition.parse_iso_recurring_interval, "ISO 8601 重复间隔"),
 }
 
 
@@ -239,7 +239,7 @@ def _timer_value_error(kind: str, value: str) -> str | None:
         parse(value)
     except Exception as exc:
         detail = str(exc) if isinstance(exc, ValueError) and "timeDate" in str(exc) else ""
-        return detail or f"is not {expected}"
+        return detail or f"不是 {expected}"
     return None
 
 
@@ -248,17 +248,17 @@ def _check_timer(doc: _Doc, element: Any, functions: tuple[str, ...]) -> Problem
     text = element.text or ""
     raw = text.strip()
     if not raw:
-        return _problem(doc, element, "timer expression is empty")
+        return _problem(doc, element, "计时器表达式为空")
     if raw[0] not in "\"'" and _timer_value_error(kind, raw) is None:
         if raw.isidentifier():
-            message = f'timer expression {raw} is a bare name: quote ISO 8601 durations, e.g. "{raw}"'
+            message = f'计时器表达式 {raw} 是一个裸名称：ISO 8601 时长须加引号，如 "{raw}"'
         else:
-            message = f'timer expression {raw} is not quoted: quote ISO 8601 values, e.g. "{raw}"'
+            message = f'计时器表达式 {raw} 没有加引号：ISO 8601 值须加引号，如 "{raw}"'
         return _problem(doc, element, message)
     try:
         tree = check_source(text, mode="eval", extra_names=functions)
     except ExpressionError as exc:
-        return _problem(doc, element, f"timer expression {_snippet(raw)!r}: {exc.message}")
+        return _problem(doc, element, f"计时器表达式 {_snippet(raw)!r}：{exc.message}")
     return _check_timer_tree(doc, element, kind, raw, tree, functions)
 
 
@@ -268,15 +268,15 @@ def _check_timer_tree(
     body = tree.body if isinstance(tree, ast.Expression) else None
     if isinstance(body, ast.Constant):
         if not isinstance(body.value, str):
-            return _problem(doc, element, f"timer expression {raw} must be a quoted ISO 8601 string")
+            return _problem(doc, element, f"计时器表达式 {raw} 须为带引号的 ISO 8601 字符串")
         error = _timer_value_error(kind, body.value)
         if error is not None:
-            return _problem(doc, element, f"timer expression {raw}: {error}")
+            return _problem(doc, element, f"计时器表达式 {raw}：{error}")
     elif isinstance(body, ast.Call):
         name = body.func.id if isinstance(body.func, ast.Name) else "?"
         if name not in functions:
-            allowed = ", ".join(functions) or "no function"
-            message = f"timer expression calls {name!r}: only {allowed} may compute a timer"
+            allowed = "、".join(functions) or "（无）"
+            message = f"计时器表达式调用了 {name!r}：只有 {allowed} 可以计算计时器"
             return _problem(doc, element, message)
     return None
 
@@ -285,14 +285,14 @@ def _check_processes(doc: _Doc) -> list[Problem]:
     """At least one executable process; warn about non-executable ones with content."""
     processes = [child for child in doc.root if _is(child, BPMN_NS, "process")]
     if not processes:
-        return [Problem(doc.name, None, doc.root.sourceline, "the document defines no process")]
+        return [Problem(doc.name, None, doc.root.sourceline, "文档中没有定义流程")]
     executable = [p for p in processes if p.get("isExecutable", "true") == "true"]
     if not executable:
-        ids = ", ".join(str(p.get("id")) for p in processes)
-        message = f'no executable process: set isExecutable="true" on {ids}'
+        ids = "、".join(str(p.get("id")) for p in processes)
+        message = f'没有可执行的流程：请在 {ids} 上设置 isExecutable="true"'
         return [Problem(doc.name, str(processes[0].get("id")), processes[0].sourceline, message)]
     return [
-        _problem(doc, p, "process is not executable and will be ignored", severity="warning", own=True)
+        _problem(doc, p, "流程不可执行，将被忽略", severity="warning", own=True)
         for p in processes
         if p not in executable and any(_local(child) in _FLOW_NODES for child in p)
     ]
@@ -301,7 +301,7 @@ def _check_processes(doc: _Doc) -> list[Problem]:
 def _check_unsupported(doc: _Doc) -> list[Problem]:
     """Flow nodes SpiffWorkflow has no parser for, reachable or not."""
     return [
-        _problem(doc, el, f"unsupported element bpmn:{_local(el)}: SpiffWorkflow cannot run it", own=True)
+        _problem(doc, el, f"不支持的元素 bpmn:{_local(el)}：流程引擎无法执行", own=True)
         for el in _elements(doc.root)
         if _is(el, BPMN_NS, *_FLOW_NODES) and el.tag not in _SUPPORTED_TAGS
     ]
@@ -313,7 +313,7 @@ _RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", "
 
 def _check_reserved_ids(doc: _Doc) -> list[Problem]:
     """Ids SpiffWorkflow uses for its own task specs: a flow node with one is silently lost."""
-    message = "id {!r} clashes with a task SpiffWorkflow creates itself; rename it"
+    message = "编号 {!r} 与流程引擎自行创建的任务重名，请改名"
     return [
         _problem(doc, el, message.format(el.get("id")), own=True)
         for el in _elements(doc.root)
@@ -374,10 +374,10 @@ def _check_gateways(doc: _Doc) -> list[Problem]:
         values = set().union(*(test[1] for test in tests if test is not None))
         if len(variables) != 1 or {True, False} <= values:
             continue
-        shown = ", ".join(sorted(repr(v) for v in values))
+        shown = "、".join(sorted(repr(v) for v in values))
         message = (
-            f"gateway has no default flow and its conditions only cover {variables.pop()} in {shown}: "
-            "any other value stops the workflow with an error; add a default flow"
+            f"网关没有默认流向，其条件只覆盖 {variables.pop()} 取 {shown} 的情形："
+            "其他取值会使流程出错停止；请添加默认流向"
         )
         problems.append(_problem(doc, gateway, message, severity="warning", own=True))
     return problems

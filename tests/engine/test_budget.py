@@ -33,7 +33,7 @@ def env() -> RestrictedEnvironment:
 
 @pytest.mark.parametrize(("name", "source"), STATIC.items())
 def test_what_the_source_shows_is_refused_when_checked(name: str, source: str) -> None:
-    expected = {"format width": "`%` formatting with a `*` width", "huge exponent": "exponent past ±60"}[name]
+    expected = {"format width": "不允许带 `*` 宽度或精度的 `%` 格式化", "huge exponent": "指数超过 ±60"}[name]
     with pytest.raises(UnsafeExpression) as refused:
         check_source(source, mode="exec")
     assert expected in refused.value.message
@@ -45,20 +45,20 @@ def test_what_the_source_hides_is_stopped_at_run_time(env: RestrictedEnvironment
     data: dict[str, Any] = {}
     with pytest.raises(BudgetExceeded) as refused:
         env.execute(source, data)
-    assert {"format width": "`*` width", "huge exponent": "exponent past ±60", "doubling": "larger than 100,000 items",
-            "nested repr": "longer than 100000 items"}[name] in str(refused.value)
+    assert {"format width": "`*` 宽度", "huge exponent": "指数超过 ±60", "doubling": "超过 100,000 项的值",
+            "nested repr": "超过 100000 项的序列"}[name] in str(refused.value)
     assert "n" not in data and "s" not in data
 
 
 @pytest.mark.parametrize(("source", "message"), [
-    ("x = 99999999999\n" + "x = x * x\n" * 12, f"larger than {MAX_INT_BITS} bits"),
-    ("y = round(r, d)", "round() to more than 60 digits"),
-    ("y = round(Decimal(e))", "exponent past ±60"),
-    ("y = sum(l, [])", "sum() adds numbers only"),
-    ("y = str([a, a, a])", "larger than 100,000 items"),
-    ("y = '%s' % (a + a,)", "larger than 100,000 items"),
-    ("\n".join(f"a{i} = 'y' * 99999" for i in range(40)), f"more than {MAX_WORK:,} steps"),
-    ("y = '%5000d' % 1", "width or precision past 1000"),
+    ("x = 99999999999\n" + "x = x * x\n" * 12, f"超过 {MAX_INT_BITS} 位的整数"),
+    ("y = round(r, d)", "round() 保留超过 60 位"),
+    ("y = round(Decimal(e))", "指数超过 ±60"),
+    ("y = sum(l, [])", "sum() 只能对数字求和"),
+    ("y = str([a, a, a])", "超过 100,000 项的值"),
+    ("y = '%s' % (a + a,)", "超过 100,000 项的值"),
+    ("\n".join(f"a{i} = 'y' * 99999" for i in range(40)), f"超过 {MAX_WORK:,} 步"),
+    ("y = '%5000d' % 1", "宽度或精度超过 1000"),
 ])
 def test_every_way_to_grow_a_value_is_bounded(env: RestrictedEnvironment, source: str, message: str) -> None:
     data = {"r": 12345, "d": -10**9, "e": "1e" + "999999", "l": [[0]] * 1000, "a": [0] * 40_000}

@@ -88,7 +88,7 @@ def test_hostile_condition_in_a_running_case_state_is_refused_when_reached(case:
 
     other = fresh_process(services)
     try:
-        with pytest.raises(EngineFailure, match="not allowed"):
+        with pytest.raises(EngineFailure, match="不允许"):
             act(other, app_id, "district-donghu", "approve")
         assert not marker.exists(), "the hostile expression ran"
         # nothing was stored: the district check is still open, the case where it was, no audit event

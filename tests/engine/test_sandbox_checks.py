@@ -27,7 +27,7 @@ ESCAPE = "().__class__.__base__.__subclasses__()"
 def test_every_key_and_value_of_a_dict_is_checked(source: str) -> None:
     with pytest.raises(UnsafeExpression) as caught:
         check_source(source, mode="eval")
-    assert "is not allowed" in str(caught.value)
+    assert "不允许" in str(caught.value)
     with pytest.raises(UnsafeExpression):  # and nothing of it runs
         RestrictedEnvironment().evaluate(source, {"x": 1})
 
@@ -40,10 +40,10 @@ def test_adding_and_subtracting_in_place_keep_their_meaning() -> None:
 
 
 @pytest.mark.parametrize(("second_line", "construct", "col"), [
-    ("b = ~a", "operator ~ is not allowed", 4),
-    ("a ^= 2", "operator ^ is not allowed", 0),
-    ("b = {**a}", "dict unpacking (**) is not allowed", 4),
-    ("b = a << 1", "operator << is not allowed", 4),
+    ("b = ~a", "不允许运算符 ~", 4),
+    ("a ^= 2", "不允许运算符 ^", 0),
+    ("b = {**a}", "不允许字典解包（**）", 4),
+    ("b = a << 1", "不允许运算符 <<", 4),
 ])
 def test_a_refused_operator_names_its_line_and_column(second_line: str, construct: str, col: int) -> None:
     with pytest.raises(UnsafeExpression) as caught:
@@ -52,9 +52,9 @@ def test_a_refused_operator_names_its_line_and_column(second_line: str, construc
 
 
 @pytest.mark.parametrize(("script", "message"), [
-    ("x[0] = 1", "assignment to a subscript (only plain names) is not allowed"),
-    ("a, b = 1, 2", "assignment to several names (only plain names) is not allowed"),
-    ("[a, b] = 1, 2", "assignment to several names (only plain names) is not allowed"),
+    ("x[0] = 1", "不允许赋值给下标（只能给普通名称赋值）"),
+    ("a, b = 1, 2", "不允许赋值给多个名称（只能给普通名称赋值）"),
+    ("[a, b] = 1, 2", "不允许赋值给多个名称（只能给普通名称赋值）"),
 ])
 def test_assignment_targets_are_named(script: str, message: str) -> None:
     with pytest.raises(UnsafeExpression) as caught:
@@ -65,13 +65,13 @@ def test_assignment_targets_are_named(script: str, message: str) -> None:
 def test_several_refusals_are_listed_once_each_in_order_at_most_six() -> None:
     with pytest.raises(UnsafeExpression) as caught:
         check_source("a.b + a.c + a.b + open(1)", mode="eval")
-    assert str(caught.value) == "call of 'open' is not allowed; attribute access is not allowed (.b, .c)"
+    assert str(caught.value) == "不允许调用 'open'；不允许访问属性（.b、.c）"
     with pytest.raises(UnsafeExpression) as caught:
         check_source("[open(1), eval(2), exec(3), open(4), getattr(5), setattr(6), _p, 2 ** 3, vars(7)]",
                      mode="eval")
-    assert str(caught.value) == ("call of 'open' is not allowed; call of 'eval' is not allowed; "
-                                 "call of 'exec' is not allowed; call of 'getattr' is not allowed; "
-                                 "call of 'setattr' is not allowed; name '_p' is not allowed")
+    assert str(caught.value) == ("不允许调用 'open'；不允许调用 'eval'；"
+                                 "不允许调用 'exec'；不允许调用 'getattr'；"
+                                 "不允许调用 'setattr'；不允许名称 '_p'")
 
 
 def test_a_refusal_in_a_running_diagram_keeps_its_reason_first() -> None:
@@ -79,4 +79,4 @@ def test_a_refusal_in_a_running_diagram_keeps_its_reason_first() -> None:
     with pytest.raises(SpiffWorkflowException) as caught:
         wf.do_engine_steps()
     message = str(caught.value)
-    assert message.startswith("call of 'open' is not allowed. "), message
+    assert message.startswith("不允许调用 'open'. "), message

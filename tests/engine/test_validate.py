@@ -54,7 +54,7 @@ def test_valid_diagram_parses_into_a_spec() -> None:
 def test_malformed_xml_is_one_problem_with_a_line() -> None:
     problem = only(validate_documents({"malformed.bpmn": fixture("malformed.bpmn")}))
     assert problem.line == line_of("malformed.bpmn", "</bpmn:startEvnt>")
-    assert "malformed XML" in problem.message
+    assert problem.message.startswith("XML 格式错误：")
     assert problem.file == "malformed.bpmn"
 
 
@@ -70,18 +70,19 @@ def test_unquoted_duration_names_the_boundary_event_and_line() -> None:
     assert problem.element_id == "Timer_Review_Deadline"
     assert problem.line == line_of("unquoted_duration.bpmn", ">PT72H<")
     assert problem.message == (
-        'timer expression PT72H is a bare name: quote ISO 8601 durations, e.g. "PT72H"'
+        '计时器表达式 PT72H 是一个裸名称：ISO 8601 时长须加引号，如 "PT72H"'
     )
-    assert str(problem).startswith(f"unquoted_duration.bpmn:{problem.line} [Timer_Review_Deadline] ")
+    assert str(problem).startswith(f"unquoted_duration.bpmn 第 {problem.line} 行 边界事件 Timer_Review_Deadline：")
+    assert problem.element_name == "边界事件"  # unnamed: named by its kind
 
 
 @pytest.mark.parametrize(
     ("expression", "fragment"),
     [
-        ('"P3X"', "is not an ISO 8601 duration"),
-        ("72", "must be a quoted ISO 8601 string"),
-        ('str("PT1H")', "only stage_deadline may compute a timer"),
-        ("deadline.days", "attribute access is not allowed"),
+        ('"P3X"', "不是 ISO 8601 时长"),
+        ("72", "须为带引号的 ISO 8601 字符串"),
+        ('str("PT1H")', "只有 stage_deadline 可以计算计时器"),
+        ("deadline.days", "不允许访问属性"),
     ],
 )
 def test_bad_timer_expressions(expression: str, fragment: str) -> None:
@@ -100,7 +101,7 @@ def test_good_timer_expressions(expression: str) -> None:
 def test_condition_syntax_error_names_the_flow() -> None:
     problem = only(validate_documents({"condition_syntax.bpmn": fixture("condition_syntax.bpmn")}))
     assert problem.element_id == "Flow_Big"
-    assert "syntax error" in problem.message
+    assert "语法错误" in problem.message
     assert problem.line == line_of("condition_syntax.bpmn", "<bpmn:conditionExpression")
 
 
@@ -108,10 +109,10 @@ def test_malicious_snippets_are_each_reported() -> None:
     problems = validate_documents({"malicious.bpmn": fixture("malicious.bpmn")})
     by_element = {p.element_id: p for p in problems}
     assert set(by_element) == {"Flow_Big", "Task_Prepare", "Task_Big"}, [str(p) for p in problems]
-    assert "name '__import__' is not allowed" in by_element["Flow_Big"].message
-    assert "attribute access is not allowed (.__class__)" in by_element["Task_Prepare"].message
-    assert "call of 'open' is not allowed" in by_element["Task_Big"].message
-    assert by_element["Task_Big"].message.startswith("preScript")
+    assert "不允许名称 '__import__'" in by_element["Flow_Big"].message
+    assert "不允许访问属性（.__class__）" in by_element["Task_Prepare"].message
+    assert "不允许调用 'open'" in by_element["Task_Big"].message
+    assert by_element["Task_Big"].message.startswith("前置脚本 preScript：")
     assert by_element["Task_Big"].line == line_of("malicious.bpmn", "<spiffworkflow:preScript>")
 
 
@@ -132,19 +133,19 @@ def test_prescript_on_a_script_task_is_reported_as_never_run() -> None:
     )
     problem = only(validate_documents({"v.bpmn": source}))
     assert problem.element_id == "Score"
-    assert "never run" in problem.message
+    assert "不会被流程引擎执行" in problem.message
 
 
 def test_reserved_id_is_reported() -> None:
     source = fixture("valid.bpmn").replace(b"StartEvent_1", b"Start")
     problem = only(validate_documents({"v.bpmn": source}))
     assert problem.element_id == "Start"
-    assert "clashes" in problem.message
+    assert "与流程引擎自行创建的任务重名" in problem.message
 
 
 def test_non_executable_process_is_reported() -> None:
     problem = only(validate_documents({"non_executable.bpmn": fixture("non_executable.bpmn")}))
-    assert "no executable process" in problem.message
+    assert "没有可执行的流程" in problem.message
     assert problem.element_id == "sketch_process"
 
 
@@ -152,7 +153,7 @@ def test_schema_violation_is_reported_with_line() -> None:
     source = fixture("valid.bpmn").replace(b"<bpmn:incoming>Flow_Low</bpmn:incoming>", b"<bpmn:bogus />")
     problems = errors(validate_documents({"v.bpmn": source}))
     assert problems
-    assert any("schema:" in p.message and "bpmn:bogus" in p.message for p in problems)
+    assert any("不符合模式：" in p.message and "bpmn:bogus" in p.message for p in problems)
     assert problems[0].line == line_of("valid.bpmn", "<bpmn:incoming>Flow_Low</bpmn:incoming>")
 
 
@@ -169,8 +170,8 @@ def test_gateway_without_default_over_literals_is_a_warning() -> None:
     problem = only(validate_documents({"v.bpmn": source}))
     assert problem.severity == "warning"
     assert problem.element_id == "Gateway_Grade"
-    assert "'high', 'low'" in problem.message
-    assert str(problem).split(" ", 2)[2].startswith("warning: ")
+    assert "'high'、'low'" in problem.message
+    assert "排他网关 Gateway_Grade：警告：网关没有默认流向" in str(problem)
     spec, _ = parse_documents({"v.bpmn": source})  # warnings do not stop parsing
     assert spec.name == "valid_process"
 
@@ -191,10 +192,10 @@ def test_business_rule_task_with_its_dmn_is_valid() -> None:
 def test_dmn_gap_is_reported_with_the_uncovered_values() -> None:
     problem = only(validate_documents({"gap.dmn": fixture("gap.dmn")}))
     assert problem.element_id == "Table_grant"
-    assert "match no rule" in problem.message
-    assert "decision not in 'approve', 'reject'" in problem.message
-    assert "decision = 'approve' and amount between 100000 and 200000" in problem.message
-    assert "decision = 'approve' and amount = 100000" in problem.message
+    assert "不匹配任何规则" in problem.message
+    assert "decision 不在 'approve'、'reject' 之中" in problem.message
+    assert "decision = 'approve' 且 amount 在 100000 与 200000 之间" in problem.message
+    assert "decision = 'approve' 且 amount = 100000" in problem.message
 
 
 def test_dmn_catch_all_rule_closes_the_gap() -> None:
@@ -213,7 +214,7 @@ def test_dmn_catch_all_rule_closes_the_gap() -> None:
 def test_dmn_unique_overlap_is_reported() -> None:
     problem = only(validate_documents({"overlap.dmn": fixture("overlap.dmn")}))
     assert problem.element_id == "Rule_high"
-    assert "rules 2 and 3" in problem.message
+    assert "第 2 与第 3 条规则" in problem.message
     assert "score > 80" in problem.message
 
 
@@ -222,8 +223,8 @@ def test_dmn_cells_go_through_the_sandbox() -> None:
     source = source.replace(b'<text>"approve"</text>', b"<text>&gt; &gt; 1</text>")
     problems = validate_documents({"decision.dmn": source})
     by_element = {p.element_id: p.message for p in problems}
-    assert "call of 'open' is not allowed" in by_element["Outcome_approve"]
-    assert "syntax error" in by_element["Entry_approve"]
+    assert "不允许调用 'open'" in by_element["Outcome_approve"]
+    assert "语法错误" in by_element["Entry_approve"]
 
 
 @pytest.mark.parametrize(
@@ -246,7 +247,7 @@ def test_dmn_entry_glued_to_the_input_name_is_reported() -> None:
     problem = only(validate_documents({"decision.dmn": source}))
     assert problem.element_id == "Entry_approve"
     assert "decisionin" in problem.message
-    assert 'write \'? in ("approve", "ok")\'' in problem.message
+    assert '请写作 \'? in ("approve", "ok")\'' in problem.message
 
 
 def test_missing_file_is_a_problem(tmp_path: Path) -> None:
@@ -254,7 +255,7 @@ def test_missing_file_is_a_problem(tmp_path: Path) -> None:
     result = validate_files([FIXTURES / "valid.bpmn", missing])
     assert result[str(FIXTURES / "valid.bpmn")] == []
     problem = only(result[str(missing)])
-    assert "not found" in problem.message
+    assert problem.message == "文件不存在"
 
 
 def test_validate_files_parses_dmn_alongside_bpmn() -> None:
@@ -270,7 +271,7 @@ def test_parse_documents_raises_with_every_problem() -> None:
 
 
 def test_parse_documents_unknown_process() -> None:
-    with pytest.raises(DiagramInvalid, match="not found"):
+    with pytest.raises(DiagramInvalid, match="找不到流程"):
         parse_documents({"valid.bpmn": fixture("valid.bpmn")}, "other_process")
 
 
@@ -305,5 +306,5 @@ def test_validate_documents_never_raises_on_odd_input(content: bytes) -> None:
 
 
 def test_problem_str() -> None:
-    assert str(Problem("a.bpmn", "Flow_1", 12, "bad")) == "a.bpmn:12 [Flow_1] bad"
-    assert str(Problem("a.bpmn", None, None, "bad")) == "a.bpmn bad"
+    assert str(Problem("a.bpmn", "Flow_1", 12, "坏了", element_name="顺序流")) == "a.bpmn 第 12 行 顺序流 Flow_1：坏了"
+    assert str(Problem("a.bpmn", None, None, "坏了")) == "a.bpmn：坏了"

@@ -50,6 +50,10 @@ def test_malicious_diagram_is_rejected_with_its_problems_and_changes_nothing(wor
     assert page.status_code == 422 and "未通过校验，未做任何更改" in page.text
     problems = page.text[page.text.index('id="problems"'):]
     assert "flow_district_reject" in problems and re.search(r'<td class="num">\d+</td>', problems)
+    # the element by its name in the diagram, its id in a <code> beside it; the problem in Chinese
+    assert "<td>不予通过 <code>flow_district_reject</code></td>" in problems
+    assert "条件表达式" in problems and "不允许名称 &#39;__import__&#39;" in problems
+    assert "is not allowed" not in problems
     assert "<b>evil</b>" not in page.text
     api = admin.post("/api/v1/admin/diagrams", headers=bearer,
                      files={"file": ("evil.bpmn", hostile.encode(), "text/xml")})

@@ -320,9 +320,11 @@ def public_notice_reads_as_a_period(browser: Browser, base: str) -> None:
 #: /api/docs is the vendored Swagger UI (app/web/static/vendor/swagger-ui, Apache-2.0) drawing
 #: /openapi.json: the elements it draws from the document (paths, tag names, parameter and property
 #: names, schema names, enum values and defaults, media types, type names) show the API's own
-#: identifiers, which a client types or a code generator names classes after; they are read like <code>. The rest of its chrome (Try it out, Parameters, Responses, Schemas, …) is the library's
-#: own English, allowlisted as such: it is not this service's text and cannot be translated without
-#: forking the bundle. What the service writes there (titles, summaries, descriptions) is scanned.
+#: identifiers, which a client types or a code generator names classes after; they are read like
+#: <code>. The rest of its chrome (Try it out, Parameters, Responses, Schemas, the OAS badge) is the
+#: library's own English, allowlisted as such: it is not this service's text and Swagger UI has no
+#: translations to switch to without forking the bundle. What the service writes there (titles,
+#: summaries, descriptions) is scanned like any page.
 SWAGGER_CODE = (".opblock-summary-path, .opblock-summary-operation-id, .parameter__name, .parameter__type, "
                 ".parameter__in, .prop-name, .prop-type, .prop-format, .model-title, .model-box-control, "
                 ".models-control, .response-col_status, .response-control-media-type, .content-type, "

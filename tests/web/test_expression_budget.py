@@ -40,7 +40,7 @@ def test_a_diagram_showing_the_danger_is_refused_at_upload(world: Services, clie
                     files={"file": ("hostile.bpmn", with_post_script(script), "text/xml")})
     assert r.status_code == 422, r.text
     messages = [p["message"] for p in r.json()["problems"]]
-    assert any("postScript" in m and ("`*` width" in m or "exponent past ±60" in m) for m in messages), messages
+    assert any("postScript" in m and ("`*` 宽度" in m or "指数超过 ±60" in m) for m in messages), messages
     assert snapshot(world) == before
 
 
@@ -57,9 +57,9 @@ def test_a_hidden_danger_fails_its_step_and_changes_nothing(world: Services, cli
     before = snapshot(world)
     r = client.post(f"/api/v1/tasks/{item.id}/complete", headers=district, json={"decision": "approve"})
     assert r.status_code == 409, r.text
-    expected = {"format width": "`*` width", "huge exponent": "exponent past ±60",
-                "doubling": "larger than 100,000 items", "nested repr": "longer than 100000 items"}[name]
-    assert expected in r.json()["detail"]
+    expected = {"format width": "`*` 宽度", "huge exponent": "指数超过 ±60",
+                "doubling": "超过 100,000 项的值", "nested repr": "超过 100000 项的序列"}[name]
+    assert expected in r.json()["detail"], r.json()["detail"]
     assert snapshot(world) == before and open_item(world, app_id).id == item.id
 
 
@@ -73,6 +73,6 @@ def test_a_diagram_carrying_script_for_the_browser_is_refused_at_upload(world: S
     before = snapshot(world)
     r = client.post("/api/v1/admin/diagrams", headers=admin, files={"file": ("doc.bpmn", xml.encode(), "text/xml")})
     assert r.status_code == 422
-    assert any(p["message"].startswith("HTML element <script> is not allowed") and p["line"]
+    assert any(p["message"].startswith("流程图中不允许 HTML 元素 <script>") and p["line"]
                for p in r.json()["problems"]), r.json()
     assert snapshot(world) == before
