@@ -58,6 +58,7 @@ def test_malicious_diagram_is_rejected_with_its_problems_and_changes_nothing(wor
     api = admin.post("/api/v1/admin/diagrams", headers=bearer,
                      files={"file": ("evil.bpmn", hostile.encode(), "text/xml")})
     assert api.status_code == 422 and any(p["element_id"] == "flow_district_reject" and p["line"]
+                                          and p["element_name"] == "不予通过"
                                           for p in api.json()["problems"])
     assert admin.post("/admin/diagrams", data={"csrf_token": csrf},
                       files={"file": ("notes.txt", b"hello", "text/plain")}).status_code == 422

@@ -88,6 +88,7 @@ class ProblemOut(BaseModel):
     file: str
     line: int | None
     element_id: str | None
+    element_name: str | None = Field(default=None, description="the element's name in the diagram, or its kind")
     message: str
     severity: str
 
@@ -188,9 +189,9 @@ def upload_diagram(file: UploadFile = File(..., description="a BPMN 2.0 file (.b
         done = admin_diagrams.upload(uow.session, services.engine, user=user, filename=file.filename or "",
                                      content=content, now=services.clock.now())
     except DiagramInvalid as exc:
-        problems = [ProblemOut(file=p.file, line=p.line, element_id=p.element_id, message=p.message,
-                               severity=p.severity) for p in exc.problems]
-        body = DiagramRejected(detail=f"file: 流程图未通过校验（{len(problems)} 个问题），未做任何更改",
+        problems = [ProblemOut(file=p.file, line=p.line, element_id=p.element_id, element_name=p.element_name,
+                               message=p.message, severity=p.severity) for p in exc.problems]
+        body = DiagramRejected(detail=f"文件：流程图未通过校验（{len(problems)} 个问题），未做任何更改",
                                rule=f"{len(problems)} 个问题", problems=problems)
         return JSONResponse(body.model_dump(), status_code=422)
     row = done.definition
