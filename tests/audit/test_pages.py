@@ -56,6 +56,9 @@ def test_replay_page_steps_through_with_the_path_highlighted(services: Services,
     text = page.text
     assert 'id="verdict"' in text and "回放重现了记录" in text
     assert "第 2 步之后的状态" in text and "补正材料" in text and "correct_application" in text
+    steps = text.split('id="steps"', 1)[1].split("</ol>", 1)[0]  # who acted: the name, the username beside it
+    assert re.search(r"[\u4e00-\u9fff] <code>district-[a-z]+</code>", steps), steps
+    assert not re.search(r"· <code>district-", steps)
     assert "缺少认定文件扫描件" in text  # the reason recorded at this step
     changes = text.split('id="changes"', 1)[1].split("</table>", 1)[0]
     assert "decision" in changes and "reason" in changes
