@@ -167,3 +167,27 @@ def test_timeline_path_follows_the_recorded_events_in_order(demo: dict[str, Demo
     objection = auditor.get(f"/audit/cases/{demo['e'].application_id}")
     assert _path_line(objection.text) == ("提交申请 → 区县初审 → 市中小企业局复审 → 公示 → 市中小企业局复审 → 公示 → "
                                           "公示期满 → 财政拨付 → 已拨付")
+
+
+def test_an_altered_archive_bundle_is_named_in_chinese_on_the_pages(services: Services, demo: dict[str, DemoCase],
+                                                                    login: Login) -> None:
+    """The evidence-bundle check as the pages show it (issue 13): an archived case whose bundle was
+    altered cannot be replayed nor downloaded, and the page says so in Chinese, naming the bundle."""
+    from datetime import timedelta
+
+    from services.audit import retention
+    from tests.helpers import clock
+
+    clock(services).advance(timedelta(days=services.settings.retention_days + 1))
+    victim = retention.archive(services, now=services.clock.now()).archived[0]
+    path = Path(services.settings.data_dir) / victim.path
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    path.write_bytes(bytes(data))
+    auditor = login("auditor")
+    for url in (f"/audit/cases/{victim.application_id}/replay", f"/audit/cases/{victim.application_id}/evidence"):
+        page = auditor.get(url)
+        assert page.status_code == 400, (url, page.status_code)
+        said = html.unescape(page.text.split("<main", 1)[1])
+        assert f"归档证据包 {victim.path} 被改动" in said, said
+        assert not re.search(r"\b(altered|archive bundle|does not match)\b", said)
