@@ -20,6 +20,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from services.audit.chain_write import HEAD_ID, Pending, canonical, write
+from services.db import writes
 from services.db.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -59,11 +60,16 @@ _CHAIN_MAPPERS = {AuditEvent.__mapper__, AuditHead.__mapper__}
 
 def write_queued(session: Session, *, committing: bool = False) -> None:
     """Write the session's queued events now (after flushing its other changes). `committing`: the
-    transaction commits right after, so the dialect may send the append and the COMMIT together."""
+    transaction commits right after, so the dialect may send the append and the COMMIT together,
+    with the writes queued for the COMMIT (services.db.writes.at_commit) sent just before them."""
     queue = session.info.pop(_QUEUE, None)
+    first = writes.take_at_commit(session) if committing else []
     if queue:
         session.flush()
-        write(session, queue, commit=committing)
+        write(session, queue, commit=committing, first=writes.prepare(session, first) if first else None)
+    elif first:
+        session.flush()
+        writes.run(session, first)
 
 
 @event.listens_for(Session, "before_commit")
@@ -76,12 +82,17 @@ def _before_commit(session: Session) -> None:
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # committed (queue already written) or rolled back: nothing stays queued
         session.info.pop(_QUEUE, None)
+        writes.drop_at_commit(session)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _before_chain_read(state: ORMExecuteState) -> None:
-    if state.session.info.get(_QUEUE) and _CHAIN_MAPPERS.intersection(state.all_mappers):
-        write_queued(state.session)
+    session = state.session
+    if session.info.get(_QUEUE) and _CHAIN_MAPPERS.intersection(state.all_mappers):
+        write_queued(session)
+    pending = writes.pending_tables(session)
+    if pending and pending.intersection(str(m.local_table) for m in state.all_mappers):
+        writes.run(session, writes.take_at_commit(session))  # read what the transaction wrote
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from services.db.dialect import sql
+from services.db.writes import Batch
 
 HEAD_ID = 1
 
@@ -48,9 +49,10 @@ class Pending:
                 "application_id": self.application_id, "payload": self.payload}
 
 
-def write(session: Session, events: list[Pending], *, commit: bool = False) -> None:
-    """Append `events` to the chain, in order, in the session's transaction; with `commit`, the
-    dialect may commit the transaction with the append (PostgreSQL: both sent in one flight)."""
+def write(session: Session, events: list[Pending], *, commit: bool = False, first: Batch | None = None) -> None:
+    """Append `events` to the chain, in order, in the session's transaction, after the writes of
+    `first`; with `commit`, the dialect may commit the transaction with the append (PostgreSQL: the
+    writes, the append and the COMMIT sent in one flight)."""
     if events:
         sql(session).append_chain(session, HEAD_ID, [e.body_prefix() for e in events], [e.row() for e in events],
-                                  commit=commit)
+                                  commit=commit, first=first)

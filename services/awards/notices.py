@@ -56,7 +56,8 @@ def decision_mail(session: Session, *, application_id: int, item_id: int, item_n
     if template is None:
         return
     outbox.enqueue(session, to=[email], template=template, context={**base, **extra}, now=now,
-                   dedupe_key=f"{template}:{application_id}:{item_id}", application_id=application_id)
+                   dedupe_key=f"{template}:{application_id}:{item_id}", application_id=application_id,
+                   with_commit=True)
 
 
 def escalation_recipients(session: Session, item: WorkItem) -> list[str]:

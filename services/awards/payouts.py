@@ -18,6 +18,7 @@ from services.audit import chain as audit
 from services.awards.funds import line_label, split
 from services.db.dialect import sql
 from services.db.models import Fund, FundDraw, Payout
+from services.db.writes import Write, at_commit
 from services.errors import Conflict, InsufficientFunds, InvalidInput
 from services.money import yuan
 
@@ -85,8 +86,9 @@ def pay(session: Session, *, application: Payable, fund_id: int, reference: str,
         held = session.identity_map.get(identity_key(Fund, line_id))
         if held is not None:
             session.expire(held, ["paid_fen"])  # a Fund the session holds reads its new total
-    session.connection().execute(_DRAWS, [{"payout_id": payout_id, "fund_id": line_id, "amount_fen": part}
-                                          for line_id, part, _line in draws])
+    # nothing in the step reads the draws back: they go with the COMMIT (services.db.writes.at_commit)
+    at_commit(session, Write(_DRAWS, [{"payout_id": payout_id, "fund_id": line_id, "amount_fen": part}
+                                      for line_id, part, _line in draws]))
     payout = Payout(id=payout_id, **values)
     payload: dict[str, Any] = {"payout": payout_id, "fund": fund_id, "amount_fen": amount,
                                "reference": payout.reference}

@@ -51,13 +51,18 @@ ONE_STATEMENT_MAX = 4
 
 
 def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: Sequence[dict[str, Any]], *,
-                 commit: bool = False) -> None:
+                 commit: bool = False, first: Any = None) -> None:
     """Append events (canonical JSON up to `"seq":`, and their columns) after the chain head, in order.
 
     With `commit` (the transaction commits right after: the session's before_commit), the statement
     and the COMMIT are sent together in psycopg's pipeline mode, so the head row is locked for the
     statement and the commit only, not for a round trip back to this process in between; the
-    session's own COMMIT that follows finds the transaction already committed and does nothing."""
+    session's own COMMIT that follows finds the transaction already committed and does nothing.
+    The prepared writes `first` (services.db.writes.Batch) go first, in the same flight."""
+    driver: Any = session.connection().connection.driver_connection
+    if first is not None and (not commit or len(rows) > ONE_STATEMENT_MAX or HOLDS is not None):
+        run_writes(driver, first.writes, first.notify)
+        first = None
     if len(rows) > ONE_STATEMENT_MAX:
         _append_many(session, head_id, bodies, rows)
         return
@@ -66,16 +71,24 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
         params[f"b{i}"] = body
         params.update({f"{name}{i}": row[name] for name in _COLUMNS})
     statement = _statement(head_id, len(rows))
-    driver = session.connection().connection.driver_connection if commit else None
-    if driver is None or not hasattr(driver, "pipeline"):
+    if not commit:
         session.connection().execute(statement, params)
         return
     if HOLDS is not None:
         _append_timed(driver, statement, params, session.get_bind().dialect, HOLDS)
         return
-    with driver.pipeline():
-        session.connection().execute(statement, params)
-        driver.commit()
+    cursors: list[Any] = []
+    try:
+        with driver.pipeline():
+            if first is not None:
+                cursors = _send(driver, first.writes, first.notify)
+            session.connection().execute(statement, params)
+            driver.commit()
+        if first is not None:
+            _done(cursors, first.writes, first.notify)
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 # Set to a list by the route benchmark (benchmarks/route_worker.py) to learn how long each committed
@@ -164,23 +177,34 @@ def run_writes(driver: Any, writes: Sequence[Any], notify: Any) -> list[int]:
     """Send prepared writes (services.db.writes) in one flight (psycopg's pipeline mode), each on
     its own cursor so each keeps its row count; the rows each changed. `notify(cursor, write,
     after)` tells the engine's listeners, if given."""
-    cursors = []
+    cursors: list[Any] = []
     try:
         with driver.pipeline():
-            for w in writes:
-                cursor = driver.cursor()
-                cursors.append(cursor)
-                if notify is not None:
-                    notify(cursor, w, False)
-                if w.many:
-                    cursor.executemany(w.sql, w.args)
-                else:
-                    cursor.execute(w.sql, w.args)
-        counts = [c.rowcount for c in cursors]
-        if notify is not None:
-            for cursor, w in zip(cursors, writes, strict=True):
-                notify(cursor, w, True)
-        return counts
+            cursors = _send(driver, writes, notify)
+        _done(cursors, writes, notify)
+        return [c.rowcount for c in cursors]
     finally:
         for cursor in cursors:
             cursor.close()
+
+
+def _send(driver: Any, writes: Sequence[Any], notify: Any) -> list[Any]:
+    """Queue each write on its own cursor (in pipeline mode: nothing waits for an answer)."""
+    cursors = []
+    for w in writes:
+        cursor = driver.cursor()
+        cursors.append(cursor)
+        if notify is not None:
+            notify(cursor, w, False)
+        if w.many:
+            cursor.executemany(w.sql, w.args)
+        else:
+            cursor.execute(w.sql, w.args)
+    return cursors
+
+
+def _done(cursors: list[Any], writes: Sequence[Any], notify: Any) -> None:
+    """Tell the listeners the writes ran."""
+    if notify is not None:
+        for cursor, w in zip(cursors, writes, strict=True):
+            notify(cursor, w, True)

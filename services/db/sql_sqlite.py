@@ -35,9 +35,12 @@ def insert_ignoring(entity: Any, *keys: str) -> Insert:
 
 
 def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: Sequence[dict[str, Any]], *,
-                 commit: bool = False) -> None:
-    """Append events (canonical JSON up to `"seq":`, and their columns) after the chain head, in order.
-    (`commit` is for the PostgreSQL module's sake: here the caller's COMMIT follows as usual.)"""
+                 commit: bool = False, first: Any = None) -> None:
+    """Append events (canonical JSON up to `"seq":`, and their columns) after the chain head, in order,
+    after the prepared writes `first` (services.db.writes.Batch). (`commit` is for the PostgreSQL
+    module's sake: here the caller's COMMIT follows as usual.)"""
+    if first is not None:
+        run_writes(session.connection().connection.driver_connection, first.writes, first.notify)
     head = session.connection().execute(_HEAD_READ, {"p_head": head_id}).one()
     seq, prev = head.seq, head.hash
     out = []

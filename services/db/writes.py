@@ -37,6 +37,9 @@ class Write:
     one: bool = False
 
 
+Notify = Callable[[Any, "Prepared", bool], None]
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A write ready for the cursor: SQL, arguments (a list of them: executemany), `one`."""
@@ -47,11 +50,16 @@ class Prepared:
     one: bool
 
 
-def run(session: Session, writes: Sequence[Write]) -> int | None:
-    """Run `writes` in order in the session's transaction; the index of the first `one` write that
-    did not change exactly one row (the caller rolls back and refuses), or None."""
-    if not writes:
-        return None
+@dataclass(frozen=True)
+class Batch:
+    """Writes prepared for one session's connection, and who to tell about them (None: no listener)."""
+
+    writes: list[Prepared]
+    notify: Notify | None
+
+
+def prepare(session: Session, writes: Sequence[Write]) -> Batch:
+    """Compile (once per statement and dialect) and convert the parameters of `writes`."""
     conn: Connection = session.connection()
     dialect = conn.dialect
     prepared = []
@@ -65,18 +73,51 @@ def run(session: Session, writes: Sequence[Write]) -> int | None:
             keys = tuple(sorted(rows[0])) if isinstance(w.statement, Insert) else ()
             c = compiled(w.statement, dialect, keys)
             prepared.append(Prepared(c.sql, [c.args(r) for r in rows], True, w.one))
-    driver = conn.connection.driver_connection
-    notify = _announcer(conn) if conn._has_events or conn.engine._has_events else None
+    return Batch(prepared, _announcer(conn) if conn._has_events or conn.engine._has_events else None)
+
+
+def run(session: Session, writes: Sequence[Write]) -> int | None:
+    """Run `writes` in order in the session's transaction; the index of the first `one` write that
+    did not change exactly one row (the caller rolls back and refuses), or None."""
+    if not writes:
+        return None
+    batch = prepare(session, writes)
+    conn = session.connection()
+    dialect = conn.dialect
     try:
-        counts = sql(session).run_writes(driver, prepared, notify)
+        counts = sql(session).run_writes(conn.connection.driver_connection, batch.writes, batch.notify)
     except dialect.loaded_dbapi.Error as exc:
-        failed = next((p for p in prepared), None)
-        raise DBAPIError.instance(failed.sql if failed else "", None, exc, dialect.loaded_dbapi.Error,
+        raise DBAPIError.instance(batch.writes[0].sql, None, exc, dialect.loaded_dbapi.Error,
                                   dialect=dialect) from exc
-    return next((i for i, (p, n) in enumerate(zip(prepared, counts, strict=True)) if p.one and n != 1), None)
+    return next((i for i, (p, n) in enumerate(zip(batch.writes, counts, strict=True)) if p.one and n != 1), None)
 
 
-Notify = Callable[[Any, Prepared, bool], None]
+# -- writes sent with the COMMIT -----------------------------------------------------------
+# A write nothing in the transaction reads back (the notice a step queues for the applicant: an
+# INSERT ... ON CONFLICT DO NOTHING) may wait for the COMMIT: the session's before_commit sends it
+# with the audit chain's append (services.audit.chain), on PostgreSQL in the same flight, so it
+# costs no round trip of its own. An ORM read of its table in the same transaction sends it first.
+_AT_COMMIT = "smeflow_writes_at_commit"
+
+
+def at_commit(session: Session, write: Write) -> None:
+    """Queue `write` to be sent with the transaction's COMMIT (dropped if it rolls back)."""
+    session.info.setdefault(_AT_COMMIT, []).append(write)
+
+
+def take_at_commit(session: Session) -> list[Write]:
+    """The writes queued for the COMMIT, now the caller's to send."""
+    queued: list[Write] = session.info.pop(_AT_COMMIT, [])
+    return queued
+
+
+def pending_tables(session: Session) -> set[str]:
+    """The tables the writes queued for the COMMIT go to."""
+    return {str(getattr(w.statement, "table", "")) for w in session.info.get(_AT_COMMIT, [])}
+
+
+def drop_at_commit(session: Session) -> None:
+    session.info.pop(_AT_COMMIT, None)
 
 
 def _announcer(conn: Connection) -> Notify:

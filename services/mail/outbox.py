@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from notifications.render import render
 from services.db.dialect import sql
 from services.db.models_mail import MAIL_STATUSES, OutboxMail
+from services.db.writes import Write, at_commit
 from services.errors import Conflict, InvalidInput, NotFound
 from services.uow import UnitOfWork
 
@@ -82,7 +83,8 @@ _DEDUPED: dict[str, Any] = {}
 
 
 def enqueue(session: Session, *, to: Sequence[str], template: str, context: Mapping[str, Any], now: datetime,
-            dedupe_key: str | None = None, application_id: int | None = None) -> OutboxMail | None:
+            dedupe_key: str | None = None, application_id: int | None = None,
+            with_commit: bool = False) -> OutboxMail | None:
     """Render mail `template` and add it to the outbox in the caller's transaction (no commit).
 
     Returns None without storing anything when no recipient is left after dropping blank addresses,
@@ -91,6 +93,10 @@ def enqueue(session: Session, *, to: Sequence[str], template: str, context: Mapp
     so the caller's transaction stays usable and nothing is read first.
     Raises InvalidInput for a malformed address, ValueError for an unknown template and
     jinja2.UndefinedError for a missing context value.
+
+    `with_commit` (a mail with a `dedupe_key` that nothing in the transaction reads back: a step's
+    notice): the same INSERT is sent with the transaction's COMMIT (services.db.writes.at_commit;
+    on PostgreSQL in the one flight of the audit append and the COMMIT), and None is returned.
     """
     recipients = _recipients(to)
     if not recipients:
@@ -109,11 +115,25 @@ def enqueue(session: Session, *, to: Sequence[str], template: str, context: Mapp
     if statement is None:  # built once per dialect, plain Core
         table: Any = OutboxMail.__table__
         statement = _DEDUPED[dialect.__name__] = dialect.insert_ignoring(table, "dedupe_key").returning(table.c.id)
+    if with_commit:
+        at_commit(session, Write(_deduped_plain(dialect), values))
+        return None
     stored = session.connection().execute(statement, values).scalar()
     if stored is None:
         log.info("mail %s not queued: dedupe key %r already used", template, dedupe_key)
         return None
     return OutboxMail(id=stored, **values)  # the row as stored (not attached to the session)
+
+
+_DEDUPED_PLAIN: dict[str, Any] = {}
+
+
+def _deduped_plain(dialect: Any) -> Any:
+    """The deduplicated INSERT without RETURNING (nothing reads its answer), built once per dialect."""
+    statement = _DEDUPED_PLAIN.get(dialect.__name__)
+    if statement is None:
+        statement = _DEDUPED_PLAIN[dialect.__name__] = dialect.insert_ignoring(OutboxMail.__table__, "dedupe_key")
+    return statement
 
 
 def build_message(mail: OutboxMail, *, now: datetime, domain: str = "smeflow") -> EmailMessage:
