@@ -91,14 +91,15 @@ def check_as_of(as_of: date, draft: Edition, against: Edition) -> None:
 
 
 def parse_take_up(text: str) -> Decimal | None:
-    """"observed" → None; otherwise a rate in 0..1 (at most 4 decimals); InvalidInput("take_up", ...)."""
+    """"按实际" (the page's word) or "observed" (the CLI's) → None; otherwise a rate in 0..1 (at most 4
+    decimals); InvalidInput("take_up", ...)."""
     cleaned = text.strip()
-    if cleaned == "observed":
+    if cleaned in ("observed", "按实际"):
         return None
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite() or not Decimal(0) <= value <= Decimal(1) or value.as_tuple().exponent < -4:  # type: ignore[operator]
-        raise InvalidInput("take_up", f"领取率须为 observed 或 0 到 1 之间的小数（最多四位小数），收到 {text[:20]!r}")
+        raise InvalidInput("take_up", f"领取率须为“按实际”或 0 到 1 之间的小数（最多四位小数），收到 {text[:20]!r}")
     return value

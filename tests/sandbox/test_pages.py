@@ -63,13 +63,15 @@ def test_stored_draft_and_recent_list(world: Services, login) -> None:  # type: 
     c = login("manager")
     token = csrf(c.get("/policy/simulate").text)
     r = c.post("/policy/simulate", data={"csrf_token": token, "draft": "2022-109", "against": "2022-109",
-                                         "as_of": "2024-06-03", "take_up": "observed"})
+                                         "as_of": "2024-06-03", "take_up": "按实际"})
     assert r.status_code == 303
-    assert "第 1 次" in c.get("/policy/simulate").text
+    form = c.get("/policy/simulate").text
+    assert "第 1 次" in form
+    assert 'name="take_up" value="按实际"' in form and "observed" not in form  # the take-up in words, not a code
 
 
 @pytest.mark.parametrize(("fields", "rule"), [
-    ({"take_up": "1.5"}, "领取率须为 observed 或 0 到 1 之间"),
+    ({"take_up": "1.5"}, "领取率须为“按实际”或 0 到 1 之间"),
     ({"against": "2019-001"}, "没有代码为 &#39;2019-001&#39; 的政策版本"),
     ({"as_of": "2031-01-01"}, "不在草案"),
     ({"as_of": "soon"}, "日期须为 YYYY-MM-DD"),
