@@ -11,11 +11,14 @@ import pytest
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from services.audit import chain as audit
 from services.awards.demo import ENTERPRISES, Demo
 from services.bootstrap import Services
 from services.db import writes
 from services.db.models import Timer, WorkItem
+from services.db.models_mail import OutboxMail
 from services.db.writes import Write
+from services.mail import outbox
 from tests.helpers import apply_for, open_item
 
 _WI: Any = WorkItem.__table__
@@ -98,3 +101,39 @@ def test_an_insert_missing_a_defaulted_column_is_refused_before_it_runs(services
     del row["overdue"]  # the model's Python-side default would not be applied on this path
     with services.uow() as uow, pytest.raises(ValueError, match="overdue"):
         writes.run(uow.session, [Write(INSERT_ITEM, [row])])
+
+
+def mails(services: Services, key: str) -> list[str]:
+    with services.uow() as uow:
+        return list(uow.session.scalars(select(OutboxMail.subject).where(OutboxMail.dedupe_key == key)))
+
+
+def queue_notice(services: Services, session: Any, key: str) -> None:
+    outbox.enqueue(session, to=["a@example.com"], template="application_rejected", now=services.clock.now(),
+                   context={"application_id": 1, "enterprise_name": "甲公司", "award_name": "奖励", "reason": "不符",
+                            "stage_name": "区县初审"},
+                   dedupe_key=key, with_commit=True)
+
+
+def test_a_write_sent_with_the_commit_is_stored_once_with_the_chain_or_not_at_all(world: Services) -> None:
+    services = world
+    with services.uow() as uow:  # rolled back: nothing stored
+        queue_notice(services, uow.session, "k1")
+        audit.append(uow.session, kind="test.event", actor="t", at=services.clock.now(), payload={})
+    assert mails(services, "k1") == []
+    with services.uow() as uow:  # committed with an audit event: stored, the chain intact
+        queue_notice(services, uow.session, "k1")
+        audit.append(uow.session, kind="test.event", actor="t", at=services.clock.now(), payload={})
+        uow.commit()
+    assert len(mails(services, "k1")) == 1
+    with services.uow() as uow:  # the same key again: the constraint keeps the one
+        queue_notice(services, uow.session, "k1")
+        uow.commit()
+    assert len(mails(services, "k1")) == 1
+    with services.uow() as uow:  # read back in the same transaction: sent first, so seen
+        queue_notice(services, uow.session, "k2")
+        assert uow.session.scalars(select(OutboxMail.id).where(OutboxMail.dedupe_key == "k2")).all() != []
+        uow.commit()
+    assert len(mails(services, "k2")) == 1
+    with services.uow() as uow:
+        assert audit.verify(uow.session).ok
