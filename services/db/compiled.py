@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Dialect, Executable, Insert
+from sqlalchemy import Connection, Dialect, Executable, Insert
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,28 @@ def compiled(statement: Executable, dialect: Dialect, keys: tuple[str, ...] = ()
     result = Compiled(str(c), tuple(c.positiontup) if c.positiontup else None, defaults, processors)
     _COMPILED[cache_key] = (statement, result)  # the statement is kept, so its id stays its own
     return result
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A write ready for the cursor: SQL, arguments (a list of them: executemany), `one`."""
+
+    sql: str
+    args: Any
+    many: bool
+    one: bool
+
+
+Notify = Callable[[Any, Prepared, bool], None]
+
+
+def announcer(conn: Connection) -> Notify | None:
+    """Tells the engine's cursor-execute listeners about a statement run on the DBAPI cursor:
+    (cursor, write, after); None when nothing listens."""
+    if not (conn._has_events or conn.engine._has_events):
+        return None
+
+    def notify(cursor: Any, p: Prepared, after: bool) -> None:
+        hook = conn.dispatch.after_cursor_execute if after else conn.dispatch.before_cursor_execute
+        hook(conn, cursor, p.sql, p.args, None, p.many)
+    return notify

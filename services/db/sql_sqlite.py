@@ -12,18 +12,21 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.dialects.sqlite import Insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from services.db.compiled import Prepared, announcer, compiled
 from services.db.models import AuditEvent, AuditHead
 
 _EVENT: Table = AuditEvent.__table__  # type: ignore[assignment]
 _HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
 
 
-_HEAD_READ = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == bindparam("p_head"))
+# SQLite runs every writing transaction under BEGIN IMMEDIATE: nothing else writes meanwhile, so the
+# head is read without a lock, on the DBAPI cursor like the writes below (services.db.writes)
+_HEAD_READ_SQL = "SELECT seq, hash FROM audit_head WHERE id = ?"
 _HEAD_MOVE = _HEAD.update().where(_HEAD.c.id == bindparam("p_head")).values(seq=bindparam("p_seq"),
                                                                             hash=bindparam("p_hash"))
 _EVENTS = insert(_EVENT)
@@ -41,16 +44,25 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
     module's sake: here the caller's COMMIT follows as usual.)"""
     if first is not None:
         run_writes(session.connection().connection.driver_connection, first.writes, first.notify)
-    head = session.connection().execute(_HEAD_READ, {"p_head": head_id}).one()
-    seq, prev = head.seq, head.hash
+    conn = session.connection()
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor()
+    try:
+        seq, prev = cursor.execute(_HEAD_READ_SQL, (head_id,)).fetchone()
+    finally:
+        cursor.close()
     out = []
     for body, row in zip(bodies, rows, strict=True):
         seq += 1
         digest = hashlib.sha256(prev.encode() + body + str(seq).encode() + b"}").hexdigest()
         out.append({**row, "seq": seq, "prev_hash": prev, "hash": digest})
         prev = digest
-    session.connection().execute(_EVENTS, out)
-    session.connection().execute(_HEAD_MOVE, {"p_head": head_id, "p_seq": seq, "p_hash": prev})
+    insert = compiled(_EVENTS, conn.dialect, tuple(sorted(out[0])))
+    move = compiled(_HEAD_MOVE, conn.dialect)
+    notify = announcer(conn)
+    run_writes(driver, [Prepared(insert.sql, [insert.args(r) for r in out], True, False),
+                        Prepared(move.sql, move.args({"p_head": head_id, "p_seq": seq, "p_hash": prev}), False, True)],
+               notify)
 
 
 def run_writes(driver: Any, writes: Sequence[Any], notify: Any) -> list[int]:

@@ -16,7 +16,7 @@ statements as they see any other. A DBAPI error is raised as SQLAlchemy's except
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Executable, Insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from services.db.compiled import compiled
+from services.db.compiled import Notify, Prepared, announcer, compiled
 from services.db.dialect import sql
 
 
@@ -35,19 +35,6 @@ class Write:
     statement: Executable
     params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
     one: bool = False
-
-
-Notify = Callable[[Any, "Prepared", bool], None]
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A write ready for the cursor: SQL, arguments (a list of them: executemany), `one`."""
-
-    sql: str
-    args: Any
-    many: bool
-    one: bool
 
 
 @dataclass(frozen=True)
@@ -73,7 +60,7 @@ def prepare(session: Session, writes: Sequence[Write]) -> Batch:
             keys = tuple(sorted(rows[0])) if isinstance(w.statement, Insert) else ()
             c = compiled(w.statement, dialect, keys)
             prepared.append(Prepared(c.sql, [c.args(r) for r in rows], True, w.one))
-    return Batch(prepared, _announcer(conn) if conn._has_events or conn.engine._has_events else None)
+    return Batch(prepared, announcer(conn))
 
 
 def run(session: Session, writes: Sequence[Write]) -> int | None:
@@ -118,11 +105,3 @@ def pending_tables(session: Session) -> set[str]:
 
 def drop_at_commit(session: Session) -> None:
     session.info.pop(_AT_COMMIT, None)
-
-
-def _announcer(conn: Connection) -> Notify:
-    """Tells the engine's cursor-execute listeners about a write: (cursor, write, after)."""
-    def notify(cursor: Any, p: Prepared, after: bool) -> None:
-        hook = conn.dispatch.after_cursor_execute if after else conn.dispatch.before_cursor_execute
-        hook(conn, cursor, p.sql, p.args, None, p.many)
-    return notify
