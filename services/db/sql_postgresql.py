@@ -109,13 +109,16 @@ def _append_timed(driver: Any, statement: Executable, params: dict[str, Any], di
         timed = _TIMED[id(statement)] = statement.returning(  # type: ignore[attr-defined]
             func.statement_timestamp(), func.clock_timestamp())
     c = compiled(timed, dialect)
-    with driver.pipeline():
+    with driver.pipeline():  # one flight: append, COMMIT, clock (driver.commit() would wait for the COMMIT)
         appended = driver.cursor()
         appended.execute(c.sql, c.args(params))
-        driver.commit()
+        committed = driver.cursor()
+        committed.execute("COMMIT")
         after = driver.cursor()
         after.execute("SELECT clock_timestamp()")
     (started, updated), (released,) = appended.fetchone(), after.fetchone()
+    for cursor in (appended, committed, after):
+        cursor.close()
     holds.append(((released - updated).total_seconds() * 1000, (released - started).total_seconds() * 1000))
 
 
