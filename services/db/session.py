@@ -31,7 +31,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def _sqlite_begin(conn: Connection) -> None:
     read_only = conn.get_execution_options().get("smeflow_read_only")
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    # on the sqlite3 connection itself: the statement needs none of SQLAlchemy's execution work
+    conn.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
