@@ -90,13 +90,19 @@ def _needs_routing_query() -> Any:
 
     barred = select(decided.c.id).where(
         decided.c.application_id == item.c.application_id, decided.c.completed_by == user.c.username,
-        decided.c.task_spec.not_in(SOD_EXEMPT), stage(decided.c.task_spec) != stage(item.c.task_spec)).exists()
+        *not_exempt(decided.c.task_spec), stage(decided.c.task_spec) != stage(item.c.task_spec)).exists()
     officer = select(user.c.id).where(
         user.c.active.is_(True), user.c.role == item.c.role, user.c.unit_head.is_(False),
         or_(item.c.review_unit_code.is_(None), user.c.review_unit_code == item.c.review_unit_code), ~barred).exists()
     return select(item.c.id).where(
         item.c.application_id == bindparam("p_app"), item.c.status == "open", item.c.blocked_reason.is_(None),
-        item.c.role != "applicant", item.c.task_spec.not_in(SOD_EXEMPT), ~officer).order_by(item.c.id)
+        item.c.role != "applicant", *not_exempt(item.c.task_spec), ~officer).order_by(item.c.id)
+
+
+def not_exempt(spec: Any) -> list[Any]:
+    """`spec NOT IN (SOD_EXEMPT)` as plain comparisons: an expanding IN would be rendered again on
+    every execution of a statement that is otherwise compiled once."""
+    return [spec != exempt for exempt in sorted(SOD_EXEMPT)]
 
 
 _NEEDS_ROUTING = _needs_routing_query()  # built once; SQLAlchemy caches its compiled form

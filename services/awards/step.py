@@ -44,7 +44,7 @@ def _query(*, lock: bool) -> Any:
     username: Any = bindparam("p_user")
     earlier = (select(decided.c.name).where(
         decided.c.application_id == wi.c.application_id, decided.c.completed_by == username,
-        decided.c.task_spec.not_in(eligibility.SOD_EXEMPT), _stage(decided.c.task_spec) != _stage(wi.c.task_spec))
+        *eligibility.not_exempt(decided.c.task_spec), _stage(decided.c.task_spec) != _stage(wi.c.task_spec))
         .order_by(decided.c.id).limit(1).scalar_subquery())
     query = (select(wi.c.id, wi.c.instance_id, wi.c.application_id, wi.c.task_id, wi.c.task_spec, wi.c.name,
                     wi.c.role, wi.c.review_unit_code, wi.c.enterprise_id, wi.c.status, wi.c.assignee,
