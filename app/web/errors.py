@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from app.web.deps import CsrfFailed, NotAuthenticated
-from app.web.limits import BodyRefused, refusal
+from app.web.limits import NOT_SIGNED_IN, BodyRefused, refusal
 from app.web.templating import render
 from services.errors import (
     Conflict,
@@ -52,7 +52,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
         if _wants_json(request):
-            return JSONResponse({"detail": "not authenticated"}, status_code=401,
+            return JSONResponse({"detail": NOT_SIGNED_IN}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 

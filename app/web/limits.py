@@ -50,6 +50,9 @@ UPLOADS: tuple[tuple[re.Pattern[str], Callable[[Settings], int]], ...] = (
 #: The routes that sign a user in: the only bodies accepted without a session or token.
 PUBLIC = frozenset({("POST", "/login"), ("POST", "/api/v1/tokens")})
 
+#: the 401 of the JSON API (the pages send the browser to the login page instead)
+NOT_SIGNED_IN = "未登录：请先登录，或在请求头 Authorization 中附上有效的 API 令牌"
+
 
 class BodyRefused(HTTPException):
     """The body is too long (413), too slow (408) or malformed in its framing (400).
@@ -168,7 +171,7 @@ class RequestBodyLimits:
     async def _not_signed_in(self, scope: Scope, receive: Receive, send: Send) -> None:
         response: Response
         if scope["path"].startswith("/api/"):
-            response = JSONResponse({"detail": "not authenticated"}, status_code=401,
+            response = JSONResponse({"detail": NOT_SIGNED_IN}, status_code=401,
                                     headers={"WWW-Authenticate": "Bearer", "Connection": "close"})
         else:
             response = RedirectResponse(f"/login?next={scope['path']}", status_code=303,
