@@ -62,6 +62,13 @@ class Prepared:
     many: bool
     one: bool
 
+    def send(self, cursor: Any) -> None:
+        """Execute on a DBAPI cursor (executemany for a list of arguments)."""
+        if self.many:
+            cursor.executemany(self.sql, self.args)
+        else:
+            cursor.execute(self.sql, self.args)
+
 
 Notify = Callable[[Any, Prepared, bool], None]
 

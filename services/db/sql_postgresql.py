@@ -199,10 +199,7 @@ def _send(driver: Any, writes: Sequence[Any], notify: Any) -> list[Any]:
         cursors.append(cursor)
         if notify is not None:
             notify(cursor, w, False)
-        if w.many:
-            cursor.executemany(w.sql, w.args)
-        else:
-            cursor.execute(w.sql, w.args)
+        w.send(cursor)
     return cursors
 
 

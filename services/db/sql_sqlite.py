@@ -74,10 +74,7 @@ def run_writes(driver: Any, writes: Sequence[Any], notify: Any) -> list[int]:
         for w in writes:
             if notify is not None:
                 notify(cursor, w, False)
-            if w.many:
-                cursor.executemany(w.sql, w.args)
-            else:
-                cursor.execute(w.sql, w.args)
+            w.send(cursor)
             counts.append(cursor.rowcount)
             if notify is not None:
                 notify(cursor, w, True)
