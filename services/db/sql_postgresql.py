@@ -60,7 +60,7 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
     session's own COMMIT that follows finds the transaction already committed and does nothing.
     The prepared writes `first` (services.db.writes.Batch) go first, in the same flight."""
     driver: Any = session.connection().connection.driver_connection
-    if first is not None and (not commit or len(rows) > ONE_STATEMENT_MAX or HOLDS is not None):
+    if first is not None and (not commit or len(rows) > ONE_STATEMENT_MAX):
         run_writes(driver, first.writes, first.notify)
         first = None
     if len(rows) > ONE_STATEMENT_MAX:
@@ -75,7 +75,7 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
         session.connection().execute(statement, params)
         return
     if HOLDS is not None:
-        _append_timed(driver, statement, params, session.get_bind().dialect, HOLDS)
+        _append_timed(driver, statement, params, session.get_bind().dialect, HOLDS, first)
         return
     cursors: list[Any] = []
     try:
@@ -101,15 +101,16 @@ _TIMED: dict[int, Executable] = {}
 
 
 def _append_timed(driver: Any, statement: Executable, params: dict[str, Any], dialect: Any,
-                  holds: list[tuple[float, float]]) -> None:
-    """The same append and COMMIT in one flight, the statement returning its start and the time of the
-    head's update, then the server's clock read right after the COMMIT in the same flight."""
+                  holds: list[tuple[float, float]], first: Any) -> None:
+    """The same writes, append and COMMIT in one flight, the statement returning its start and the time
+    of the head's update, then the server's clock read right after the COMMIT in the same flight."""
     timed: Any = _TIMED.get(id(statement))
     if timed is None:
         timed = _TIMED[id(statement)] = statement.returning(  # type: ignore[attr-defined]
             func.statement_timestamp(), func.clock_timestamp())
     c = compiled(timed, dialect)
     with driver.pipeline():  # one flight: append, COMMIT, clock (driver.commit() would wait for the COMMIT)
+        sent = _send(driver, first.writes, first.notify) if first is not None else []
         appended = driver.cursor()
         appended.execute(c.sql, c.args(params))
         committed = driver.cursor()
@@ -117,7 +118,9 @@ def _append_timed(driver: Any, statement: Executable, params: dict[str, Any], di
         after = driver.cursor()
         after.execute("SELECT clock_timestamp()")
     (started, updated), (released,) = appended.fetchone(), after.fetchone()
-    for cursor in (appended, committed, after):
+    if first is not None:
+        _done(sent, first.writes, first.notify)
+    for cursor in (*sent, appended, committed, after):
         cursor.close()
     holds.append(((released - updated).total_seconds() * 1000, (released - started).total_seconds() * 1000))
 
