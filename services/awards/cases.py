@@ -176,6 +176,7 @@ class CaseRuntime:
             row = session.execute(_ITEM_DONE, {"p_item": item.id}).one()
             raise Conflict(f"待办 #{item.id} 已由 {person_name(session, row.completed_by)} 办理，本次未作任何更改")
         if failed is not None:
+            session.rollback()  # the other writes of the batch ran: undone here, whatever the caller does next
             raise Conflict("案件同时被他人改动，本次未作任何更改")
         _sync(session, WorkItem, item.id, done)
         _sync(session, ProcessInstance, item.instance_id, saved)
@@ -204,6 +205,7 @@ class CaseRuntime:
         self._mirror(out, step, application, wf, before, now, overdue={t.attached_to for t in fired})
         self._write_application(out, application.id, step.application)
         if batch.run(session, out) is not None:
+            session.rollback()  # the other writes of the batch ran: undone here, whatever the caller does next
             raise Conflict("案件同时被他人改动，本次未作任何更改")
         _sync(session, ProcessInstance, instance_id, saved)
         _sync(session, Application, application.id, step.application)

@@ -15,9 +15,10 @@ from services.audit import chain as audit
 from services.awards.demo import ENTERPRISES, Demo
 from services.bootstrap import Services
 from services.db import writes
-from services.db.models import Timer, WorkItem
+from services.db.models import Application, ProcessInstance, Timer, WorkItem
 from services.db.models_mail import OutboxMail
 from services.db.writes import Write
+from services.errors import Conflict
 from services.mail import outbox
 from tests.helpers import apply_for, open_item
 
@@ -137,3 +138,37 @@ def test_a_write_sent_with_the_commit_is_stored_once_with_the_chain_or_not_at_al
     assert len(mails(services, "k2")) == 1
     with services.uow() as uow:
         assert audit.verify(uow.session).ok
+
+
+def test_a_step_on_a_state_changed_meanwhile_is_refused_and_leaves_nothing(world: Services) -> None:
+    """The state is saved only at the version read; when another process moved it on, the step's other
+    writes (already sent with it) are undone before the refusal, even for a caller that commits next."""
+    services = world
+    app_id = apply_for(services, A, "m2-little-giant-national", 300_000_00)
+    item = open_item(services, app_id)
+    with services.uow() as uow:
+        version = uow.session.get_one(ProcessInstance, item.instance_id).version
+    assert services.runtime.cached(item.instance_id) is not None  # the workflow cached at that version
+    with services.uow() as uow:  # another process's step moves the row on
+        uow.session.execute(update(ProcessInstance).where(ProcessInstance.id == item.instance_id)
+                            .values(version=version + 1))
+        uow.commit()
+    before = rows_of_case(services, app_id)
+    with services.uow() as uow:
+        wi = uow.session.get_one(WorkItem, item.id)
+        application = uow.session.get_one(Application, app_id)
+        with pytest.raises(Conflict, match="同时被他人改动"):
+            services.runtime.complete(uow, item=wi, application=application, now=services.clock.now(),
+                                      data={"decision": "approve", "reason": None}, actor="district-donghu",
+                                      outcome="approve", reason=None, version=version)
+        uow.commit()
+    assert rows_of_case(services, app_id) == before
+
+
+def rows_of_case(services: Services, app_id: int) -> dict[str, list[Any]]:
+    with services.uow() as uow:
+        s = uow.session
+        return {"items": [tuple(r) for r in s.execute(select(_WI).where(_WI.c.application_id == app_id))],
+                "timers": [tuple(r) for r in s.execute(select(_TIMER))],
+                "application": [tuple(r) for r in s.execute(select(Application.__table__).where(
+                    Application.id == app_id))]}
