@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,11 +13,29 @@ from app.web import create_app
 from services.awards.demo import DEMO_PASSWORD, Demo
 from services.bootstrap import Services
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 
 @pytest.fixture
 def world(services: Services) -> Services:
     Demo(services, echo=False).load()
     return services
+
+
+@pytest.fixture
+def chromium_browser() -> Iterator[Browser]:
+    """Debian's chromium driven by Playwright (the browser tests skip themselves when it is missing)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.test_browser_award_path import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 from app.web import create_app
 from services.bootstrap import Services
 from tests.democlock import demo_on_its_clock
-from tests.web.test_browser_award_path import CHROMIUM, CHROMIUM_ARGS, PDF, sign_in, submit, text
+from tests.web.test_browser_award_path import CHROMIUM, PDF, sign_in, submit, text
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -47,18 +47,6 @@ def demo_url(services: Services) -> Iterator[str]:
     demo.db.dispose()
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def banner(page: Page) -> str:
     return page.locator("#demo-banner").inner_text()
 
@@ -69,7 +57,8 @@ def open_step(page: Page, app_id: int, stage: str) -> None:
         row.get_by_role("link", name=stage).click()
 
 
-def test_newcomer_walks_a_case_on_the_demo_clock(demo_url: str, browser: Browser) -> None:
+def test_newcomer_walks_a_case_on_the_demo_clock(demo_url: str, chromium_browser: Browser) -> None:
+    browser = chromium_browser
     applicant = sign_in(browser, demo_url, "applicant-g")
     assert banner(applicant).startswith(f"{BANNER}2025-06-16 10:0")
     applicant.goto(f"{demo_url}/calls")

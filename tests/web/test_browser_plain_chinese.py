@@ -37,7 +37,7 @@ from services.awards.demo import DEMO_PASSWORD, Demo
 from services.bootstrap import Services, build
 from services.db.models import AwardType, ReviewUnit
 from services.engine.lanes import LANE_ROLES
-from tests.web.test_browser_award_path import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.web.test_browser_award_path import ARTIFACTS, CHROMIUM
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -184,18 +184,6 @@ def served(full_demo: Services) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     server.should_exit = True
     thread.join(5)
-
-
-@pytest.fixture
-def chromium_browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

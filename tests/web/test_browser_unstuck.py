@@ -26,11 +26,10 @@ from services.awards.demo import ENTERPRISES
 from services.bootstrap import Services
 from services.db.models import Enterprise, Fund
 from tests.helpers import application, clock
-from tests.web.test_browser_award_path import (  # noqa: F401  (chromium_browser, shots: fixtures)
+from tests.web.test_browser_award_path import (  # noqa: F401  (shots: a fixture)
     CHROMIUM,
     PDF,
     Steps,
-    chromium_browser,
     shots,
     sign_in,
     submit,
