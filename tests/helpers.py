@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +16,32 @@ from services.bootstrap import Services
 from services.db.base import Base
 from services.db.models import Application, Call, Enterprise, Honour, WorkItem
 from services.time.clock import ManualClock
+
+
+@contextmanager
+def served(services: Services) -> Iterator[str]:
+    """The web app on `services` served by uvicorn in a thread; yields its base URL. uvicorn binds
+    port 0 itself and the port it got is read back: no port is chosen by bind-then-close, which
+    another process could take in between."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from app.web import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60  # a readiness wait, generous for a loaded machine
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(5)
 
 
 def clock(services: Services) -> ManualClock:

@@ -13,27 +13,18 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
-from app.web import create_app
 from services.bootstrap import Services
 from tests.arrears.conftest import PASSWORD, build_campaign
 from tests.arrears.test_import import big_ledger
+from tests.helpers import served
 
 
 @pytest.fixture
 def server(services: Services) -> Iterator[str]:
     build_campaign(services)
-    srv = uvicorn.Server(uvicorn.Config(create_app(services), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert srv.started
-    yield f"http://127.0.0.1:{srv.servers[0].sockets[0].getsockname()[1]}"
-    srv.should_exit = True
-    thread.join(5)
+    with served(services) as url:
+        yield url
 
 
 def _login(url: str, username: str) -> httpx.Client:

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from app.web import create_app
 from services.awards.demo import DEMO_PASSWORD
 from services.bootstrap import Services
+from tests.helpers import served
 from tests.sandbox.seed import seed
 
 
@@ -36,21 +37,6 @@ def login(world: Services) -> Iterator[Callable[[str], TestClient]]:
 
 @pytest.fixture
 def live_url(world: Services) -> Iterator[str]:
-    """The app served by uvicorn in a thread (for the browser test); uvicorn binds port 0 itself and
-    the fixture reads the port it got (as tests/web/conftest.py does)."""
-    import threading
-    import time
-
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(create_app(world), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60  # a readiness wait, generous for a loaded machine
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    """The app served by uvicorn in a thread (for the browser test; tests.helpers.served)."""
+    with served(world) as url:
+        yield url

@@ -5,18 +5,15 @@ moves the demo clock past the end of the public notice from the page, finance pa
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from app.web import create_app
 from services.bootstrap import Services
 from tests.democlock import demo_on_its_clock
+from tests.helpers import served
 from tests.web.test_browser_award_path import CHROMIUM, PDF, sign_in, submit, text
 
 if TYPE_CHECKING:
@@ -29,21 +26,9 @@ BANNER = "演示环境 · 演示时钟 "
 
 @pytest.fixture
 def demo_url(services: Services) -> Iterator[str]:
-    import uvicorn
-
     demo = demo_on_its_clock(services)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(demo), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with served(demo) as url:
+        yield url
     demo.db.dispose()
 
 

@@ -37,6 +37,7 @@ from services.awards.demo import DEMO_PASSWORD, Demo
 from services.bootstrap import Services, build
 from services.db.models import AwardType, ReviewUnit
 from services.engine.lanes import LANE_ROLES
+from tests.helpers import served
 from tests.web.test_browser_award_path import ARTIFACTS, CHROMIUM
 
 if TYPE_CHECKING:
@@ -166,24 +167,9 @@ def full_demo(services: Services) -> Iterator[Services]:
 
 
 @pytest.fixture
-def served(full_demo: Services) -> Iterator[str]:
-    import threading
-    import time
-
-    import uvicorn
-
-    from app.web import create_app
-
-    server = uvicorn.Server(uvicorn.Config(create_app(full_demo), host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(5)
+def served_demo(full_demo: Services) -> Iterator[str]:
+    with served(full_demo) as url:
+        yield url
 
 
 @pytest.fixture
@@ -264,14 +250,14 @@ def crawl(browser: Browser, base: str, username: str, codes: set[str], folder: P
     return result
 
 
-def test_every_page_as_every_role_reads_plain_chinese(full_demo: Services, served: str, chromium_browser: Browser,
+def test_every_page_as_every_role_reads_plain_chinese(full_demo: Services, served_demo: str, chromium_browser: Browser,
                                                        shots: Path) -> None:
     codes = known_codes(full_demo)
     findings: list[Finding] = []
     too_wide: dict[str, list[str]] = {}
     refused: dict[str, list[str]] = {}
     for username in USERS:
-        crawl_result = crawl(chromium_browser, served, username, codes, shots)
+        crawl_result = crawl(chromium_browser, served_demo, username, codes, shots)
         assert len(crawl_result.pages) >= 3, (username, crawl_result.pages)
         findings.extend(crawl_result.findings)
         if username.startswith("applicant-") and crawl_result.too_wide:
@@ -286,7 +272,7 @@ def test_every_page_as_every_role_reads_plain_chinese(full_demo: Services, serve
     assert not findings, f"identifiers a person would read:\n{report}"
     assert not too_wide, f"applicant pages wider than {PHONE} px: {too_wide}"
     assert not refused, f"blocked by the pages' Content-Security-Policy (issue 12 item 8): {refused}"
-    public_notice_reads_as_a_period(chromium_browser, served)
+    public_notice_reads_as_a_period(chromium_browser, served_demo)
 
 
 def public_notice_reads_as_a_period(browser: Browser, base: str) -> None:
