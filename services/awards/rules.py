@@ -6,9 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
-from services.accounts.users import person_name
 from services.engine.runtime import HumanTask
 from services.errors import InvalidInput, NotFound
 from services.money import yuan
@@ -69,8 +66,3 @@ def cap_for(services: Services, revision_id: int | None, edition_code: str, awar
         return services.edition_revision(revision_id, edition_code).award(award_type_code).cap_fen
     except KeyError as exc:
         raise NotFound(f"奖励类型 {award_type_code} 不在本案的政策版本中") from exc
-
-
-def holder_name(session: Session, username: str) -> str:
-    """A user as a message names them: the display name (services.accounts.users.person_name)."""
-    return person_name(session, username)

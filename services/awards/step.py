@@ -21,7 +21,7 @@ from services.accounts.users import get_user, person_name
 from services.awards import eligibility, notices
 from services.awards.cases import Step
 from services.awards.payouts import pay
-from services.awards.rules import ITEM_STATUS, REDECIDE, Decision, cap_for, holder_name, task_data
+from services.awards.rules import ITEM_STATUS, REDECIDE, Decision, cap_for, task_data
 from services.db.models import Application, AwardType, Call, Enterprise, ProcessInstance, User, WorkItem
 from services.engine.runtime import HumanTask
 from services.errors import Conflict, Forbidden, NotFound
@@ -124,7 +124,7 @@ def read(session: Session, username: str, item_id: int) -> Row[Any]:
     if row.earlier is not None and row.task_spec not in eligibility.SOD_EXEMPT:
         raise Forbidden(f"职责分离：您已办理本案“{row.earlier}”环节，不能再办理“{row.name}”")
     if row.assignee is not None and row.assignee != username:
-        raise Conflict(f"该事项已由 {holder_name(session, row.assignee)} 认领，只有认领人可以办理；未做任何更改")
+        raise Conflict(f"该事项已由 {person_name(session, row.assignee)} 认领，只有认领人可以办理；未做任何更改")
     return row
 
 

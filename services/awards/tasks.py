@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
-from services.accounts.users import get_user
+from services.accounts.users import get_user, person_name
 from services.audit import chain as audit
 from services.awards import eligibility, step
-from services.awards.rules import ITEM_STATUS, NEEDS_REASON, REDECIDE, Decision, check_award_amount, holder_name
+from services.awards.rules import ITEM_STATUS, NEEDS_REASON, REDECIDE, Decision, check_award_amount
 from services.db.models import User, WorkItem
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from services.money import parse_yuan
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from services.bootstrap import Services
 
 __all__ = ["NEEDS_REASON", "REDECIDE", "Completed", "Decision", "check_award_amount", "check_holder", "claim",
-           "complete", "decision_from_input", "holder_name", "inbox", "release", "scope", "visible_item"]
+           "complete", "decision_from_input", "inbox", "release", "scope", "visible_item"]
 
 
 def scope(query: Select[Any], user: User) -> Select[Any]:
@@ -118,7 +118,7 @@ def decision_from_input(*, decision: str, reason: str | None = None, amount_fen:
 # -- claims ---------------------------------------------------------------------------------
 def _require_open(session: Session, item: WorkItem) -> None:
     if item.status != "open":
-        who = holder_name(session, item.completed_by or "?")
+        who = person_name(session, item.completed_by or "?")
         raise Conflict(f"待办 #{item.id} 已由 {who} {ITEM_STATUS.get(item.status, '办结')}；未做任何更改")
 
 
@@ -127,7 +127,7 @@ def check_holder(session: Session, user: User, item: WorkItem) -> None:
     and a completion of one item are serialised."""
     holder = session.scalar(select(WorkItem.assignee).where(WorkItem.id == item.id).with_for_update())
     if holder is not None and holder != user.username:
-        raise Conflict(f"该事项已由 {holder_name(session, holder)} 认领，只有认领人可以办理；未做任何更改")
+        raise Conflict(f"该事项已由 {person_name(session, holder)} 认领，只有认领人可以办理；未做任何更改")
 
 
 def claim(uow: UnitOfWork, *, item_id: int, username: str, now: datetime) -> WorkItem:
@@ -148,7 +148,7 @@ def claim(uow: UnitOfWork, *, item_id: int, username: str, now: datetime) -> Wor
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(item)
         _require_open(session, item)
-        raise Conflict(f"该事项已由 {holder_name(session, item.assignee or '?')} 认领；未做任何更改")
+        raise Conflict(f"该事项已由 {person_name(session, item.assignee or '?')} 认领；未做任何更改")
     session.refresh(item)
     audit.append(session, kind="task.claim", actor=username, at=now, instance_id=item.instance_id,
                  application_id=item.application_id, payload={"work_item": item.id, "task": item.task_spec})
@@ -164,7 +164,7 @@ def release(uow: UnitOfWork, *, item_id: int, username: str, now: datetime) -> W
     if item.assignee is None:
         raise Conflict("该事项当前无人认领，无需释放")
     if item.assignee != user.username:
-        raise Forbidden(f"该事项由 {holder_name(session, item.assignee)} 认领，只有认领人可以释放")
+        raise Forbidden(f"该事项由 {person_name(session, item.assignee)} 认领，只有认领人可以释放")
     freed = session.execute(update(WorkItem).where(
         WorkItem.id == item.id, WorkItem.status == "open", WorkItem.assignee == username).values(assignee=None))
     if freed.rowcount != 1:  # type: ignore[attr-defined]
