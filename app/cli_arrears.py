@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli_arrears_confirm import confirmation_app
+from app.cli_arrears_confirm import Contract, Creditor, CreditorName, Debtor, confirmation_app
 from app.cli_common import fail, guarded, input_file, output_file, services_from_env
 
 arrears_app = typer.Typer(help="清理拖欠中小企业账款（第十项措施）", no_args_is_help=True)
@@ -125,10 +125,10 @@ def cases(
 @arrears_app.command(help="登记投诉：省级受理投诉部门转办的直接交处理部门；市里按本地安排受理的（或台账导入的）先经"
                           "受理审查（10 个工作日）")
 def register(
-    creditor: Annotated[str, typer.Option(help="中小企业的统一社会信用代码")],
-    creditor_name: Annotated[str, typer.Option(help="中小企业名称")],
-    debtor: Annotated[str, typer.Option(help="债务人的统一社会信用代码（须已登记）")],
-    contract: Annotated[str, typer.Option(help="合同编号")],
+    creditor: Creditor,
+    creditor_name: CreditorName,
+    debtor: Debtor,
+    contract: Contract,
     signed: Annotated[str, typer.Option(help="合同签订日期，YYYY-MM-DD")],
     delivered: Annotated[str, typer.Option(help="交付日期，YYYY-MM-DD")],
     amount: Annotated[str, typer.Option(help="欠款金额，单位元")],

@@ -9,15 +9,21 @@ import typer
 
 from app.cli_common import guarded, services_from_env
 
+# the options naming a contract's parties, shared with `smeflow arrears register`
+Creditor = Annotated[str, typer.Option(help="中小企业的统一社会信用代码")]
+CreditorName = Annotated[str, typer.Option(help="中小企业名称")]
+Debtor = Annotated[str, typer.Option(help="债务人的统一社会信用代码（须已登记）")]
+Contract = Annotated[str, typer.Option(help="合同编号")]
+
 confirmation_app = typer.Typer(help="中小企业以应收账款融资的确权请求（30 日）", no_args_is_help=True)
 
 
 @confirmation_app.command("request", help="登记确权请求；债务人须在请求之日起 30 日内确认")
 def request_cmd(
-    creditor: Annotated[str, typer.Option(help="中小企业的统一社会信用代码")],
-    creditor_name: Annotated[str, typer.Option(help="中小企业名称")],
-    debtor: Annotated[str, typer.Option(help="债务人的统一社会信用代码（须已登记）")],
-    contract: Annotated[str, typer.Option(help="合同编号")],
+    creditor: Creditor,
+    creditor_name: CreditorName,
+    debtor: Debtor,
+    contract: Contract,
     amount: Annotated[str, typer.Option(help="待确认的应收账款，单位元")],
     financing: Annotated[str, typer.Option(help="以应收账款融资的方式和对象")],
     requested: Annotated[str, typer.Option(help="企业提出请求的日期，YYYY-MM-DD")],
