@@ -25,5 +25,5 @@ def run_import(services: Services, path: Path, *, partial: bool = False, actor: 
     return report
 
 
-from tests.web.conftest import client, live_url, login, world  # noqa: E402, F401  (the web fixtures, for the pool pages)
-from tests.web.test_browser_award_path import chromium_browser, shots  # noqa: E402, F401  (browser fixtures)
+from tests.web.conftest import chromium_browser, client, live_url, login, world  # noqa: E402, F401  (the web fixtures, for the pool pages)
+from tests.web.test_browser_award_path import shots  # noqa: E402, F401  (a browser fixture)

@@ -14,7 +14,7 @@ import pytest
 
 from services.awards.demo import DEMO_PASSWORD
 from services.bootstrap import Services
-from tests.web.test_browser_award_path import CHROMIUM, TIMEOUT_MS, chromium_browser  # noqa: F401
+from tests.web.test_browser_award_path import CHROMIUM, TIMEOUT_MS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -49,7 +49,7 @@ def attacker_site(live_url: str) -> Iterator[str]:
 
 
 def test_a_cross_site_login_form_does_not_sign_the_browser_in(world: Services, live_url: str, attacker_site: str,
-                                                              chromium_browser: Browser) -> None:  # noqa: F811
+                                                              chromium_browser: Browser) -> None:
     context = chromium_browser.new_context()
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
