@@ -78,17 +78,42 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
         _append_timed(driver, statement, params, session.get_bind().dialect, HOLDS, first)
         return
     cursors: list[Any] = []
+    around: list[Any] = []
     try:
         with driver.pipeline():
             if first is not None:
                 cursors = _send(driver, first.writes, first.notify)
+            around.append(_command(driver, _EARLY_RELEASE))
             session.connection().execute(statement, params)
-            driver.commit()
+            around.append(_command(driver, "COMMIT"))
+            around.append(_command(driver, _DURABLE))
         if first is not None:
             _done(cursors, first.writes, first.notify)
     finally:
-        for cursor in cursors:
+        for cursor in (*cursors, *around):
             cursor.close()
+
+
+# Early lock release. The commit that ends an append releases the head row at once, without waiting
+# for its WAL record to reach the disk (synchronous_commit off for this transaction only): that
+# wait, a WAL flush shared with every concurrent committer, was most of the time the head was held.
+# The same flight then runs one more tiny transaction at the session's own synchronous_commit, which
+# writes a WAL record (a logical-decoding message, ignored unless a decoder asks for its prefix; a
+# transaction that writes no WAL commits without a flush): its commit record lies after the step's,
+# so when it returns the step is on disk (and on a synchronous standby, if one is configured) before
+# the caller hears of it. A crash in between loses the step as a crash before its COMMIT would: the
+# WAL is replayed in order, so nothing committed after it (the next append, the mail dispatcher's
+# claim) survives without it. Another session may read the step in that window (well under a
+# millisecond); the mail dispatcher's claim commits, and so flushes the step, before any mail is sent.
+_EARLY_RELEASE = "SET LOCAL synchronous_commit = off"
+_DURABLE = "SELECT pg_logical_emit_message(true, 'smeflow.durable', '')"
+
+
+def _command(driver: Any, sql: str) -> Any:
+    """Queue a parameterless statement on its own cursor (pipeline mode: nothing waits)."""
+    cursor = driver.cursor()
+    cursor.execute(sql)
+    return cursor
 
 
 # Set to a list by the route benchmark (benchmarks/route_worker.py) to learn how long each committed
@@ -109,18 +134,17 @@ def _append_timed(driver: Any, statement: Executable, params: dict[str, Any], di
         timed = _TIMED[id(statement)] = statement.returning(  # type: ignore[attr-defined]
             func.statement_timestamp(), func.clock_timestamp())
     c = compiled(timed, dialect)
-    with driver.pipeline():  # one flight: append, COMMIT, clock (driver.commit() would wait for the COMMIT)
+    with driver.pipeline():  # one flight, as append_chain sends it, the clock read with the durable barrier
         sent = _send(driver, first.writes, first.notify) if first is not None else []
+        early = _command(driver, _EARLY_RELEASE)
         appended = driver.cursor()
         appended.execute(c.sql, c.args(params))
-        committed = driver.cursor()
-        committed.execute("COMMIT")
-        after = driver.cursor()
-        after.execute("SELECT clock_timestamp()")
-    (started, updated), (released,) = appended.fetchone(), after.fetchone()
+        committed = _command(driver, "COMMIT")
+        after = _command(driver, f"SELECT clock_timestamp(), ({_DURABLE.removeprefix('SELECT ')})")
+    (started, updated), (released, _xid) = appended.fetchone(), after.fetchone()
     if first is not None:
         _done(sent, first.writes, first.notify)
-    for cursor in (*sent, appended, committed, after):
+    for cursor in (*sent, early, appended, committed, after):
         cursor.close()
     holds.append(((released - updated).total_seconds() * 1000, (released - started).total_seconds() * 1000))
 

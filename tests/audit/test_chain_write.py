@@ -8,12 +8,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from services.audit import chain as audit
 from services.awards.demo import Demo
 from services.bootstrap import Services
 from services.db.models import AuditEvent, AuditHead
+from tests.conftest import requires_postgres
 from tests.helpers import act, apply_for, open_item
 
 AT = datetime(2024, 6, 3, 1, 2, 3, 456789, tzinfo=UTC)
@@ -128,3 +129,27 @@ def test_an_append_that_waited_for_the_head_chains_onto_the_new_head(services: S
         kinds = uow.session.scalars(select(AuditEvent.kind).where(AuditEvent.seq > seq).order_by(AuditEvent.seq))
         assert list(kinds) == ["test.first", "test.second"] and head.seq == seq + 2
         assert audit.verify(uow.session).ok
+
+
+@requires_postgres()
+def test_commit_returns_only_once_the_step_is_on_disk(services: Services) -> None:
+    """The append's transaction commits without waiting for its WAL flush, so the head row is free at
+    once; the commit must still return only when the step's commit record is on disk. Read from the
+    WAL itself (pg_walinspect lists only what has been flushed): the step's commit record lies at or
+    before the flush position read the moment the commit returned."""
+    with services.db.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_walinspect SCHEMA public"))
+        start = conn.scalar(text("SELECT pg_current_wal_insert_lsn()"))
+    with services.uow() as uow:
+        audit.append(uow.session, kind="test.durable", actor="bureau", at=AT, payload={"n": 1})
+        uow.commit()
+    with services.db.connect() as conn:
+        flushed = conn.scalar(text("SELECT pg_current_wal_flush_lsn()"))
+        assert conn.scalar(text("SELECT CAST(:end AS pg_lsn) >= CAST(:start AS pg_lsn)"),
+                           {"start": start, "end": flushed}), "the WAL was not flushed past the step"
+        xid = conn.scalar(text("SELECT xmin::text FROM audit_event WHERE kind = 'test.durable'"))
+        records = conn.execute(text(
+            "SELECT record_type FROM public.pg_get_wal_records_info(CAST(:start AS pg_lsn), CAST(:end AS pg_lsn))"
+            " WHERE resource_manager = 'Transaction' AND xid = CAST(:xid AS xid)"),
+            {"start": start, "end": flushed, "xid": xid}).scalars().all()
+    assert records == ["COMMIT"], f"the commit record of transaction {xid} is not flushed by {flushed}"
