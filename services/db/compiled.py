@@ -78,6 +78,8 @@ def announcer(conn: Connection) -> Notify | None:
     (cursor, write, after); None when nothing listens."""
     if not (conn._has_events or conn.engine._has_events):
         return None
+    if not (conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute):
+        return None  # listeners of other events only (SQLite's BEGIN)
 
     def notify(cursor: Any, p: Prepared, after: bool) -> None:
         hook = conn.dispatch.after_cursor_execute if after else conn.dispatch.before_cursor_execute

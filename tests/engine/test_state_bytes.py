@@ -44,3 +44,13 @@ def test_saved_state_is_the_serializers_bytes_at_every_step(services: Services) 
     act(services, first, "finance", "pay", reference="P-1")  # the case ends
     versions.append(_check(services, first))
     assert versions == [1, 1, 2, 5, 6, 7]
+    # the second case, kept in the cache meanwhile (its completed tasks' JSON too), returned twice and
+    # then refused by the bureau
+    act(services, second, "district-xihu", "return", reason="请补充材料")
+    act(services, second, "applicant-b", "resubmit")
+    act(services, second, "district-xihu", "return", reason="仍缺材料")
+    versions.append(_check(services, second))
+    act(services, second, "applicant-b", "resubmit")
+    act(services, second, "district-xihu", "approve")
+    act(services, second, "bureau", "reject", reason="不符合条件")
+    assert _check(services, second) == 8
