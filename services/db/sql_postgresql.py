@@ -9,6 +9,7 @@ session by services.db.dialect; the tests run on both).
   JSON, whose last key is `seq`: the caller sends the JSON up to `"seq":` and the statement closes
   it with the sequence number and `}`), insert the events and move the head. A bulk transaction's
   many events (more than ONE_STATEMENT_MAX) are hashed in Python after locking the head instead.
+  Sent with the COMMIT, the head is released before the WAL flush (see _EARLY_RELEASE below).
 """
 
 from __future__ import annotations
@@ -118,9 +119,11 @@ def _command(driver: Any, sql: str) -> Any:
 
 # Set to a list by the route benchmark (benchmarks/route_worker.py) to learn how long each committed
 # append held the head, by the server's clock: (from the head's update to the end of COMMIT, from
-# the statement's start to the end of COMMIT) in ms. The first misses the moments between taking
-# the lock and updating the row (hashing and inserting the events, inside the one statement); the
-# second adds any wait for the lock. None (the default, and in service): nothing is measured.
+# the statement's start to the end of COMMIT) in ms, the end of COMMIT read by the statement that
+# follows it in the flight (the durable barrier; so a little after the head was released). The
+# first misses the moments between taking the lock and updating the row (hashing and inserting the
+# events, inside the one statement); the second adds any wait for the lock. None (the default, and
+# in service): nothing is measured.
 HOLDS: list[tuple[float, float]] | None = None
 _TIMED: dict[int, Executable] = {}
 
