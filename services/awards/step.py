@@ -23,6 +23,7 @@ from services.awards.cases import Step
 from services.awards.payouts import pay
 from services.awards.rules import ITEM_STATUS, REDECIDE, Decision, cap_for, task_data
 from services.db.models import Application, AwardType, Call, Enterprise, ProcessInstance, User, WorkItem
+from services.db.session import core_execute
 from services.engine.runtime import HumanTask
 from services.errors import Conflict, Forbidden, NotFound
 from services.uow import UnitOfWork
@@ -113,8 +114,7 @@ def read(session: Session, username: str, item_id: int) -> Row[Any]:
     lock = session.get_bind().dialect.name == "postgresql"
     if session.new or session.dirty or session.deleted:
         session.flush()  # what the caller changed, visible to the read (as the ORM's autoflush would)
-    # a Core statement on the session's connection: none of the ORM's execution work for a plain row
-    row = session.connection().execute(_QUERIES[lock], {"p_user": username, "p_item": item_id}).first()
+    row = core_execute(session, _QUERIES[lock], {"p_user": username, "p_item": item_id}).first()
     if row is None:
         get_user(session, username)  # NotFound naming the user, if that is what is missing
         raise NotFound(f"待办 #{item_id} 不存在")

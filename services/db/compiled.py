@@ -1,5 +1,5 @@
 """Core statements compiled once per dialect, for running on the DBAPI cursor (services.db.writes,
-and the PostgreSQL chain append when the benchmark measures how long the head is held): the SQL,
+and the PostgreSQL chain append sent with the COMMIT): the SQL,
 the parameter order, the literal binds and the bind processors, as SQLAlchemy's own execution
 would use them."""
 

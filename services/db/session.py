@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,6 +45,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_T = TypeVar("_T")
+
+
 class RetryingSession(Session):
     """A session whose transaction survives a pooled connection that the server dropped meanwhile
     (restart, idle timeout): when the statement that begins a transaction fails because the
@@ -53,15 +57,26 @@ class RetryingSession(Session):
     as before: what was done is rolled back and not repeated behind the caller's back."""
 
     def _execute_internal(self, *args: Any, **kwargs: Any) -> Any:
-        if self.in_transaction() or self.new or self.dirty or self.deleted:
-            return super()._execute_internal(*args, **kwargs)
-        try:
-            return super()._execute_internal(*args, **kwargs)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-            self.rollback()
-            return super()._execute_internal(*args, **kwargs)
+        return _retried(self, lambda: super(RetryingSession, self)._execute_internal(*args, **kwargs))
+
+
+def core_execute(session: Session, statement: Executable, params: Mapping[str, Any]) -> CursorResult[Any]:
+    """A Core statement on the session's connection, without the ORM's execution work (the hot path's
+    reads), retried once like RetryingSession's when it begins the transaction on a dropped connection.
+    It does not flush: the caller flushes what must be visible to it."""
+    return _retried(session, lambda: session.connection().execute(statement, params))
+
+
+def _retried(session: Session, run: Callable[[], _T]) -> _T:
+    if session.in_transaction() or session.new or session.dirty or session.deleted:
+        return run()
+    try:
+        return run()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        session.rollback()
+        return run()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.orm import Session
 
-from services.db.compiled import compiled
+from services.db.compiled import Prepared, announcer, compiled
 from services.db.models import AuditEvent, AuditHead
 
 _EVENT: Table = AuditEvent.__table__  # type: ignore[assignment]
@@ -56,10 +56,10 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
     """Append events (canonical JSON up to `"seq":`, and their columns) after the chain head, in order.
 
     With `commit` (the transaction commits right after: the session's before_commit), the statement
-    and the COMMIT are sent together in psycopg's pipeline mode, so the head row is locked for the
-    statement and the commit only, not for a round trip back to this process in between; the
-    session's own COMMIT that follows finds the transaction already committed and does nothing.
-    The prepared writes `first` (services.db.writes.Batch) go first, in the same flight."""
+    and the COMMIT are sent together in psycopg's pipeline mode (_commit_flight), so the head row is
+    locked for the statement and the commit only, not for a round trip back to this process in
+    between; the session's own COMMIT that follows finds the transaction already committed and does
+    nothing. The prepared writes `first` (services.db.writes.Batch) go first, in the same flight."""
     driver: Any = session.connection().connection.driver_connection
     if first is not None and (not commit or len(rows) > ONE_STATEMENT_MAX):
         run_writes(driver, first.writes, first.notify)
@@ -75,21 +75,33 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
     if not commit:
         session.connection().execute(statement, params)
         return
-    if HOLDS is not None:
-        _append_timed(driver, statement, params, session.get_bind().dialect, HOLDS, first)
-        return
+    _commit_flight(session, driver, statement, params, first)
+
+
+def _commit_flight(session: Session, driver: Any, statement: Executable, params: dict[str, Any], first: Any) -> None:
+    """One flight in psycopg's pipeline mode, nothing waiting in between: the early release, the
+    prepared writes `first`, the append, the COMMIT and the durable barrier (below). Each on its own
+    cursor; the engine's cursor listeners are told of the writes and the append. With HOLDS set (the
+    benchmark) the append also returns the server's clock and the barrier reads it again."""
+    holds = HOLDS
+    if holds is not None:
+        statement = _timed(statement)
+    c = compiled(statement, session.get_bind().dialect)
+    append = Prepared(c.sql, c.args(params), many=False, one=False)
+    notify = first.notify if first is not None else announcer(session.connection())
+    writes = [*(first.writes if first is not None else ()), append]
     cursors: list[Any] = []
     around: list[Any] = []
     try:
         with driver.pipeline():
-            if first is not None:
-                cursors = _send(driver, first.writes, first.notify)
             around.append(_command(driver, _EARLY_RELEASE))
-            session.connection().execute(statement, params)
+            cursors = _send(driver, writes, notify)
             around.append(_command(driver, "COMMIT"))
-            around.append(_command(driver, _DURABLE))
-        if first is not None:
-            _done(cursors, first.writes, first.notify)
+            around.append(_command(driver, _CLOCKED_DURABLE if holds is not None else _DURABLE))
+        _done(cursors, writes, notify)
+        if holds is not None:
+            (started, updated), (released, _) = cursors[-1].fetchone(), around[-1].fetchone()
+            holds.append(((released - updated).total_seconds() * 1000, (released - started).total_seconds() * 1000))
     finally:
         for cursor in (*cursors, *around):
             cursor.close()
@@ -108,6 +120,7 @@ def append_chain(session: Session, head_id: int, bodies: Sequence[bytes], rows: 
 # millisecond); the mail dispatcher's claim commits, and so flushes the step, before any mail is sent.
 _EARLY_RELEASE = "SET LOCAL synchronous_commit = off"
 _DURABLE = "SELECT pg_logical_emit_message(true, 'smeflow.durable', '')"
+_CLOCKED_DURABLE = "SELECT clock_timestamp(), pg_logical_emit_message(true, 'smeflow.durable', '')"
 
 
 def _command(driver: Any, sql: str) -> Any:
@@ -128,28 +141,13 @@ HOLDS: list[tuple[float, float]] | None = None
 _TIMED: dict[int, Executable] = {}
 
 
-def _append_timed(driver: Any, statement: Executable, params: dict[str, Any], dialect: Any,
-                  holds: list[tuple[float, float]], first: Any) -> None:
-    """The same writes, append and COMMIT in one flight, the statement returning its start and the time
-    of the head's update, then the server's clock read right after the COMMIT in the same flight."""
+def _timed(statement: Executable) -> Executable:
+    """The append returning the statement's start and the time of the head's update (built once)."""
     timed: Any = _TIMED.get(id(statement))
     if timed is None:
         timed = _TIMED[id(statement)] = statement.returning(  # type: ignore[attr-defined]
             func.statement_timestamp(), func.clock_timestamp())
-    c = compiled(timed, dialect)
-    with driver.pipeline():  # one flight, as append_chain sends it, the clock read with the durable barrier
-        sent = _send(driver, first.writes, first.notify) if first is not None else []
-        early = _command(driver, _EARLY_RELEASE)
-        appended = driver.cursor()
-        appended.execute(c.sql, c.args(params))
-        committed = _command(driver, "COMMIT")
-        after = _command(driver, f"SELECT clock_timestamp(), ({_DURABLE.removeprefix('SELECT ')})")
-    (started, updated), (released, _xid) = appended.fetchone(), after.fetchone()
-    if first is not None:
-        _done(sent, first.writes, first.notify)
-    for cursor in (*sent, early, appended, committed, after):
-        cursor.close()
-    holds.append(((released - updated).total_seconds() * 1000, (released - started).total_seconds() * 1000))
+    return timed
 
 
 _HEAD_LOCK = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == bindparam("p_head")).with_for_update()
