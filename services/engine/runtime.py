@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
@@ -210,7 +210,7 @@ class Engine:
 
     def complete(self, wf: BpmnWorkflow, task_id: str, data: Mapping[str, Any], now: datetime) -> Snapshot:
         """Complete a READY user task with `data`. On failure the workflow must be discarded."""
-        task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == task_id), None)
+        task = _ready_human_task(wf, task_id)
         if task is None:
             raise NotFound(f"该环节在本案中已不是待办（{task_id}）")
         with clock(now):
@@ -318,6 +318,15 @@ class Engine:
                         return snap
             except SpiffWorkflowException as exc:
                 raise EngineFailure(f"流程运行出错：{exc}") from exc
+
+
+def _ready_human_task(wf: BpmnWorkflow, task_id: str) -> Any:
+    """The READY user task of that id (looked up by id, not by walking the task tree), else None."""
+    try:
+        task = wf.get_task_from_id(UUID(task_id))
+    except (ValueError, TaskNotFoundException):
+        return None
+    return task if task.state == TaskState.READY and task.task_spec.manual else None
 
 
 def _plain(value: datetime) -> datetime:
