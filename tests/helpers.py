@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from services.awards import applications, tasks
@@ -16,6 +18,14 @@ from services.bootstrap import Services
 from services.db.base import Base
 from services.db.models import Application, Call, Enterprise, Honour, WorkItem
 from services.time.clock import ManualClock
+
+# Debian's chromium, driven by Playwright for the browser tests (.ci/run installs it; .ci/check_skips.py
+# fails a CI pass whose browser tests were skipped, by the word chromium in the reason)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_MISSING = f"needs Debian's chromium at {CHROMIUM}"
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=CHROMIUM_MISSING)
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from app.web import create_app
 from services.awards.demo import DEMO_PASSWORD, Demo
 from services.bootstrap import Services
-from tests.helpers import served
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, served
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -31,10 +31,8 @@ def chromium_browser() -> Iterator[Browser]:
     (.ci/run installs it, and .ci/check_skips.py fails a CI pass whose browser tests did not run)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.web.test_browser_award_path import CHROMIUM, CHROMIUM_ARGS
-
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
+        pytest.skip(CHROMIUM_MISSING)
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

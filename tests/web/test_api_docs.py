@@ -4,13 +4,10 @@ violation."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 
 from services.bootstrap import Services
-from tests.web.test_manager import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
 
 def test_docs_page_loads_only_local_assets(client: TestClient) -> None:
@@ -23,7 +20,7 @@ def test_docs_page_loads_only_local_assets(client: TestClient) -> None:
         assert client.get(f"/static/vendor/swagger-ui/{asset}").status_code == 200, asset
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+@needs_chromium
 def test_docs_render_in_a_browser_with_no_internet(world: Services, live_url: str) -> None:
     from playwright.sync_api import Route, sync_playwright
 

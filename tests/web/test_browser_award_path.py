@@ -17,21 +17,18 @@ import pytest
 from services.awards.deadlines import sweep
 from services.awards.demo import DEMO_PASSWORD
 from services.bootstrap import Services
-from tests.helpers import application, clock
+from tests.helpers import application, clock, needs_chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, FilePayload, Page
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 ARTIFACTS = Path(os.environ.get("SMEFLOW_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 ENTERPRISE = "南昌精工智能装备有限公司"  # applicant-a, 东湖区, national little giant
 AWARD = "国家专精特新“小巨人”企业奖励"
 TIMEOUT_MS = 15_000
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+pytestmark = needs_chromium
 
 
 @pytest.fixture

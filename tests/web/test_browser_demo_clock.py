@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from services.bootstrap import Services
 from tests.democlock import demo_on_its_clock
-from tests.helpers import served
-from tests.web.test_browser_award_path import CHROMIUM, PDF, sign_in, submit, text
+from tests.helpers import needs_chromium, served
+from tests.web.test_browser_award_path import PDF, sign_in, submit, text
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+pytestmark = needs_chromium
 AWARD = "江西省“专精特新”中小企业奖励"
 BANNER = "演示环境 · 演示时钟 "
 

@@ -7,19 +7,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from services.awards.demo import DEMO_PASSWORD
 from services.bootstrap import Services
-from tests.web.test_browser_award_path import CHROMIUM, TIMEOUT_MS
+from tests.helpers import needs_chromium
+from tests.web.test_browser_award_path import TIMEOUT_MS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+pytestmark = needs_chromium
 
 
 @pytest.fixture

@@ -37,13 +37,13 @@ from services.awards.demo import DEMO_PASSWORD, Demo
 from services.bootstrap import Services, build
 from services.db.models import AwardType, ReviewUnit
 from services.engine.lanes import LANE_ROLES
-from tests.helpers import served
-from tests.web.test_browser_award_path import ARTIFACTS, CHROMIUM
+from tests.helpers import needs_chromium, served
+from tests.web.test_browser_award_path import ARTIFACTS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+pytestmark = needs_chromium
 
 #: one account of every role the demo has (and the arrears desks): who reads which pages
 USERS = ["applicant-a", "applicant-g", "district-donghu", "district-xihu", "bureau", "finance", "manager", "auditor",

@@ -18,16 +18,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
 from sqlalchemy import select
 
 from services.awards.deadlines import sweep
 from services.awards.demo import ENTERPRISES
 from services.bootstrap import Services
 from services.db.models import Enterprise, Fund
-from tests.helpers import application, clock
+from tests.helpers import application, clock, needs_chromium
 from tests.web.test_browser_award_path import (  # noqa: F401  (shots: a fixture)
-    CHROMIUM,
     PDF,
     Steps,
     shots,
@@ -39,7 +37,7 @@ from tests.web.test_browser_award_path import (  # noqa: F401  (shots: a fixture
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, FilePayload, Page
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+pytestmark = needs_chromium
 
 BASE_ENTERPRISE = ENTERPRISES[5][1]  # 赣江双创产业园运营有限公司, national base (measure 9), applicant-f
 BASE_AWARD = "国家小型微型企业创业创新示范基地奖励"

@@ -26,16 +26,13 @@ from services.db.models import AuditEvent, ProcessDefinition
 from services.db.models_mail import OutboxMail
 from services.errors import field_label
 from services.mail import outbox
-from tests.helpers import act, apply_for, clock, pass_public_notice, today
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, act, apply_for, clock, needs_chromium, pass_public_notice, today
 from tests.smtp import SmtpServer
 from tests.web.conftest import csrf_of
 
 Login = Callable[[str], TestClient]
 Token = Callable[[str], dict[str, str]]
 HOUR = 3600
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 @dataclass
@@ -330,7 +327,7 @@ def test_diagram_follows_the_award_filter(cases: Cases, world: Services, login: 
 
 
 # -- in a browser ----------------------------------------------------------------------------------
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+@needs_chromium
 def test_browser_draws_the_diagram_with_counts_on_its_nodes(cases: Cases, live_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 

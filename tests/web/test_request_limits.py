@@ -10,18 +10,15 @@ import re
 import socket
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 from fastapi.testclient import TestClient
 
 from app.web import create_app
 from app.web.limits import body_limit
 from services.bootstrap import Services
-from tests.helpers import apply_for
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, apply_for, needs_chromium
 from tests.web.routes import all_routes
-from tests.web.test_manager import CHROMIUM, CHROMIUM_ARGS
 
 Login = Callable[[str], TestClient]
 Token = Callable[[str], dict[str, str]]
@@ -148,7 +145,7 @@ def test_no_route_runs_on_the_event_loop(world: Services) -> None:
     assert [r.path for r in routes if inspect.iscoroutinefunction(r.endpoint)] == []
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+@needs_chromium
 def test_pages_and_the_diagram_viewer_work_under_the_policy(world: Services, live_url: str) -> None:
     """In chromium: the dashboard draws its diagram and the auditor's case page its path with no
     policy violation; the confirmation before closing a call early still asks (and a 'no' keeps the
