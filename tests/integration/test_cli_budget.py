@@ -4,7 +4,8 @@ opens only under an edition in force today (a test edition, loaded with `smeflow
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -62,8 +63,10 @@ def test_funds_from_the_command_line(cli: CliRunner) -> None:
     one_line_error(run(cli, "fund", "adjust", "nope", "--to", "1", "--reason", "r", "--user", "bureau"), "没有资金")
 
 
-def test_calls_of_the_edition_in_force_today(cli: CliRunner, tmp_path: Path) -> None:
-    year = date.today().year  # the CLI runs on the real clock
+def test_calls_of_the_edition_in_force_today(cli: CliRunner, services_env: Services, tmp_path: Path) -> None:
+    # the CLI runs on the real clock, and its day is the service's (Asia/Shanghai), not the machine's (UTC)
+    today = datetime.now(ZoneInfo(services_env.settings.timezone)).date()
+    year = today.year
     refused = run(cli, "call", "open", "--title", "本年度第一批", "--closes", f"{year}-12-31", "--user", "admin")
     one_line_error(refused, "没有施行中的政策版本")  # the 2022 edition ended on 2025-09-01
 
@@ -73,7 +76,7 @@ def test_calls_of_the_edition_in_force_today(cli: CliRunner, tmp_path: Path) -> 
     opened = run(cli, "call", "open", "--title", "本年度第一批（测试数据）", "--closes", f"{year}-12-31",
                  "--award", "test-2026-m2-srdi-sme-city", "--user", "admin")
     assert opened.exit_code == 0, opened.output
-    assert f"（政策版本 {TEST_CODE}）：{day_text(date.today())}至{year}年12月31日" in opened.output
+    assert f"（政策版本 {TEST_CODE}）：{day_text(today)}至{year}年12月31日" in opened.output
     assert opened.output.rstrip().endswith("，1 项奖励")
     calls = {c["title"]: c for c in json.loads(run(cli, "call", "list", "--json").output)}
     new = calls["本年度第一批（测试数据）"]
@@ -91,5 +94,5 @@ def test_calls_of_the_edition_in_force_today(cli: CliRunner, tmp_path: Path) -> 
     assert {c["title"]: c for c in json.loads(run(cli, "call", "list", "--json").output)}[
         "本年度第一批（测试数据）"]["state"] == "closed"
     listing = run(cli, "call", "list").output
-    assert f"{new['id']}  已提前截止  {date.today()} 至 {year}-12-31  政策版本 {TEST_CODE}  本年度第一批（测试数据）" \
+    assert f"{new['id']}  已提前截止  {today} 至 {year}-12-31  政策版本 {TEST_CODE}  本年度第一批（测试数据）" \
         in listing.splitlines()
