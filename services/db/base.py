@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+import zstandard
+from sqlalchemy import DateTime, LargeBinary, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -34,6 +36,56 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class PackedBytes(TypeDecorator[bytes]):
+    """Bytes stored as a zstd frame (level 1), and returned exactly as given.
+
+    For the serialized workflow state: about 35 KB of JSON per case, three quarters of it the diagram
+    the case runs, which packs to about 5.5 KB in some 40 µs. On SQLite every step rewrites the state,
+    and its overflow pages were most of the pages each step wrote and each checkpoint copied; on
+    PostgreSQL it is fewer bytes sent and none for the server to compress. A frame is standard zstd
+    (`zstd -d` reads it). What is returned is exactly what was given (the engine's serializer bytes,
+    which the audit events hash), whatever the stored form: a value that is not a frame (a row written
+    before states were packed, or written by hand) is returned as stored, and so is a frame that does
+    not unpack (altered in the database), for the audit's checks to name."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    MAGIC = b"\x28\xb5\x2f\xfd"  # a zstd frame; a serialized state is JSON and starts with "{"
+    LEVEL = 1
+    LIMIT = 256 * 1024 * 1024  # the most a stored frame may unpack to (a budget, not an expected size)
+    _local = threading.local()  # a compressor per thread (zstandard's objects are not thread-safe)
+
+    @classmethod
+    def pack(cls, value: bytes) -> bytes:
+        pack = getattr(cls._local, "pack", None)
+        if pack is None:
+            pack = cls._local.pack = zstandard.ZstdCompressor(level=cls.LEVEL)
+        return bytes(pack.compress(value))
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> bytes:
+        """The bytes a stored value stands for (see the class docstring)."""
+        if not raw.startswith(cls.MAGIC):
+            return raw
+        unpack = getattr(cls._local, "unpack", None)
+        if unpack is None:
+            unpack = cls._local.unpack = zstandard.ZstdDecompressor()
+        try:
+            size = zstandard.frame_content_size(raw)
+            if not 0 <= size <= cls.LIMIT:
+                return raw  # no size in the frame (not one written here), or beyond the budget
+            return bytes(unpack.decompress(raw, max_output_size=cls.LIMIT))
+        except zstandard.ZstdError:
+            return raw
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        return self.pack(value) if value else value
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        return None if value is None else self.unpack(bytes(value))
 
 
 class Base(DeclarativeBase):

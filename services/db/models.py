@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.db.base import Base, UTCDateTime
+from services.db.base import Base, PackedBytes, UTCDateTime
 
 Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only autoincrements INTEGER keys
 
@@ -151,7 +151,7 @@ class ProcessInstance(Base):
     __tablename__ = "process_instance"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     definition_hash: Mapped[str] = mapped_column(ForeignKey("process_definition.hash"))
-    state: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # loaded only on a cache miss
+    state: Mapped[bytes] = mapped_column(PackedBytes, deferred=True)  # loaded only on a cache miss
     serializer_version: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(20), default="running")

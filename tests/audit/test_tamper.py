@@ -229,3 +229,24 @@ def test_statements_missing_for_days_are_named(services: Services, demo: dict[st
     with services.uow() as uow:
         late = anchors.verify(uow.session, key=KEY, now=services.clock.now(), timezone=tz)
     assert not late.ok and "其后的声明缺失" in late.problems[0].message  # then: a problem
+
+
+def test_a_damaged_packed_state_is_named_by_replay(services: Services, demo: dict[str, DemoCase]) -> None:
+    """The state is stored as a zstd frame; one whose bytes were altered in the database does not
+    unpack, and replay names the stored state as changed and unreadable (no error page, no crash)."""
+    app_id = demo["b"].application_id
+    with services.uow() as uow:
+        instance_id = load_case(uow.session, app_id).instance_id
+        stored = uow.session.execute(text("SELECT state FROM process_instance WHERE id = :i"),
+                                     {"i": instance_id}).scalar_one()
+    stored = bytes(stored)
+    assert stored.startswith(b"\x28\xb5\x2f\xfd")  # packed
+    middle = len(stored) // 2
+    sql(services, "UPDATE process_instance SET state = :s WHERE id = :i",
+        s=stored[:middle] + bytes(b ^ 0xFF for b in stored[middle:middle + 8]) + stored[middle + 8:], i=instance_id)
+    services.runtime.forget()
+    result = replay_of(services, app_id)
+    assert result.first is not None and result.first.what == "stored state"
+    messages = [d.message for d in result.differences if d.what == "stored state"]
+    assert any("在没有审计事件的情况下被改动" in m for m in messages)
+    assert any("无法读取" in m for m in messages)

@@ -1,0 +1,75 @@
+"""The workflow state is stored packed (a zstd frame) and read back as the serializer's exact bytes;
+a state stored unpacked (before packing, or by hand) is read as it is and packed at the next step."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+import zstandard
+from sqlalchemy import select, text
+
+from services.awards.demo import Demo
+from services.bootstrap import Services
+from services.db.base import PackedBytes
+from services.db.models import Application, ProcessInstance
+from tests.helpers import act, apply_for, open_item
+
+
+def _raw(services: Services, instance_id: int) -> bytes:
+    """The column as stored, without the column type's reading."""
+    with services.db.connect() as conn:
+        return bytes(conn.execute(text("SELECT state FROM process_instance WHERE id = :i"),
+                                  {"i": instance_id}).scalar_one())
+
+
+def _instance(services: Services, app_id: int) -> tuple[int, bytes]:
+    with services.uow() as uow:
+        inst_id = uow.session.scalars(select(Application.instance_id).where(Application.id == app_id)).one()
+        assert inst_id is not None
+        state = uow.session.execute(select(ProcessInstance.state).where(ProcessInstance.id == inst_id)).scalar_one()
+    return inst_id, state
+
+
+def test_the_state_is_stored_as_a_zstd_frame_and_read_as_the_serializers_bytes(services: Services) -> None:
+    Demo(services, echo=False).load()
+    app_id = apply_for(services, "南昌精工智能装备有限公司", "m2-little-giant-national", 300_000_00)
+    act(services, app_id, "district-donghu", "approve")
+    inst_id, state = _instance(services, app_id)
+    cached = services.runtime.cached(inst_id)
+    assert cached is not None and state == services.engine.dumps_reference(cached[1])
+    raw = _raw(services, inst_id)
+    assert raw.startswith(PackedBytes.MAGIC) and len(raw) * 3 < len(state)
+    assert zstandard.ZstdDecompressor().decompress(raw) == state  # a standard frame: `zstd -d` reads it
+
+
+def test_a_state_stored_unpacked_is_read_and_packed_at_the_next_step(services: Services) -> None:
+    Demo(services, echo=False).load()
+    app_id = apply_for(services, "南昌精工智能装备有限公司", "m2-little-giant-national", 300_000_00)
+    inst_id, state = _instance(services, app_id)
+    with services.db.begin() as conn:  # as a row written before states were packed
+        conn.execute(text("UPDATE process_instance SET state = :s WHERE id = :i"), {"s": state, "i": inst_id})
+    assert _raw(services, inst_id) == state and state.startswith(b"{")
+    services.runtime.forget()
+    assert _instance(services, app_id)[1] == state
+    act(services, app_id, "district-donghu", "approve")  # restored from the unpacked row
+    assert open_item(services, app_id).task_spec == "bureau_review"
+    after = _raw(services, inst_id)
+    assert after.startswith(PackedBytes.MAGIC)
+    assert orjson.loads(PackedBytes.unpack(after))["tasks"] != orjson.loads(state)["tasks"]
+
+
+def test_what_does_not_unpack_is_returned_as_stored(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frame cut short, one beyond the unpacking budget, and a frame without its content size (not one
+    written here) are read back byte for byte as stored, for the audit's checks to name."""
+    Demo(services, echo=False).load()
+    app_id = apply_for(services, "南昌精工智能装备有限公司", "m2-little-giant-national", 300_000_00)
+    inst_id, state = _instance(services, app_id)
+    packed = PackedBytes.pack(state)
+    sizeless = zstandard.ZstdCompressor(level=1, write_content_size=False).compress(state)
+    monkeypatch.setattr(PackedBytes, "LIMIT", len(state) - 1)
+    for stored in (packed[:-10], packed, sizeless, PackedBytes.MAGIC):
+        with services.db.begin() as conn:
+            conn.execute(text("UPDATE process_instance SET state = :s WHERE id = :i"), {"s": stored, "i": inst_id})
+        assert _instance(services, app_id)[1] == stored
+    monkeypatch.setattr(PackedBytes, "LIMIT", len(state))
+    assert PackedBytes.unpack(packed) == state
