@@ -1,10 +1,17 @@
-"""Applications: eligibility checks, then the award route starts at the district check."""
+"""Applications: eligibility checks, then the award route starts at the district check.
+
+What the checks need is read in one Core statement (the call, the enterprise and the honour, each
+matched by its id: a missing one is a row of NULLs), then the enterprise's standing applications in the
+award's measure; no ORM entity is loaded before the application is added.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from config.policy import AwardType, Edition
@@ -12,6 +19,7 @@ from services.awards import highest
 from services.awards.calls import is_open
 from services.awards.routes import current_route
 from services.db.models import Application, Call, Enterprise, Honour
+from services.db.session import core_execute
 from services.errors import Conflict, InvalidInput, NotFound
 from services.money import yuan
 from services.uow import UnitOfWork
@@ -27,7 +35,53 @@ def _edition(services: Services, code: str) -> Edition:
     raise NotFound(f"政策版本 {code} 未载入")
 
 
-def check_eligibility(edition: Edition, award: AwardType, honour: Honour) -> None:
+class HonourFacts(Protocol):
+    """What eligibility reads of an honour (a Honour row, or the apply read's)."""
+
+    @property
+    def honour_type(self) -> str: ...
+    @property
+    def level(self) -> str: ...
+    @property
+    def recognised_on(self) -> date: ...
+
+
+@dataclass(frozen=True)
+class _Call:
+    id: int
+    title: str
+    opens_on: date
+    closes_on: date
+    closed_early: bool
+    award_types: list[str]
+    edition_code: str
+
+
+@dataclass(frozen=True)
+class _Honour:
+    id: int
+    enterprise_id: int
+    honour_type: str
+    level: str
+    recognised_on: date
+
+
+def _read_query() -> Any:
+    c, e, h = (t.__table__ for t in (Call, Enterprise, Honour))
+    return (select(c.c.id, c.c.title, c.c.opens_on, c.c.closes_on, c.c.closed_early, c.c.award_types, c.c.edition_code,
+                   e.c.id.label("enterprise"), e.c.review_unit_code,
+                   h.c.id.label("honour"), h.c.enterprise_id.label("honour_enterprise"), h.c.honour_type, h.c.level,
+                   h.c.recognised_on)
+            .select_from(c)
+            .outerjoin(e, e.c.id == bindparam("p_enterprise"))
+            .outerjoin(h, h.c.id == bindparam("p_honour"))
+            .where(c.c.id == bindparam("p_call")))
+
+
+_READ = _read_query()
+
+
+def check_eligibility(edition: Edition, award: AwardType, honour: HonourFacts) -> None:
     """The honour must be of the award's type and level and recognised inside the edition's coverage."""
     if (honour.honour_type, honour.level) != (award.honour_type, award.level):
         raise InvalidInput("honour_id", f"所选荣誉与奖励类型“{award.name_zh}”不符（类型或级别不同）")
@@ -53,9 +107,13 @@ def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: i
           today: date) -> Application:
     """Submit an application; it starts its award route at the district check. Caller commits."""
     session = uow.session
-    call = session.get(Call, call_id)
-    if call is None:
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # what the caller changed, visible to the read (as the ORM's autoflush would)
+    row = core_execute(session, _READ, {"p_call": call_id, "p_enterprise": enterprise_id,
+                                        "p_honour": honour_id}).first()
+    if row is None:
         raise NotFound(f"申报批次 #{call_id} 不存在")
+    call = _Call(row.id, row.title, row.opens_on, row.closes_on, row.closed_early, row.award_types, row.edition_code)
     if not is_open(call, today):
         raise InvalidInput("call_id", f"申报批次“{call.title}”未在申报期内（{call.opens_on} 至 {call.closes_on}），"
                                       "逾期不予受理")
@@ -63,12 +121,11 @@ def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: i
         raise InvalidInput("award_type", f"本批次不受理奖励类型 {award_type_code}")
     edition = _edition(services, call.edition_code)
     award = edition.award(award_type_code)
-    enterprise = session.get(Enterprise, enterprise_id)
-    honour = session.get(Honour, honour_id)
-    if enterprise is None:
+    if row.enterprise is None:
         raise NotFound(f"企业 #{enterprise_id} 不存在")
-    if honour is None or honour.enterprise_id != enterprise_id:
+    if row.honour is None or row.honour_enterprise != enterprise_id:
         raise InvalidInput("honour_id", "所选荣誉不属于该企业")
+    honour = _Honour(row.honour, row.honour_enterprise, row.honour_type, row.level, row.recognised_on)
     check_eligibility(edition, award, honour)
     if not isinstance(requested_fen, int) or requested_fen <= 0:
         raise InvalidInput("amount", "申请金额必须大于 0")
@@ -78,7 +135,7 @@ def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: i
     route = current_route(session, services.engine, award.route)
     application = Application(call_id=call.id, enterprise_id=enterprise_id, award_type_code=award.code,
                               policy_revision_id=edition.revision_id, honour_id=honour.id,
-                              review_unit_code=enterprise.review_unit_code,
+                              review_unit_code=row.review_unit_code,
                               requested_fen=requested_fen, description=description, status="running",
                               stage="start", stage_name="申报", created_at=now, updated_at=now)
     session.add(application)
@@ -87,7 +144,7 @@ def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: i
     except IntegrityError as exc:
         raise Conflict(f"该企业已申报过“{award.name_zh}”，同一奖励只能申报一次") from exc
     data = {"application_id": application.id, "award_type": award.code, "cap_fen": cap,
-            "requested_fen": requested_fen, "review_unit": enterprise.review_unit_code,
+            "requested_fen": requested_fen, "review_unit": row.review_unit_code,
             "decision": None, "reason": None, "award_amount_fen": None, "payment_reference": None}
     services.runtime.start(uow, route=route, application=application, data=data, actor=actor, now=now)
     return application

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -68,6 +69,17 @@ def open_call(session: Session, *, edition: Edition, title: str, opens_on: date,
     return call
 
 
-def is_open(call: Call, today: date) -> bool:
+class CallDates(Protocol):
+    """What `is_open` reads of a call (a Call row, or a read of its columns)."""
+
+    @property
+    def closed_early(self) -> bool: ...
+    @property
+    def opens_on(self) -> date: ...
+    @property
+    def closes_on(self) -> date: ...
+
+
+def is_open(call: CallDates, today: date) -> bool:
     """Applications are accepted only while a call is open (late ones are not: 逾期不予受理)."""
     return not call.closed_early and call.opens_on <= today <= call.closes_on

@@ -11,12 +11,14 @@ too (it would become two awards); a higher one after a lower one was paid follow
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from config.policy import AwardType, Edition
 from services.db.models import Application, Payout
+from services.db.session import core_execute
 
 ENDED = ("rejected", "lapsed", "declined")  # applications that exclude nothing
 
@@ -29,13 +31,19 @@ class Held:
     paid_fen: int
 
 
+_A, _P = Application.__table__, Payout.__table__
+# Core, with no expanding IN (its SQL would be rendered again at every run): an enterprise has few
+# applications, so the award codes and the ended states are filtered here
+_HELD = (select(_A.c.id, _A.c.award_type_code, _A.c.status, _P.c.amount_fen)
+         .outerjoin(_P, _P.c.application_id == _A.c.id).where(_A.c.enterprise_id == bindparam("p_enterprise")))
+
+
 def held_in_measure(session: Session, enterprise_id: int, codes: set[str]) -> list[Held]:
     """The enterprise's standing applications (and what was paid) for the award codes `codes`."""
-    rows = session.execute(select(Application.id, Application.award_type_code, Application.status, Payout.amount_fen)
-                           .outerjoin(Payout, Payout.application_id == Application.id)
-                           .where(Application.enterprise_id == enterprise_id, Application.award_type_code.in_(codes),
-                                  Application.status.not_in(ENDED)))
-    return [Held(a, c, s, int(p or 0)) for a, c, s, p in rows]
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # what the caller changed, visible to the read (as the ORM's autoflush would)
+    rows: list[Any] = list(core_execute(session, _HELD, {"p_enterprise": enterprise_id}))
+    return [Held(a, c, s, int(p or 0)) for a, c, s, p in rows if c in codes and s not in ENDED]
 
 
 def remaining_cap(edition: Edition, award: AwardType, held: list[Held], *, highest_only: bool,

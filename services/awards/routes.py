@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, true, update
 from sqlalchemy.orm import Session
 
 import bpmn
 from services.db.models import ProcessDefinition
+from services.db.session import core_execute
 from services.engine.runtime import Engine, Route, content_hash
 from services.errors import NotFound
 
@@ -44,11 +45,17 @@ def install(session: Session, engine: Engine, docs: dict[str, bytes], *, source_
     return row
 
 
+_PD = ProcessDefinition.__table__
+_CURRENT_HASH = select(_PD.c.hash).where(_PD.c.process_id == bindparam("p_process"), _PD.c.current.is_(true()))
+
+
 def current_route(session: Session, engine: Engine, process_id: str) -> Route:
     """The current version of a process, parsed (cached by hash in the engine: then only the current
     version's hash is read, not its documents)."""
     current = (ProcessDefinition.process_id == process_id, ProcessDefinition.current.is_(True))
-    digest = session.scalars(select(ProcessDefinition.hash).where(*current)).first()
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # a definition just installed in this transaction counts
+    digest = core_execute(session, _CURRENT_HASH, {"p_process": process_id}).scalar()
     cached = engine.cached_route(digest, process_id) if digest is not None else None
     if cached is not None:
         return cached
