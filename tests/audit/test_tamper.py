@@ -11,6 +11,7 @@ from services.audit import chain as audit
 from services.audit.replay_record import load_case
 from services.awards.demo import DemoCase
 from services.bootstrap import Services
+from services.db.base import PackedBytes
 from services.db.models import AuditEvent, AuditHead, ProcessInstance, WorkItem
 from tests.audit.conftest import replay_of, sql
 from tests.helpers import clock
@@ -232,18 +233,15 @@ def test_statements_missing_for_days_are_named(services: Services, demo: dict[st
 
 
 def test_a_damaged_packed_state_is_named_by_replay(services: Services, demo: dict[str, DemoCase]) -> None:
-    """The state is stored as a zstd frame; one whose bytes were altered in the database does not
+    """A state stored as a zstd frame (as on SQLite) whose bytes were altered in the database does not
     unpack, and replay names the stored state as changed and unreadable (no error page, no crash)."""
     app_id = demo["b"].application_id
     with services.uow() as uow:
-        instance_id = load_case(uow.session, app_id).instance_id
-        stored = uow.session.execute(text("SELECT state FROM process_instance WHERE id = :i"),
-                                     {"i": instance_id}).scalar_one()
-    stored = bytes(stored)
-    assert stored.startswith(b"\x28\xb5\x2f\xfd")  # packed
-    middle = len(stored) // 2
+        inst = uow.session.get_one(ProcessInstance, load_case(uow.session, app_id).instance_id)
+        packed, instance_id = PackedBytes.pack(bytes(inst.state)), inst.id
+    middle = len(packed) // 2
     sql(services, "UPDATE process_instance SET state = :s WHERE id = :i",
-        s=stored[:middle] + bytes(b ^ 0xFF for b in stored[middle:middle + 8]) + stored[middle + 8:], i=instance_id)
+        s=packed[:middle] + bytes(b ^ 0xFF for b in packed[middle:middle + 8]) + packed[middle + 8:], i=instance_id)
     services.runtime.forget()
     result = replay_of(services, app_id)
     assert result.first is not None and result.first.what == "stored state"
