@@ -14,6 +14,7 @@ from services.awards.demo import Demo
 from services.bootstrap import Services
 from services.db.base import PackedBytes
 from services.db.models import Application, ProcessInstance
+from tests.conftest import requires_postgres
 from tests.helpers import act, apply_for, open_item
 
 
@@ -84,3 +85,20 @@ def test_what_does_not_unpack_is_returned_as_stored(services: Services, monkeypa
         assert _instance(services, app_id)[1] == stored
     monkeypatch.setattr(PackedBytes, "LIMIT", len(state))
     assert PackedBytes.unpack(packed) == state
+
+
+@requires_postgres()
+def test_postgresql_compresses_the_state_with_lz4(services: Services) -> None:
+    """PostgreSQL stores the state as given and compresses it itself, with lz4 (migration 0020)."""
+    Demo(services, echo=False).load()
+    app_id = apply_for(services, "南昌精工智能装备有限公司", "m2-little-giant-national", 300_000_00)
+    act(services, app_id, "district-donghu", "approve")
+    inst_id, state = _instance(services, app_id)
+    with services.db.connect() as conn:
+        methods = conn.execute(text("SELECT enumvals FROM pg_settings "
+                                    "WHERE name = 'default_toast_compression'")).scalar()
+        if "lz4" not in (methods or []):
+            pytest.skip("this PostgreSQL server is built without lz4")
+        method, stored = conn.execute(text("SELECT pg_column_compression(state), pg_column_size(state) "
+                                           "FROM process_instance WHERE id = :i"), {"i": inst_id}).one()
+    assert method == "lz4" and stored * 3 < len(state)
