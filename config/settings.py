@@ -228,6 +228,13 @@ class Settings(BaseSettings):
         description="Seconds between two heartbeats of smeflow worker; the dashboard calls a worker silent "
                     "after three missed beats.",
     )
+    gc_young_threshold: int = Field(
+        default_factory=lambda: _default("gc_young_threshold"),
+        ge=0,
+        le=10_000_000,
+        description="Allocations between two young-generation runs of Python's cyclic garbage collector in "
+                    "every smeflow process (gc.set_threshold; 0 leaves Python's default of 700).",
+    )
     mail_sink: Literal["auto", "on", "off"] = Field(
         default_factory=lambda: _default("mail_sink"),
         description="Whether smeflow up starts the local mail sink (aiosmtpd, every message kept under "

@@ -3,6 +3,7 @@ and every flow alike. Nothing connects to a database at import time."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -110,6 +111,7 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Se
     clock is the demo's stored clock when `smeflow demo` has set one (demo mode), else the real time; any
     other environment always runs on the real time."""
     settings = settings or get_settings()
+    tune_collector(settings.gc_young_threshold)
     if clock is None and settings.clock is not None:
         clock = ManualClock(settings.clock)
     if clock is not None or settings.environment not in DEMO_ENVIRONMENTS:
@@ -117,6 +119,14 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Se
     services = Services(settings=settings)
     services.clock = DemoClock(lambda: read_demo_anchor(services.db))
     return services
+
+
+def tune_collector(young: int) -> None:
+    """Set the young-generation threshold of Python's cyclic garbage collector for this process (0: leave
+    Python's): a smeflow process keeps many workflows cached, and the collector at Python's default ran
+    every few hundred allocations of a step and scanned them again (config/defaults.toml)."""
+    if young > 0:
+        gc.set_threshold(young, *gc.get_threshold()[1:])
 
 
 def read_demo_anchor(db: DbEngine) -> Anchor | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +118,20 @@ def test_public_secret_refused_outside_test(monkeypatch: pytest.MonkeyPatch, tmp
 def test_unknown_timezone_refused() -> None:
     with pytest.raises(ValidationError, match="time zone"):
         Settings(timezone="Mars/Olympus")
+
+
+def test_the_collector_threshold_is_set_for_the_process() -> None:
+    """Building the services sets the young-generation threshold of the cyclic garbage collector;
+    0 leaves what the process had."""
+    from services.bootstrap import build
+
+    before = gc.get_threshold()
+    try:
+        build(Settings(environment="test", database_url="sqlite://", gc_young_threshold=12_345))
+        assert gc.get_threshold() == (12_345, *before[1:])
+        build(Settings(environment="test", database_url="sqlite://", gc_young_threshold=0))
+        assert gc.get_threshold()[0] == 12_345
+    finally:
+        gc.set_threshold(*before)
+    with pytest.raises(ValidationError, match="gc_young_threshold"):
+        Settings(environment="test", gc_young_threshold=-1)
