@@ -4,6 +4,7 @@ forwards it (item 12)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from services.awards.demo import DEMO_PASSWORD
 from services.bootstrap import Services
 from services.db.models import AuditEvent, LoginThrottle
 from tests.conftest import requires_postgres
+from tests.web.conftest import csrf_of
 from tests.web.served import serve_env, served
 
 
@@ -47,6 +49,29 @@ def test_an_account_is_locked_after_five_failures_even_for_the_right_password(wo
     assert client.post("/login", data={"username": "bureau", "password": DEMO_PASSWORD}).status_code == 303
     with world.uow() as uow:
         assert uow.session.get(LoginThrottle, "user:bureau") is None  # success clears the username's count
+
+
+def test_guessing_the_current_password_on_the_account_page_is_throttled_too(
+        world: Services, login: Callable[[str], TestClient]) -> None:
+    """A stolen session cannot guess the current password without limit: wrong ones count against the
+    username like failed sign-ins, and once locked even the right one changes nothing."""
+    thief = login("finance")
+    csrf = csrf_of(thief.get("/account").text)
+    change = {"csrf_token": csrf, "new_password": "Ganjiang-river-2025", "new_password_again": "Ganjiang-river-2025"}
+    for _ in range(5):
+        wrong = thief.post("/account/password", data={**change, "current_password": "guess-again"})
+        assert wrong.status_code == 422 and "当前密码不正确" in wrong.text
+    right = thief.post("/account/password", data={**change, "current_password": DEMO_PASSWORD})
+    assert right.status_code == 429 and "次数过多" in right.text and "分钟" in right.text
+    assert "密码已更改" not in right.text
+    [event] = _events(world)
+    assert '"scope":"account"' in event.payload and '"username":"finance"' in event.payload
+    fresh = TestClient(thief.app, follow_redirects=False)  # the account is locked for sign-in as well
+    assert fresh.post("/login", data={"username": "finance", "password": DEMO_PASSWORD}).status_code == 429
+    with world.uow() as uow:  # the lock has run out: the password was never changed
+        uow.session.execute(update(LoginThrottle).values(locked_until=datetime.now(UTC) - timedelta(seconds=1)))
+        uow.commit()
+    assert fresh.post("/login", data={"username": "finance", "password": DEMO_PASSWORD}).status_code == 303
 
 
 def test_failures_of_unknown_usernames_count_too_and_the_window_runs_out(world: Services,

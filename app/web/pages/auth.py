@@ -105,16 +105,22 @@ def change_password(request: Request, principal: Principal = Depends(csrf_form),
                     current_password: str = Form(""), new_password: str = Form(""), new_password_again: str = Form(""),
                     uow: UnitOfWork = Depends(get_uow), services: Services = Depends(get_services)) -> Response:
     """Change one's own password: every session of the user ends (other browsers are signed out at
-    once); this browser gets a new session."""
+    once); this browser gets a new session. The current password is checked as a sign-in is, throttle
+    included: a wrong one counts against the username and the client address (so a stolen session
+    cannot guess it without limit), and while either is locked even the right one is refused (429)."""
     user = principal.user
     try:
-        if not users.check_password(user, current_password):
-            raise InvalidInput("current_password", "当前密码不正确")
+        try:
+            sign_in(request, uow, services, username=user.username, password=current_password)
+        except InvalidInput as exc:
+            raise InvalidInput("current_password", "当前密码不正确") from exc
         if new_password != new_password_again:
             raise InvalidInput("new_password_again", "两次输入的新密码不一致")
         users.set_password(user, hasher=services.password_hasher, password=new_password)
     except InvalidInput as exc:
         return _account(request, uow, principal, {"error": exc.rule}, 422)
+    except SmeflowError as exc:  # locked for a while (429)
+        return _account(request, uow, principal, {"error": exc.message}, status_of(exc))
     ended = sessions.end_all(uow.session, user.id)
     audit.append(uow.session, kind="user.password", actor=user.username, at=services.clock.now(),
                  payload={"user": user.id, "username": user.username, "by": "self", "sessions_ended": ended})
