@@ -259,6 +259,8 @@ def main() -> None:
                         help="runs of each database and worker count, on a fresh database each; the best is "
                              "reported (as the baseline is the best of its runs), every run printed")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs: at least 1")
     n = args.cases
     in_memory(20)  # warm-up
     # The baseline is measured between the phases as well and the best run is used: on a shared
