@@ -107,8 +107,6 @@ def apply(uow: UnitOfWork, services: Services, *, call_id: int, enterprise_id: i
           today: date) -> Application:
     """Submit an application; it starts its award route at the district check. Caller commits."""
     session = uow.session
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # what the caller changed, visible to the read (as the ORM's autoflush would)
     row = core_execute(session, _READ, {"p_call": call_id, "p_enterprise": enterprise_id,
                                         "p_honour": honour_id}).first()
     if row is None:

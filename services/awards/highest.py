@@ -40,8 +40,6 @@ _HELD = (select(_A.c.id, _A.c.award_type_code, _A.c.status, _P.c.amount_fen)
 
 def held_in_measure(session: Session, enterprise_id: int, codes: set[str]) -> list[Held]:
     """The enterprise's standing applications (and what was paid) for the award codes `codes`."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # what the caller changed, visible to the read (as the ORM's autoflush would)
     rows: list[Any] = list(core_execute(session, _HELD, {"p_enterprise": enterprise_id}))
     return [Held(a, c, s, int(p or 0)) for a, c, s, p in rows if c in codes and s not in ENDED]
 

@@ -52,14 +52,12 @@ _CURRENT_HASH = select(_PD.c.hash).where(_PD.c.process_id == bindparam("p_proces
 def current_route(session: Session, engine: Engine, process_id: str) -> Route:
     """The current version of a process, parsed (cached by hash in the engine: then only the current
     version's hash is read, not its documents)."""
-    current = (ProcessDefinition.process_id == process_id, ProcessDefinition.current.is_(True))
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # a definition just installed in this transaction counts
     digest = core_execute(session, _CURRENT_HASH, {"p_process": process_id}).scalar()
     cached = engine.cached_route(digest, process_id) if digest is not None else None
     if cached is not None:
         return cached
-    row = session.scalars(select(ProcessDefinition).where(*current)).first()
+    row = session.scalars(select(ProcessDefinition).where(
+        ProcessDefinition.process_id == process_id, ProcessDefinition.current.is_(True))).first()
     if row is None:
         raise NotFound(f"流程 {process_id} 尚未安装流程图，请先运行 smeflow init")
     return route_of(engine, row)

@@ -112,8 +112,6 @@ def _visible(row: Row[Any]) -> bool:
 def read(session: Session, username: str, item_id: int) -> Row[Any]:
     """The step's row, checked: visible to the user, still open, not barred, not held by another."""
     lock = session.get_bind().dialect.name == "postgresql"
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # what the caller changed, visible to the read (as the ORM's autoflush would)
     row = core_execute(session, _QUERIES[lock], {"p_user": username, "p_item": item_id}).first()
     if row is None:
         get_user(session, username)  # NotFound naming the user, if that is what is missing

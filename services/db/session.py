@@ -63,7 +63,10 @@ class RetryingSession(Session):
 def core_execute(session: Session, statement: Executable, params: Mapping[str, Any]) -> CursorResult[Any]:
     """A Core statement on the session's connection, without the ORM's execution work (the hot path's
     reads), retried once like RetryingSession's when it begins the transaction on a dropped connection.
-    It does not flush: the caller flushes what must be visible to it."""
+    What the caller changed in the session is flushed first, so the statement sees it (as the ORM's
+    autoflush would)."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     return _retried(session, lambda: session.connection().execute(statement, params))
 
 
