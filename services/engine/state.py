@@ -59,8 +59,8 @@ class StateWriter:
                 + b"," + self._spec_part(conv, wf) + b"," + orjson.dumps(tail)[1:])
 
     def _tasks_part(self, wf: BpmnWorkflow) -> bytes:
-        """The `tasks` mapping's JSON: each completed task's entry converted once (kept while its state,
-        the time of its last change, its children and `triggered` are as they were)."""
+        """The `tasks` mapping's JSON: each completed task's entry converted once (kept while it is
+        completed and the time of its last change, its children and `triggered` are as they were)."""
         convert = self._serializer.registry.convert
         done = self._done
         parts = []
@@ -68,7 +68,7 @@ class StateWriter:
             if task.state != TaskState.COMPLETED:
                 parts.append(orjson.dumps(str(key)) + b":" + orjson.dumps(convert(task)))
                 continue
-            mark = (task.state, task.last_state_change, tuple(task._children), task.triggered)
+            mark = (task.last_state_change, tuple(task._children), task.triggered)
             hit = done.get(task)
             if hit is None or hit[0] != mark:
                 hit = done[task] = (mark, orjson.dumps(str(key)) + b":" + orjson.dumps(convert(task)))
