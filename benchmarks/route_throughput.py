@@ -40,6 +40,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -188,6 +190,13 @@ def persisted(url: str, n: int, workers: int) -> tuple[float, Result]:
     return elapsed, total
 
 
+@contextmanager
+def _sqlite_file() -> Iterator[str]:
+    """The URL of a new SQLite database in a temporary directory, removed afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        yield f"sqlite:///{tmp}/bench.db"
+
+
 def _checkpoint(url: str) -> float:
     """SQLite: copy what the phase left in the write-ahead log into the database file now; the seconds
     it took, counted in the phase."""
@@ -267,22 +276,23 @@ def main() -> None:
     # machine a single run can land in a slow moment, which would flatter every ratio.
     bases = [in_memory(n)]
     measured: list[tuple[str, int, float, Result, list[float]]] = []
-    if not args.no_sqlite:
+
+    def best_of(label: str, workers: int, fresh: Callable[[], AbstractContextManager[str]]) -> None:
+        """`--runs` runs, each on a fresh database (`fresh` gives its URL), the bare engine after each."""
         runs = []
         for _ in range(args.runs):
-            with tempfile.TemporaryDirectory() as tmp:
-                runs.append(persisted(f"sqlite:///{tmp}/bench.db", n, 1))
+            with fresh() as url:
+                runs.append(persisted(url, n, workers))
             bases.append(in_memory(n))
         elapsed, result = min(runs, key=lambda r: r[0])
-        measured.append(("SQLite", 1, elapsed, result, [r[0] for r in runs]))
+        measured.append((label, workers, elapsed, result, [r[0] for r in runs]))
+
+    if not args.no_sqlite:
+        best_of("SQLite", 1, _sqlite_file)
     if args.postgres:
         for workers in args.workers:
-            runs = []
-            for _ in range(args.runs):
-                runs.append(persisted(schema_url(args.postgres, f"{args.schema}_w{workers}"), n, workers))
-                bases.append(in_memory(n))
-            elapsed, result = min(runs, key=lambda r: r[0])
-            measured.append(("PostgreSQL", workers, elapsed, result, [r[0] for r in runs]))
+            best_of("PostgreSQL", workers, lambda w=workers: nullcontext(
+                schema_url(args.postgres, f"{args.schema}_w{w}")))
     base = max(bases)
     print(f"cases: {n}; per case {TRANSACTIONS_PER_CASE} transactions, {COMPLETIONS_PER_CASE} task completions, "
           f"{MAILS_PER_CASE} mails queued; each configuration the best of {args.runs} runs, as the baseline is the "
